@@ -1,0 +1,38 @@
+// @ts-check
+import js from '@eslint/js';
+import tseslint from 'typescript-eslint';
+
+export default tseslint.config(
+  {
+    ignores: ['**/dist/**', '**/node_modules/**', 'firmware-bundles/out/**', 'coverage/**', '.data/**'],
+  },
+  js.configs.recommended,
+  ...tseslint.configs.recommendedTypeChecked,
+  {
+    languageOptions: {
+      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+    },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/switch-exhaustiveness-check': 'error',
+      '@typescript-eslint/consistent-type-imports': 'error',
+      '@typescript-eslint/no-explicit-any': 'error',
+      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_' }],
+      'no-console': 'error',
+      // A package is reached only through its public entry point.
+      'no-restricted-imports': [
+        'error',
+        { patterns: [{ group: ['@otafleet/*/src/*', '**/packages/*/src/*'], message: 'Import the package by name, not its internals.' }] },
+      ],
+    },
+  },
+  {
+    // CLIs, benchmarks, scripts and tests may print to the terminal.
+    files: ['**/test/**', '**/bench/**', '**/scripts/**', '**/src/cli/**', '**/src/cli.ts', 'firmware-bundles/**'],
+    rules: { 'no-console': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
+  },
+  {
+    files: ['**/*.js'],
+    ...tseslint.configs.disableTypeChecked,
+  },
+);

@@ -1,0 +1,3 @@
+export * from './bus.js';
+export * from './db.js';
+export * from './registry-types.js';

@@ -1,0 +1,3 @@
+export * from './result.js';
+export * from './json.js';
+export * from './schema.js';

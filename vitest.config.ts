@@ -1,0 +1,25 @@
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vitest/config';
+
+const src = (dir: string): string => fileURLToPath(new URL(`./${dir}/src/index.ts`, import.meta.url));
+
+// Tests run against the packages' TypeScript sources, so `pnpm test` needs no build step.
+export default defineConfig({
+  resolve: {
+    alias: {
+      '@otafleet/protocol': src('packages/protocol'),
+      '@otafleet/bundle': src('packages/bundle'),
+      '@otafleet/iot-core': src('packages/iot-core'),
+      '@otafleet/agent': src('packages/agent'),
+      '@otafleet/fleet-service': src('packages/fleet-service'),
+      '@otafleet/simulator': src('simulator'),
+    },
+  },
+  test: {
+    include: ['packages/*/test/**/*.test.ts', 'simulator/test/**/*.test.ts', 'test/**/*.test.ts'],
+    pool: 'forks',
+    testTimeout: 30_000,
+    hookTimeout: 30_000,
+    reporters: ['default'],
+  },
+});
