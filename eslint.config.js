@@ -10,7 +10,10 @@ export default tseslint.config(
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
-      parserOptions: { projectService: { allowDefaultProject: ['eslint.config.js'] }, tsconfigRootDir: import.meta.dirname },
+      parserOptions: {
+        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        tsconfigRootDir: import.meta.dirname,
+      },
     },
     rules: {
       '@typescript-eslint/no-floating-promises': 'error',
@@ -22,14 +25,25 @@ export default tseslint.config(
       // A package is reached only through its public entry point.
       'no-restricted-imports': [
         'error',
-        { patterns: [{ group: ['@otafleet/*/src/*', '**/packages/*/src/*'], message: 'Import the package by name, not its internals.' }] },
+        {
+          patterns: [
+            {
+              group: ['@otafleet/*/src/*', '**/packages/*/src/*'],
+              message: 'Import the package by name, not its internals.',
+            },
+          ],
+        },
       ],
     },
   },
   {
     // CLIs, benchmarks, scripts and tests may print to the terminal.
     files: ['**/test/**', '**/bench/**', '**/scripts/**', '**/src/cli/**', '**/src/cli.ts', 'firmware-bundles/**'],
-    rules: { 'no-console': 'off', '@typescript-eslint/no-unsafe-assignment': 'off', '@typescript-eslint/no-unsafe-member-access': 'off' },
+    rules: {
+      'no-console': 'off',
+      '@typescript-eslint/no-unsafe-assignment': 'off',
+      '@typescript-eslint/no-unsafe-member-access': 'off',
+    },
   },
   {
     files: ['**/*.js'],

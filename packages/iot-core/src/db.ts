@@ -24,8 +24,12 @@ export function openDatabase(path: string): Db {
  * shadows, jobs) owns its own tables and its own migration list; numbers never change once shipped.
  */
 export function migrate(db: Db, component: string, steps: readonly string[]): void {
-  db.exec('CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (component, step))');
-  const done = db.prepare('SELECT step FROM schema_migrations WHERE component = ?').all(component) as { step: number }[];
+  db.exec(
+    'CREATE TABLE IF NOT EXISTS schema_migrations (component TEXT NOT NULL, step INTEGER NOT NULL, PRIMARY KEY (component, step))',
+  );
+  const done = db.prepare('SELECT step FROM schema_migrations WHERE component = ?').all(component) as {
+    step: number;
+  }[];
   const applied = new Set(done.map((r) => r.step));
   const record = db.prepare('INSERT INTO schema_migrations (component, step) VALUES (?, ?)');
   steps.forEach((sql, i) => {

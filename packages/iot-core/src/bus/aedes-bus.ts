@@ -1,0 +1,75 @@
+import type { Aedes, AedesPublishPacket, Client } from 'aedes';
+import type { Logger } from 'pino';
+import type { MessageBus, MessageHandler, PublishOptions } from '../bus.js';
+import { topicMatches } from './topic-filter.js';
+
+// aedes keeps these at runtime but leaves them out of its type declarations.
+type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
+type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
+
+interface Route {
+  readonly filter: string;
+  readonly handler: MessageHandler;
+}
+
+/**
+ * The in-process bus over the embedded aedes broker: handlers see every client publish (with the
+ * publisher's client id) without a network hop, and replies can go to one client only.
+ */
+export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
+  const routes: Route[] = [];
+  const onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
+    if (client === null) return; // our own publishes and $SYS
+    for (const route of routes) {
+      if (!topicMatches(route.filter, packet.topic)) continue;
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      try {
+        const done = route.handler({ topic: packet.topic, payload, clientId: client.id });
+        if (done instanceof Promise)
+          done.catch((e: unknown) => logger.error({ err: e, topic: packet.topic }, 'bus handler failed'));
+      } catch (e) {
+        logger.error({ err: e, topic: packet.topic }, 'bus handler failed');
+      }
+    }
+  };
+  aedes.on('publish', onPublish);
+
+  const publishToClient = (client: Client, topic: string, payload: Buffer, qos: 0 | 1): Promise<void> =>
+    new Promise((resolve, reject) => {
+      const subscribed = Object.keys((client as ClientInternals).subscriptions ?? {}).some((f) =>
+        topicMatches(f, topic),
+      );
+      if (!subscribed) {
+        resolve();
+        return;
+      }
+      client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (e?: Error) =>
+        e ? reject(e) : resolve(),
+      );
+    });
+
+  return {
+    subscribe(filter: string, handler: MessageHandler): Promise<void> {
+      routes.push({ filter, handler });
+      return Promise.resolve();
+    },
+    publish(topic: string, payload: Buffer | string, options: PublishOptions = {}): Promise<void> {
+      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      const qos = options.qos ?? 1;
+      if (options.onlyToClientId !== undefined) {
+        const client = (aedes as AedesInternals).clients[options.onlyToClientId];
+        return client ? publishToClient(client, topic, body, qos) : Promise.resolve();
+      }
+      return new Promise((resolve, reject) => {
+        aedes.publish({ cmd: 'publish', topic, payload: body, qos, retain: false, dup: false }, (e?: Error) =>
+          e ? reject(e) : resolve(),
+        );
+      });
+    },
+    close(): Promise<void> {
+      aedes.removeListener('publish', onPublish);
+      routes.length = 0;
+      return Promise.resolve();
+    },
+  };
+}
