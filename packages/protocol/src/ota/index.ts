@@ -1,1 +1,3 @@
-export {};
+export * from './job-document.js';
+export * from './health-report.js';
+export * from './parse.js';
