@@ -1,0 +1,85 @@
+import { CreateThingCommand, DescribeThingCommand, IoTClient } from '@aws-sdk/client-iot';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, describe, expect, it } from 'vitest';
+
+const MAIN = fileURLToPath(new URL('../src/app/main.ts', import.meta.url));
+const ACCESS = { accessKeyId: 'AKIATESTPROCESS00001', secretAccessKey: 'process-test-secret-key-0001' };
+
+interface Running {
+  readonly child: ChildProcess;
+  readonly lines: string[];
+  readonly exited: Promise<number | null>;
+}
+
+function run(args: readonly string[]): Running {
+  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+    env: { ...process.env, OTA_CORE_ACCESS_KEY_ID: ACCESS.accessKeyId, OTA_CORE_SECRET_ACCESS_KEY: ACCESS.secretAccessKey },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  const lines: string[] = [];
+  child.stdout?.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  child.stderr?.on('data', (d: Buffer) => lines.push(...d.toString().split('\n').filter(Boolean)));
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, lines, exited };
+}
+
+async function ready(r: Running): Promise<{ http: string }> {
+  for (let i = 0; i < 300; i++) {
+    const line = r.lines.find((l) => l.includes('local IoT core ready'));
+    if (line) return JSON.parse(line) as { http: string };
+    await new Promise((res) => setTimeout(res, 50));
+  }
+  throw new Error(`core did not become ready:\n${r.lines.join('\n')}`);
+}
+
+const dirs: string[] = [];
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const c of children.splice(0)) if (c.exitCode === null) c.kill('SIGKILL');
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+
+describe('iot-core process', () => {
+  it('refuses a bad flag with exit code 2 and says what is wrong', async () => {
+    const r = run(['--http-port', 'eighty']);
+    children.push(r.child);
+    expect(await r.exited).toBe(2);
+    expect(r.lines.join('\n')).toContain('--http-port / OTA_CORE_HTTP_PORT must be a port number, got "eighty"');
+  });
+
+  it('refuses an unknown flag with the usage', async () => {
+    const r = run(['--colour', 'blue']);
+    children.push(r.child);
+    expect(await r.exited).toBe(2);
+    expect(r.lines.join('\n')).toContain('Usage: iot-core');
+  });
+
+  it('shuts down on SIGTERM with exit 0, and what it acknowledged is there after a restart', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'core-proc-'));
+    dirs.push(dir);
+    const args = ['--data-dir', dir, '--http-port', '0', '--mqtt-tls-port', '0', '--log-level', 'info'];
+    const first = run(args);
+    children.push(first.child);
+    const { http } = await ready(first);
+    const client = new IoTClient({ endpoint: http, region: 'us-east-1', credentials: ACCESS });
+    await client.send(new CreateThingCommand({ thingName: 'survivor', attributePayload: { attributes: { hw: 'pi4' } } }));
+    client.destroy();
+    first.child.kill('SIGTERM');
+    expect(await first.exited).toBe(0);
+    expect(first.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
+
+    const second = run(args);
+    children.push(second.child);
+    const again = await ready(second);
+    const client2 = new IoTClient({ endpoint: again.http, region: 'us-east-1', credentials: ACCESS });
+    const thing = await client2.send(new DescribeThingCommand({ thingName: 'survivor' }));
+    expect(thing.attributes).toEqual({ hw: 'pi4' });
+    client2.destroy();
+    second.child.kill('SIGTERM');
+    expect(await second.exited).toBe(0);
+  }, 60_000);
+});
