@@ -70,9 +70,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loc
     const options = Object.fromEntries(Object.keys(FLAGS).map((f) => [f, { type: 'string' as const }]));
     // `pnpm start -- --flag` passes the `--` through.
     const args = argv[0] === '--' ? argv.slice(1) : [...argv];
-    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values as Partial<
-      Record<Flag, string>
-    >;
+    values = parseArgs({ args, options, strict: true, allowPositionals: false }).values;
   } catch (e) {
     throw new ConfigError(`${e instanceof Error ? e.message : String(e)}\n${CONFIG_HELP}`);
   }

@@ -71,7 +71,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     });
   }
 
-  const registry = createThingRegistry(db, arn);
+  const registry = createThingRegistry(db, arn, { logger: logger.child({ component: 'registry' }) });
   const shadows = await createShadowService({ db, bus, logger });
   const jobs = await createJobsService({ db, bus, registry, arn, logger });
   if (config.accessKeyId === DEV_ACCESS_KEY_ID) {

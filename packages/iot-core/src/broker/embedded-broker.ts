@@ -1,36 +1,141 @@
-import { Aedes } from 'aedes';
+import { Aedes, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
+import { pino, type Logger } from 'pino';
+import type { Principal } from '../identity/principal.js';
+import { brokerAuthHooks, type PrincipalRegistry } from './broker-auth.js';
+
+export interface EmbeddedBrokerTlsOptions {
+  /** 0 (default) picks a free port. */
+  readonly port?: number;
+  /** PEM of the CA that issues device and service certificates; clients must present one of its certificates. */
+  readonly ca: string | Buffer;
+  /** PEM server certificate and key (see `issueServerCertificate`). */
+  readonly cert: string | Buffer;
+  readonly key: string | Buffer;
+}
+
+export interface EmbeddedBrokerOptions {
+  /** Bind address of every listener. Default 127.0.0.1. */
+  readonly host?: string;
+  /** Port of the plain-TCP listener; 0 (default) picks a free port. */
+  readonly port?: number;
+  /** Mutual-TLS listener with per-thing authorization (identity = certificate CN). */
+  readonly tls?: EmbeddedBrokerTlsOptions;
+  /**
+   * Plain-TCP listener with no authentication and no authorization, for local development only.
+   * Default: on when `tls` is absent, off when it is given.
+   */
+  readonly insecureTcp?: boolean;
+  /** Default true: a device must connect with its thing name as MQTT client id (AWS's usual policy). */
+  readonly requireClientIdIsThingName?: boolean;
+  /** Default: a pino logger at `info`. */
+  readonly logger?: Logger;
+}
 
 export interface EmbeddedBroker {
   readonly aedes: Aedes;
   readonly host: string;
+  /** The plain-TCP port when that listener is on, else the TLS port. */
   readonly port: number;
+  readonly tcpPort: number | undefined;
+  readonly tlsPort: number | undefined;
+  /** The authenticated principal behind a connected client id (undefined: unknown client or insecure TCP). */
+  principalOf(clientId: string): Principal | undefined;
   close(): Promise<void>;
 }
 
-export interface EmbeddedBrokerOptions {
-  readonly host?: string;
-  /** 0 picks a free port. */
-  readonly port?: number;
+export type BrokerOptionsErrorCode = 'NoListener' | 'InvalidTlsOptions';
+
+export class BrokerOptionsError extends Error {
+  override readonly name = 'BrokerOptionsError';
+  constructor(
+    readonly code: BrokerOptionsErrorCode,
+    message: string,
+  ) {
+    super(message);
+  }
 }
 
-/** Plain-TCP aedes broker: the starting point; TLS listeners and authorization are layered on by the core. */
+// aedes keeps connected clients at runtime but leaves them out of its type declarations.
+type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
+
+const listen = (server: Server, port: number, host: string): Promise<number> =>
+  new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => {
+      server.removeListener('error', reject);
+      resolve((server.address() as AddressInfo).port);
+    });
+  });
+
+const isPem = (v: string | Buffer | undefined): boolean =>
+  v !== undefined && (typeof v === 'string' ? v : v.toString('latin1')).includes('-----BEGIN ');
+
+/**
+ * The embedded aedes broker (MQTT 3.1.1). With no options: plain TCP without authentication on
+ * 127.0.0.1 and a free port, announced by a WARN log. With `tls`: mutual TLS, a thing's identity is its
+ * certificate CN and it reaches only its own topics (see topic-authorization.ts).
+ */
 export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): Promise<EmbeddedBroker> {
   const host = options.host ?? '127.0.0.1';
-  const aedes = await Aedes.createBroker();
-  const server: Server = createServer((socket) => aedes.handle(socket));
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port ?? 0, host, () => resolve());
-  });
-  const { port } = server.address() as AddressInfo;
+  const logger = options.logger ?? pino({ name: 'embedded-broker' });
+  const insecureTcp = options.insecureTcp ?? options.tls === undefined;
+  if (!insecureTcp && options.tls === undefined)
+    throw new BrokerOptionsError('NoListener', 'No listener: give `tls` options, or set `insecureTcp: true`.');
+  if (options.tls !== undefined && !(isPem(options.tls.ca) && isPem(options.tls.cert) && isPem(options.tls.key)))
+    throw new BrokerOptionsError('InvalidTlsOptions', '`tls.ca`, `tls.cert` and `tls.key` must each be PEM text.');
+
+  const principals: PrincipalRegistry = new WeakMap();
+  const aedes = await Aedes.createBroker(
+    brokerAuthHooks(principals, { requireClientIdIsThingName: options.requireClientIdIsThingName ?? true, logger }),
+  );
+  const servers: Server[] = [];
+  let tcpPort: number | undefined;
+  let tlsPort: number | undefined;
+  // noDelay: MQTT is request/response traffic of small packets; with Nagle on, loopback round trips cap at
+  // about 900/s (measured in bench/shadow-throughput.ts).
+  try {
+    if (options.tls !== undefined) {
+      const { ca, cert, key } = options.tls;
+      const tlsServer = createTlsServer(
+        { ca, cert, key, requestCert: true, rejectUnauthorized: true, minVersion: 'TLSv1.2', noDelay: true },
+        (socket) => aedes.handle(socket),
+      );
+      tlsServer.on('tlsClientError', (e: Error) => logger.info({ err: e.message }, 'broker: TLS handshake refused'));
+      servers.push(tlsServer);
+      tlsPort = await listen(tlsServer, options.tls.port ?? 0, host);
+      logger.info({ host, port: tlsPort }, 'broker: mutual-TLS listener with per-thing authorization');
+    }
+    if (insecureTcp) {
+      const tcpServer = createServer({ noDelay: true }, (socket) => aedes.handle(socket));
+      servers.push(tcpServer);
+      tcpPort = await listen(tcpServer, options.port ?? 0, host);
+      logger.warn(
+        { host, port: tcpPort },
+        'broker: INSECURE plain-TCP listener: NO authentication, NO authorization, any client reaches every topic. Local development only.',
+      );
+    }
+  } catch (e) {
+    for (const server of servers) server.close();
+    await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    throw e;
+  }
+
   return {
     aedes,
     host,
-    port,
+    port: tcpPort ?? tlsPort ?? 0,
+    tcpPort,
+    tlsPort,
+    principalOf(clientId: string): Principal | undefined {
+      const client = (aedes as AedesInternals).clients[clientId];
+      return client === undefined ? undefined : principals.get(client);
+    },
     async close() {
-      await new Promise<void>((resolve) => server.close(() => resolve()));
+      const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));
+      await Promise.all(stopped);
     },
   };
 }

@@ -1,1 +1,7 @@
-export {};
+export * from './limits.js';
+export * from './errors.js';
+export * from './topics.js';
+export * from './schemas.js';
+export * from './document.js';
+export * from './requests.js';
+export * from './operations.js';

@@ -1,0 +1,64 @@
+import { Type } from '@sinclair/typebox';
+import { AttributePayload, MaxResults, NextToken, ResourceName, Tag, Version } from './common-schemas.js';
+
+const strict = { additionalProperties: false } as const;
+
+export const CreateThingBody = Type.Object(
+  {
+    thingTypeName: Type.Optional(ResourceName),
+    attributePayload: Type.Optional(AttributePayload),
+    billingGroupName: Type.Optional(ResourceName),
+  },
+  strict,
+);
+
+export const DeleteQuery = Type.Object({ expectedVersion: Type.Optional(Version) });
+
+export const ListThingsQuery = Type.Object({
+  nextToken: Type.Optional(NextToken),
+  maxResults: Type.Optional(MaxResults),
+  attributeName: Type.Optional(Type.String({ maxLength: 128, pattern: '^[a-zA-Z0-9_.,@/:#-]+$' })),
+  attributeValue: Type.Optional(Type.String({ maxLength: 800, pattern: '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$' })),
+  thingTypeName: Type.Optional(ResourceName),
+  usePrefixAttributeValue: Type.Optional(Type.Boolean()),
+});
+
+export const CreateThingGroupBody = Type.Object(
+  {
+    parentGroupName: Type.Optional(ResourceName),
+    thingGroupProperties: Type.Optional(
+      Type.Object(
+        {
+          thingGroupDescription: Type.Optional(Type.String({ maxLength: 2028 })),
+          attributePayload: Type.Optional(AttributePayload),
+        },
+        strict,
+      ),
+    ),
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
+  },
+  strict,
+);
+
+const Arn = Type.String({ minLength: 1, maxLength: 2048 });
+
+export const MembershipBody = Type.Object(
+  {
+    thingGroupName: Type.Optional(ResourceName),
+    thingGroupArn: Type.Optional(Arn),
+    thingName: Type.Optional(ResourceName),
+    thingArn: Type.Optional(Arn),
+  },
+  strict,
+);
+
+export const AddThingToThingGroupBody = Type.Object(
+  { ...MembershipBody.properties, overrideDynamicGroups: Type.Optional(Type.Boolean()) },
+  strict,
+);
+
+export const ListThingsInThingGroupQuery = Type.Object({
+  recursive: Type.Optional(Type.Boolean()),
+  nextToken: Type.Optional(NextToken),
+  maxResults: Type.Optional(MaxResults),
+});

@@ -1,0 +1,158 @@
+#!/usr/bin/env node
+import { realpathSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { writeMosquittoConfig } from '../mosquitto/mosquitto-config.js';
+import {
+  caCertPath,
+  initCaDirectory,
+  issueDeviceToDirectory,
+  issueServerToDirectory,
+  issueServiceToDirectory,
+  openCaDirectory,
+  serverCredentialPaths,
+  type CredentialPaths,
+} from './ca-store.js';
+import { IdentityError } from './identity-error.js';
+
+/** Exit codes: 0 done, 1 refused (CA missing or present, invalid name...), 2 usage error, 3 unexpected failure. */
+export const EXIT_OK = 0;
+export const EXIT_REFUSED = 1;
+export const EXIT_USAGE = 2;
+export const EXIT_FAILURE = 3;
+
+const USAGE = `Usage: iot-core-ca <command> [options]
+
+Commands:
+  ca init [--force]                 create the local CA (EC P-256) in --dir
+  ca issue-device <thingName>       issue a device certificate (CN = thing name)
+  ca issue-service <name>           issue a privileged service certificate (CN svc.<name>)
+  ca issue-server [--host H]...     issue the broker's server certificate (default localhost, 127.0.0.1, ::1)
+  mosquitto config --out DIR [--port 8883] [--service NAME]...
+                                    write mosquitto.conf + acl using the CA and server certificate in --dir
+
+Options:
+  --dir DIR    CA directory (default .data/iot-core/pki, the local core's own CA)
+  --help       show this help
+`;
+
+const out = (line: string): void => {
+  process.stdout.write(`${line}\n`);
+};
+const fail = (line: string): void => {
+  process.stderr.write(`${line}\n`);
+};
+
+const printPaths = (what: string, paths: CredentialPaths): void => {
+  out(`${what}`);
+  out(`  certificate: ${paths.certPath}`);
+  out(`  private key: ${paths.keyPath} (mode 0600)`);
+  out(`  CA:          ${paths.caPath}`);
+};
+
+class UsageError extends Error {}
+
+async function run(argv: readonly string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv[0] === '--' ? argv.slice(1) : [...argv], // `pnpm ca -- ...` passes the `--` through
+    allowPositionals: true,
+    strict: true,
+    options: {
+      dir: { type: 'string', default: '.data/iot-core/pki' },
+      force: { type: 'boolean', default: false },
+      host: { type: 'string', multiple: true },
+      out: { type: 'string' },
+      port: { type: 'string', default: '8883' },
+      service: { type: 'string', multiple: true },
+      help: { type: 'boolean', default: false },
+    },
+  });
+  if (values.help) {
+    out(USAGE);
+    return EXIT_OK;
+  }
+  const base = process.env['INIT_CWD'] ?? process.cwd();
+  const dir = resolve(base, values.dir);
+  const [group, command, name, ...extra] = positionals;
+  const needName = (): string => {
+    if (name === undefined || extra.length > 0) throw new UsageError(`\`${group} ${command}\` takes exactly one name.`);
+    return name;
+  };
+  switch (`${group ?? ''} ${command ?? ''}`) {
+    case 'ca init':
+      if (name !== undefined) throw new UsageError('`ca init` takes no arguments.');
+      printPaths(`Created CA in ${dir}`, await initCaDirectory(dir, { force: values.force }));
+      return EXIT_OK;
+    case 'ca issue-device': {
+      const thing = needName();
+      printPaths(`Issued device certificate for thing "${thing}"`, await issueDeviceToDirectory(dir, thing));
+      return EXIT_OK;
+    }
+    case 'ca issue-service': {
+      const service = needName();
+      printPaths(`Issued privileged service certificate "${service}"`, await issueServiceToDirectory(dir, service));
+      return EXIT_OK;
+    }
+    case 'ca issue-server':
+      if (name !== undefined) throw new UsageError('`ca issue-server` takes hosts with --host, not as arguments.');
+      printPaths('Issued broker server certificate', await issueServerToDirectory(dir, values.host));
+      return EXIT_OK;
+    case 'mosquitto config': {
+      if (values.out === undefined) throw new UsageError('`mosquitto config` needs --out DIR.');
+      const port = Number(values.port);
+      if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`Invalid --port ${values.port}.`);
+      await openCaDirectory(dir); // fails with CaNotFound and what to do
+      const server = serverCredentialPaths(dir);
+      const written = await writeMosquittoConfig(resolve(base, values.out), {
+        port,
+        cafile: caCertPath(dir),
+        certfile: server.certPath,
+        keyfile: server.keyPath,
+        privilegedServices: values.service ?? [],
+      });
+      out(`Wrote ${written.configPath}`);
+      out(`Wrote ${written.aclPath}`);
+      out(`Run: mosquitto -c ${written.configPath}`);
+      out('The server certificate must exist (`ca issue-server`), and mosquitto must be able to read its key.');
+      return EXIT_OK;
+    }
+    default:
+      throw new UsageError(
+        positionals.length === 0 ? 'No command given.' : `Unknown command "${positionals.join(' ')}".`,
+      );
+  }
+}
+
+export async function main(argv: readonly string[]): Promise<number> {
+  try {
+    return await run(argv);
+  } catch (e) {
+    if (
+      e instanceof UsageError ||
+      (e instanceof TypeError && 'code' in e && String(e.code).startsWith('ERR_PARSE_ARGS'))
+    ) {
+      fail(`error: ${e.message}\n`);
+      fail(USAGE);
+      return EXIT_USAGE;
+    }
+    if (e instanceof IdentityError) {
+      fail(`error [${e.code}]: ${e.message}`);
+      return EXIT_REFUSED;
+    }
+    fail(`error: ${e instanceof Error ? e.message : String(e)}`);
+    return EXIT_FAILURE;
+  }
+}
+
+const invokedDirectly = (): boolean => {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  try {
+    return realpathSync(script) === realpathSync(fileURLToPath(import.meta.url));
+  } catch {
+    return false;
+  }
+};
+
+if (invokedDirectly()) process.exitCode = await main(process.argv.slice(2));

@@ -1,0 +1,365 @@
+import type {
+  CancelJobExecutionRequest,
+  CancelJobRequest,
+  CancelJobResponse,
+  CreateJobRequest,
+  CreateJobResponse,
+  DeleteJobRequest,
+  DescribeJobExecutionRequest,
+  DescribeJobExecutionResponse,
+  DescribeJobRequest,
+  DescribeJobResponse,
+  JobExecution,
+  ListJobExecutionsForJobRequest,
+  ListJobExecutionsForJobResponse,
+  ListJobsRequest,
+  ListJobsResponse,
+  UpdateJobRequest,
+} from '@aws-sdk/client-iot';
+import { isTerminalStatus } from '@otafleet/protocol';
+import { AwsServiceError } from '../aws-error.js';
+import { jobArn, thingArn, type ArnContext, type ThingRegistryView } from '../registry-types.js';
+import type { JobsControlPlane } from '../service-contracts.js';
+import {
+  CancelJobExecutionSchema,
+  CancelJobSchema,
+  CreateJobSchema,
+  DeleteJobSchema,
+  DescribeJobExecutionSchema,
+  JobIdOnlySchema,
+  ListJobExecutionsForJobSchema,
+  ListJobsSchema,
+  UpdateJobSchema,
+  validated,
+} from './control-validation.js';
+import type { JobsEngine, TxChanges } from './engine.js';
+import type { JobConfig, JobRecord } from './model.js';
+import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
+
+/** Runs `fn` in one SQLite transaction, then publishes what it produced; resolves after the commit. */
+export type Transact = <T>(fn: (tx: TxChanges) => T) => Promise<T>;
+
+const notFound = (what: string): AwsServiceError => new AwsServiceError('ResourceNotFoundException', 404, what);
+const date = (ms: number | undefined): Date | undefined => (ms === undefined ? undefined : new Date(ms));
+
+const parseCreateJob = validated(CreateJobSchema);
+const parseUpdateJob = validated(UpdateJobSchema);
+const parseCancelJob = validated(CancelJobSchema);
+const parseDeleteJob = validated(DeleteJobSchema);
+const parseJobIdOnly = validated(JobIdOnlySchema);
+const parseCancelExecution = validated(CancelJobExecutionSchema);
+const parseDescribeExecution = validated(DescribeJobExecutionSchema);
+const parseListJobs = validated(ListJobsSchema);
+const parseListExecutions = validated(ListJobExecutionsForJobSchema);
+
+function pageToken(token: string | undefined): number {
+  if (token === undefined) return 0;
+  const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
+  const n = /^\d+$/.test(text) ? Number(text) : -1;
+  if (!Number.isSafeInteger(n) || n < 0) throw new AwsServiceError('InvalidRequestException', 400, 'Invalid nextToken');
+  return n;
+}
+const nextPageToken = (offset: number): string => Buffer.from(String(offset), 'utf8').toString('base64url');
+
+/** The control-plane half of the Jobs service (what the HTTP API's CreateJob, DescribeJob, … call). */
+export function createJobsControlPlane(deps: {
+  readonly engine: JobsEngine;
+  readonly registry: ThingRegistryView;
+  readonly arn: ArnContext;
+  readonly transact: Transact;
+}): JobsControlPlane {
+  const { engine, registry, arn, transact } = deps;
+  const store = engine.store;
+  const mustJob = (jobId: string): JobRecord => {
+    const job = store.job(jobId);
+    if (job === undefined) throw notFound(`Job ${jobId} does not exist`);
+    return job;
+  };
+
+  return {
+    async createJob(input: CreateJobRequest): Promise<CreateJobResponse> {
+      const req = parseCreateJob(input);
+      const unsupported = UNSUPPORTED_CREATE_JOB_MEMBERS.filter((k) => input[k] !== undefined);
+      if (unsupported.length > 0)
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          `${unsupported.join(', ')} ${unsupported.length === 1 ? 'is' : 'are'} not supported by the local Jobs service; remove ${unsupported.length === 1 ? 'it' : 'them'} or use AWS IoT`,
+        );
+      if (req.documentSource !== undefined)
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          'documentSource is not supported here: send the job document inline as document',
+        );
+      if (req.document === undefined)
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          'Either document or documentSource must be specified',
+        );
+      let document: unknown;
+      try {
+        document = JSON.parse(req.document);
+      } catch {
+        throw new AwsServiceError('InvalidRequestException', 400, 'The job document is not valid JSON');
+      }
+      if (document === null || typeof document !== 'object' || Array.isArray(document))
+        throw new AwsServiceError('InvalidRequestException', 400, 'The job document must be a JSON object');
+      if (store.job(req.jobId) !== undefined)
+        throw new AwsServiceError('ResourceAlreadyExistsException', 409, `Job ${req.jobId} already exists`);
+      const things = resolveTargets(registry, arn, req.targets);
+      const config: JobConfig = {
+        ...(req.presignedUrlConfig !== undefined ? { presignedUrlConfig: req.presignedUrlConfig } : {}),
+        ...(req.jobExecutionsRolloutConfig !== undefined
+          ? { jobExecutionsRolloutConfig: req.jobExecutionsRolloutConfig }
+          : {}),
+        ...(req.abortConfig !== undefined ? { abortConfig: req.abortConfig } : {}),
+        ...(req.timeoutConfig !== undefined ? { timeoutConfig: req.timeoutConfig } : {}),
+        ...(req.jobExecutionsRetryConfig !== undefined
+          ? { jobExecutionsRetryConfig: req.jobExecutionsRetryConfig }
+          : {}),
+      };
+      await transact((tx) => {
+        store.insertJob({
+          jobId: req.jobId,
+          status: 'IN_PROGRESS',
+          targetSelection: req.targetSelection ?? 'SNAPSHOT',
+          targets: req.targets,
+          documentText: req.document ?? '{}',
+          description: req.description,
+          config,
+          rate: initialRate(config),
+          now: engine.now(),
+        });
+        for (const thingName of things) engine.createExecution(tx, req.jobId, thingName, 1, false);
+        engine.release(tx, req.jobId);
+        tx.touchedJobs.add(req.jobId);
+      });
+      return {
+        jobArn: jobArn(arn, req.jobId),
+        jobId: req.jobId,
+        ...(req.description !== undefined ? { description: req.description } : {}),
+      };
+    },
+
+    describeJob(input: DescribeJobRequest): DescribeJobResponse {
+      const job = mustJob(parseJobIdOnly(input).jobId);
+      const executions = store.executionsOfJob(job.jobId);
+      const c = job.config;
+      return {
+        job: {
+          jobArn: jobArn(arn, job.jobId),
+          jobId: job.jobId,
+          targetSelection: job.targetSelection,
+          status: job.status,
+          forceCanceled: job.forceCanceled,
+          ...(job.reasonCode !== undefined ? { reasonCode: job.reasonCode } : {}),
+          ...(job.comment !== undefined ? { comment: job.comment } : {}),
+          targets: [...job.targets],
+          ...(job.description !== undefined ? { description: job.description } : {}),
+          ...(c.presignedUrlConfig !== undefined ? { presignedUrlConfig: { ...c.presignedUrlConfig } } : {}),
+          ...(c.jobExecutionsRolloutConfig !== undefined
+            ? { jobExecutionsRolloutConfig: structuredClone(c.jobExecutionsRolloutConfig) }
+            : {}),
+          ...(c.abortConfig !== undefined
+            ? { abortConfig: { criteriaList: c.abortConfig.criteriaList.map((x) => ({ ...x })) } }
+            : {}),
+          ...(c.timeoutConfig !== undefined ? { timeoutConfig: { ...c.timeoutConfig } } : {}),
+          ...(c.jobExecutionsRetryConfig !== undefined
+            ? {
+                jobExecutionsRetryConfig: {
+                  criteriaList: c.jobExecutionsRetryConfig.criteriaList.map((x) => ({ ...x })),
+                },
+              }
+            : {}),
+          createdAt: new Date(job.createdAt),
+          lastUpdatedAt: new Date(job.lastUpdatedAt),
+          ...(job.completedAt !== undefined ? { completedAt: new Date(job.completedAt) } : {}),
+          jobProcessDetails: jobProcessDetails(job, executions),
+          isConcurrent: false,
+        },
+      };
+    },
+
+    async updateJob(input: UpdateJobRequest): Promise<void> {
+      const req = parseUpdateJob(input);
+      const job = mustJob(req.jobId);
+      await transact((tx) => {
+        const config: JobConfig = {
+          ...job.config,
+          ...(req.presignedUrlConfig !== undefined ? { presignedUrlConfig: req.presignedUrlConfig } : {}),
+          ...(req.jobExecutionsRolloutConfig !== undefined
+            ? { jobExecutionsRolloutConfig: req.jobExecutionsRolloutConfig }
+            : {}),
+          ...(req.abortConfig !== undefined ? { abortConfig: req.abortConfig } : {}),
+          ...(req.timeoutConfig !== undefined ? { timeoutConfig: req.timeoutConfig } : {}),
+          ...(req.jobExecutionsRetryConfig !== undefined
+            ? { jobExecutionsRetryConfig: req.jobExecutionsRetryConfig }
+            : {}),
+        };
+        const rollout =
+          req.jobExecutionsRolloutConfig !== undefined ? { ...job.rollout, rate: initialRate(config) } : job.rollout;
+        store.saveJob({
+          ...job,
+          config,
+          rollout,
+          description: req.description ?? job.description,
+          lastUpdatedAt: engine.now(),
+        });
+        engine.release(tx, job.jobId);
+        tx.touchedJobs.add(job.jobId);
+      });
+    },
+
+    async cancelJob(input: CancelJobRequest): Promise<CancelJobResponse> {
+      const req = parseCancelJob(input);
+      const job = mustJob(req.jobId);
+      if (job.status === 'COMPLETED')
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          `Job ${job.jobId} is already COMPLETED and cannot be canceled`,
+        );
+      const force = req.force === true;
+      await transact((tx) => {
+        engine.cancelJob(tx, job, { force, reasonCode: req.reasonCode, comment: req.comment });
+      });
+      return {
+        jobArn: jobArn(arn, job.jobId),
+        jobId: job.jobId,
+        ...(job.description !== undefined ? { description: job.description } : {}),
+      };
+    },
+
+    async deleteJob(input: DeleteJobRequest): Promise<void> {
+      const req = parseDeleteJob(input);
+      const job = mustJob(req.jobId);
+      const executions = store.executionsOfJob(job.jobId);
+      // "You can only delete a job that's in a terminal state (COMPLETED or CANCELED)" unless force is set;
+      // IN_PROGRESS executions likewise need force. https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteJob.html
+      if (req.force !== true && (job.status === 'IN_PROGRESS' || executions.some((e) => e.status === 'IN_PROGRESS')))
+        throw new AwsServiceError(
+          'InvalidStateTransitionException',
+          409,
+          `Job ${job.jobId} is ${job.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'canceled but has IN_PROGRESS executions'}; set force to delete it`,
+        );
+      await transact((tx) => {
+        for (const e of executions) if (e.released && !isTerminalStatus(e.status)) engine.touchThing(tx, e.thingName);
+        store.deleteJob(job.jobId);
+      });
+    },
+
+    listJobs(input: ListJobsRequest): ListJobsResponse {
+      const req = parseListJobs(input);
+      const offset = pageToken(req.nextToken);
+      const limit = req.maxResults ?? 50;
+      const matching = store
+        .allJobs()
+        .filter((j) => req.status === undefined || j.status === req.status)
+        .filter((j) => req.targetSelection === undefined || j.targetSelection === req.targetSelection)
+        .filter((j) => req.thingGroupName === undefined || targetsGroup(registry, j, req.thingGroupName));
+      const page = matching.slice(offset, offset + limit);
+      return {
+        jobs: page.map((j) => ({
+          jobArn: jobArn(arn, j.jobId),
+          jobId: j.jobId,
+          targetSelection: j.targetSelection,
+          status: j.status,
+          createdAt: new Date(j.createdAt),
+          lastUpdatedAt: new Date(j.lastUpdatedAt),
+          ...(j.completedAt !== undefined ? { completedAt: new Date(j.completedAt) } : {}),
+          isConcurrent: false,
+        })),
+        ...(offset + limit < matching.length ? { nextToken: nextPageToken(offset + limit) } : {}),
+      };
+    },
+
+    listJobExecutionsForJob(input: ListJobExecutionsForJobRequest): ListJobExecutionsForJobResponse {
+      const req = parseListExecutions(input);
+      mustJob(req.jobId);
+      const offset = pageToken(req.nextToken);
+      const limit = req.maxResults ?? 50;
+      const page = store.pageOfJob(req.jobId, req.status, offset, limit + 1);
+      return {
+        executionSummaries: page.slice(0, limit).map((e) => ({
+          thingArn: registry.getThing(e.thingName)?.thingArn ?? thingArn(arn, e.thingName),
+          jobExecutionSummary: {
+            status: e.status,
+            queuedAt: new Date(e.queuedAt),
+            ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
+            lastUpdatedAt: new Date(e.lastUpdatedAt),
+            executionNumber: e.executionNumber,
+            retryAttempt: e.executionNumber - 1,
+          },
+        })),
+        ...(page.length > limit ? { nextToken: nextPageToken(offset + limit) } : {}),
+      };
+    },
+
+    describeJobExecution(input: DescribeJobExecutionRequest): DescribeJobExecutionResponse {
+      const req = parseDescribeExecution(input);
+      mustJob(req.jobId);
+      const e = store.execution(req.jobId, req.thingName, req.executionNumber);
+      if (e === undefined) throw notFound(`No job execution of job ${req.jobId} for thing ${req.thingName}`);
+      const execution: JobExecution = {
+        jobId: e.jobId,
+        status: e.status,
+        forceCanceled: e.forceCanceled,
+        statusDetails: { detailsMap: { ...(e.statusDetails ?? {}) } },
+        thingArn: registry.getThing(e.thingName)?.thingArn ?? thingArn(arn, e.thingName),
+        queuedAt: new Date(e.queuedAt),
+        ...(e.startedAt !== undefined ? { startedAt: date(e.startedAt) } : {}),
+        lastUpdatedAt: new Date(e.lastUpdatedAt),
+        executionNumber: e.executionNumber,
+        versionNumber: e.versionNumber,
+      };
+      return { execution };
+    },
+
+    async cancelJobExecution(input: CancelJobExecutionRequest): Promise<void> {
+      const req = parseCancelExecution(input);
+      mustJob(req.jobId);
+      const e = store.execution(req.jobId, req.thingName);
+      if (e === undefined) throw notFound(`No job execution of job ${req.jobId} for thing ${req.thingName}`);
+      if (req.expectedVersion !== undefined && req.expectedVersion !== e.versionNumber)
+        throw new AwsServiceError(
+          'VersionConflictException',
+          409,
+          `The job execution is at version ${e.versionNumber}, not ${req.expectedVersion}`,
+        );
+      if (isTerminalStatus(e.status))
+        throw new AwsServiceError('InvalidStateTransitionException', 409, `The job execution is already ${e.status}`);
+      if (e.status === 'IN_PROGRESS' && req.force !== true)
+        throw new AwsServiceError(
+          'InvalidStateTransitionException',
+          409,
+          'The job execution is IN_PROGRESS; set force to cancel it',
+        );
+      await transact((tx) => {
+        engine.changeStatus(tx, e, {
+          status: 'CANCELED',
+          statusDetails: req.statusDetails,
+          forceCanceled: e.status === 'IN_PROGRESS',
+        });
+      });
+    },
+  };
+}
+
+/** CreateJob members this service does not implement: refused rather than silently ignored. */
+const UNSUPPORTED_CREATE_JOB_MEMBERS = [
+  'schedulingConfig',
+  'jobTemplateArn',
+  'documentParameters',
+  'destinationPackageVersions',
+  'namespaceId',
+] as const satisfies readonly (keyof CreateJobRequest)[];
+
+/** Executions per minute a rollout starts at; undefined = no limit. */
+export function initialRate(config: JobConfig): number | undefined {
+  const r = config.jobExecutionsRolloutConfig;
+  if (r?.exponentialRate !== undefined)
+    return Math.min(r.exponentialRate.baseRatePerMinute, r.maximumPerMinute ?? 1000);
+  return r?.maximumPerMinute;
+}

@@ -1,0 +1,256 @@
+import {
+  abortCriterionMatches,
+  isPendingStatus,
+  isTerminalStatus,
+  retryCriterionMatches,
+  type JobExecutionStatus,
+  type StatusDetails,
+} from '@otafleet/protocol';
+import type { Logger } from 'pino';
+import type { JobsStore } from './store.js';
+import type { ExecutionRecord, JobRecord } from './model.js';
+import { notifyMessage, notifyNextMessage, type Outbound } from './wire.js';
+
+const MINUTE = 60_000;
+
+/** What one transaction changed, to be acted on before and after its commit. */
+export class TxChanges {
+  readonly outbound: Outbound[] = [];
+  /** Things whose pending list may have changed, with its keys before the first change. */
+  readonly dirtyThings = new Map<string, { readonly list: string; readonly next: string }>();
+  /** Jobs one of whose executions became terminal (abort and completion are checked for them). */
+  readonly touchedJobs = new Set<string>();
+}
+
+export interface StatusChange {
+  readonly status: JobExecutionStatus;
+  readonly statusDetails?: StatusDetails | undefined;
+  /** Minutes; -1 clears the step timer; undefined leaves it. */
+  readonly stepTimeoutInMinutes?: number | undefined;
+  readonly forceCanceled?: boolean;
+}
+
+const keyOf = (e: ExecutionRecord | undefined): string => (e === undefined ? '' : `${e.jobId}#${e.executionNumber}`);
+
+/**
+ * The job-execution lifecycle inside one SQLite transaction: status changes with their timers, retries,
+ * rollout releases, abort criteria, job completion and the notify / notify-next they cause.
+ * https://docs.aws.amazon.com/iot/latest/developerguide/iot-jobs-lifecycle.html
+ */
+export class JobsEngine {
+  constructor(
+    readonly store: JobsStore,
+    readonly now: () => number,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Must be called before the first change that may add or remove a pending execution of `thingName`. */
+  touchThing(tx: TxChanges, thingName: string): void {
+    if (tx.dirtyThings.has(thingName)) return;
+    const pending = this.store.pendingForThing(thingName);
+    tx.dirtyThings.set(thingName, { list: pending.map(keyOf).join(','), next: keyOf(pending[0]) });
+  }
+
+  /** Adds a QUEUED execution; `released` = visible to the device at once (retries) or left to the rollout. */
+  createExecution(tx: TxChanges, jobId: string, thingName: string, executionNumber: number, released: boolean): void {
+    const now = this.now();
+    if (released) this.touchThing(tx, thingName);
+    this.store.insertExecution({
+      jobId,
+      thingName,
+      executionNumber,
+      status: 'QUEUED',
+      statusDetails: undefined,
+      versionNumber: 1,
+      queuedAt: now,
+      startedAt: undefined,
+      lastUpdatedAt: now,
+      released,
+      stepDeadline: undefined,
+      inProgressDeadline: undefined,
+      forceCanceled: false,
+    });
+  }
+
+  /** Applies a status change (already judged legal by the caller) and its consequences. */
+  changeStatus(tx: TxChanges, e: ExecutionRecord, change: StatusChange): ExecutionRecord {
+    const now = this.now();
+    const job = this.store.job(e.jobId);
+    const to = change.status;
+    const entersInProgress = to === 'IN_PROGRESS' && e.status !== 'IN_PROGRESS';
+    let stepDeadline = e.stepDeadline;
+    let inProgressDeadline = e.inProgressDeadline;
+    if (isTerminalStatus(to)) {
+      stepDeadline = undefined;
+      inProgressDeadline = undefined;
+    } else {
+      if (change.stepTimeoutInMinutes === -1) stepDeadline = undefined;
+      else if (change.stepTimeoutInMinutes !== undefined) stepDeadline = now + change.stepTimeoutInMinutes * MINUTE;
+      const minutes = job?.config.timeoutConfig?.inProgressTimeoutInMinutes;
+      if (entersInProgress && minutes !== undefined) inProgressDeadline = now + minutes * MINUTE;
+    }
+    const next: ExecutionRecord = {
+      ...e,
+      status: to,
+      statusDetails: change.statusDetails ?? e.statusDetails,
+      versionNumber: e.versionNumber + 1,
+      startedAt: entersInProgress && e.startedAt === undefined ? now : e.startedAt,
+      lastUpdatedAt: now,
+      stepDeadline,
+      inProgressDeadline,
+      forceCanceled: e.forceCanceled || change.forceCanceled === true,
+    };
+    const membershipChanges = isPendingStatus(e.status) !== isPendingStatus(to);
+    if (e.released && (membershipChanges || entersInProgress)) this.touchThing(tx, e.thingName);
+    this.store.saveExecution(next);
+    if (isTerminalStatus(to) && !isTerminalStatus(e.status)) {
+      tx.touchedJobs.add(e.jobId);
+      if (job !== undefined) this.maybeRetry(tx, job, next);
+    }
+    return next;
+  }
+
+  /** jobExecutionsRetryConfig: a FAILED / TIMED_OUT execution is queued again with executionNumber + 1. */
+  private maybeRetry(tx: TxChanges, job: JobRecord, e: ExecutionRecord): void {
+    const criteria = job.config.jobExecutionsRetryConfig?.criteriaList ?? [];
+    if (job.status !== 'IN_PROGRESS') return;
+    const criterion =
+      criteria.find((c) => c.failureType === e.status) ??
+      criteria.find((c) => retryCriterionMatches(c.failureType, e.status));
+    if (criterion === undefined || !retryCriterionMatches(criterion.failureType, e.status)) return;
+    const counted: JobExecutionStatus[] =
+      criterion.failureType === 'ALL' ? ['FAILED', 'TIMED_OUT'] : [criterion.failureType];
+    const failures = this.store.attemptsEndedIn(job.jobId, e.thingName, counted);
+    if (failures > criterion.numberOfRetries) return;
+    this.createExecution(tx, job.jobId, e.thingName, e.executionNumber + 1, true);
+  }
+
+  /** jobExecutionsRolloutConfig: releases as many unreleased executions as the job's rate allows now. */
+  release(tx: TxChanges, jobId: string): void {
+    let job = this.store.job(jobId);
+    if (job === undefined || job.status !== 'IN_PROGRESS') return;
+    const now = this.now();
+    let r = job.rollout;
+    if (now - r.windowStart >= MINUTE) r = { ...r, windowStart: now, windowCount: 0 };
+    const allowance = r.rate === undefined ? Number.MAX_SAFE_INTEGER : Math.max(0, Math.floor(r.rate) - r.windowCount);
+    const batch = allowance > 0 ? this.store.unreleased(jobId, Math.min(allowance, 100_000)) : [];
+    for (const e of batch) {
+      this.touchThing(tx, e.thingName);
+      this.store.saveExecution({ ...e, released: true });
+    }
+    r = { ...r, windowCount: r.windowCount + batch.length };
+    const exp = job.config.jobExecutionsRolloutConfig?.exponentialRate;
+    if (exp !== undefined && r.rate !== undefined) {
+      const notified = this.store.releasedCount(jobId);
+      const succeeded = this.store.countsOfJob(jobId).SUCCEEDED ?? 0;
+      const c = exp.rateIncreaseCriteria;
+      const byNotified =
+        c.numberOfNotifiedThings !== undefined && notified - r.baseNotified >= c.numberOfNotifiedThings;
+      const bySucceeded =
+        c.numberOfSucceededThings !== undefined && succeeded - r.baseSucceeded >= c.numberOfSucceededThings;
+      if (byNotified || bySucceeded) {
+        const cap = job.config.jobExecutionsRolloutConfig?.maximumPerMinute ?? 1000;
+        const rate = Math.min(cap, r.rate * exp.incrementFactor);
+        // The higher rate starts with the next one-minute window: what is left of this one stays as it was.
+        const windowCount = r.windowCount + Math.floor(rate) - Math.floor(r.rate);
+        r = { ...r, rate, windowCount, baseNotified: notified, baseSucceeded: succeeded };
+      }
+    }
+    if (r !== job.rollout) {
+      job = { ...job, rollout: r };
+      this.store.saveJob(job);
+    }
+  }
+
+  /** Cancels a job: QUEUED executions (released or not) are CANCELED; IN_PROGRESS ones only with force. */
+  cancelJob(
+    tx: TxChanges,
+    job: JobRecord,
+    opts: { force: boolean; reasonCode?: string | undefined; comment?: string | undefined },
+  ): JobRecord {
+    const now = this.now();
+    const canceled: JobRecord = {
+      ...job,
+      status: 'CANCELED',
+      forceCanceled: job.forceCanceled || opts.force,
+      reasonCode: opts.reasonCode ?? job.reasonCode,
+      comment: opts.comment ?? job.comment,
+      lastUpdatedAt: now,
+    };
+    this.store.saveJob(canceled);
+    for (const e of this.store.executionsOfJob(job.jobId)) {
+      if (e.status === 'QUEUED' || (opts.force && e.status === 'IN_PROGRESS'))
+        this.changeStatus(tx, e, { status: 'CANCELED', forceCanceled: opts.force && e.status === 'IN_PROGRESS' });
+    }
+    return canceled;
+  }
+
+  /** Abort criteria and completion for the jobs this transaction touched. */
+  finishJobs(tx: TxChanges): void {
+    for (const jobId of tx.touchedJobs) {
+      const job = this.store.job(jobId);
+      if (job === undefined || job.status !== 'IN_PROGRESS') continue;
+      if (this.shouldAbort(job)) {
+        this.logger.info({ jobId }, 'job abort criteria met: canceling the job');
+        // abortConfig cancels QUEUED executions only; IN_PROGRESS ones run on.
+        this.cancelJob(tx, job, {
+          force: false,
+          reasonCode: 'JOB_ABORTED',
+          comment: 'Job aborted by abortConfig criteria',
+        });
+        continue;
+      }
+      this.completeIfDone(job);
+    }
+    tx.touchedJobs.clear();
+  }
+
+  /**
+   * abortConfig: once at least minNumberOfExecutedThings things were notified, the job is canceled when the
+   * failures of the criterion's type reach thresholdPercentage of the notified things.
+   * https://docs.aws.amazon.com/iot/latest/apireference/API_AbortCriteria.html
+   */
+  private shouldAbort(job: JobRecord): boolean {
+    const criteria = job.config.abortConfig?.criteriaList ?? [];
+    if (criteria.length === 0) return false;
+    const notified = this.store.releasedCount(job.jobId);
+    if (notified === 0) return false;
+    const counts = this.store.countsOfJob(job.jobId);
+    return criteria.some((c) => {
+      if (notified < c.minNumberOfExecutedThings) return false;
+      const failures = (['FAILED', 'REJECTED', 'TIMED_OUT'] as const)
+        .filter((s) => abortCriterionMatches(c.failureType, s))
+        .reduce((n, s) => n + (counts[s] ?? 0), 0);
+      return (failures * 100) / notified >= c.thresholdPercentage;
+    });
+  }
+
+  /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one never is. */
+  completeIfDone(job: JobRecord): void {
+    if (job.targetSelection !== 'SNAPSHOT' || job.status !== 'IN_PROGRESS') return;
+    const counts = this.store.countsOfJob(job.jobId);
+    if ((counts.QUEUED ?? 0) + (counts.IN_PROGRESS ?? 0) > 0) return;
+    const now = this.now();
+    this.store.saveJob({ ...job, status: 'COMPLETED', completedAt: now, lastUpdatedAt: now });
+  }
+
+  /** notify / notify-next for every thing whose pending list or next execution changed. */
+  collectNotifications(tx: TxChanges): void {
+    const now = this.now();
+    for (const [thingName, before] of tx.dirtyThings) {
+      const pending = this.store.pendingForThing(thingName);
+      const list = pending.map(keyOf).join(',');
+      const next = pending[0];
+      if (list !== before.list) tx.outbound.push(notifyMessage(thingName, pending, now));
+      if (keyOf(next) !== before.next)
+        tx.outbound.push(notifyNextMessage(thingName, next, next && this.store.job(next.jobId), now));
+    }
+    tx.dirtyThings.clear();
+  }
+
+  /** Everything a transaction must do before it commits. */
+  settle(tx: TxChanges): void {
+    this.finishJobs(tx);
+    this.collectNotifications(tx);
+  }
+}

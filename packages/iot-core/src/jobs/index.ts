@@ -1,0 +1,1 @@
+export { createJobsService, type JobsService, type JobsServiceOptions } from './service.js';

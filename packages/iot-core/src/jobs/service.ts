@@ -1,0 +1,167 @@
+import { isPendingStatus, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
+import type { Logger } from 'pino';
+import type { InboundMessage, MessageBus } from '../bus.js';
+import type { Db } from '../db.js';
+import { thingGroupArn, type ArnContext, type MembershipChange, type ThingRegistryView } from '../registry-types.js';
+import type { JobsControlPlane } from '../service-contracts.js';
+import { createJobsControlPlane, type Transact } from './control-plane.js';
+import { DeviceApi } from './device-api.js';
+import { JobsEngine, TxChanges } from './engine.js';
+import { migrateJobs } from './schema.js';
+import { JobsStore } from './store.js';
+import { stillTargeted } from './targets.js';
+import type { Outbound } from './wire.js';
+
+export interface JobsServiceOptions {
+  readonly db: Db;
+  readonly bus: MessageBus;
+  readonly registry: ThingRegistryView;
+  readonly arn: ArnContext;
+  readonly logger: Logger;
+  /** Clock in epoch milliseconds; tests pass their own to drive timeouts and rollout rates. */
+  readonly now?: () => number;
+  /** How often timeouts and rollout releases are checked (ms, default 1000). */
+  readonly tickIntervalMs?: number;
+}
+
+export type JobsService = JobsControlPlane & { close(): Promise<void> };
+
+/**
+ * The local AWS IoT Jobs service: the device MQTT API on the bus and the control-plane operations.
+ * Device requests are applied in group commits: every request that arrived in one event-loop turn is
+ * applied in one SQLite transaction, and the responses are published only after it committed.
+ */
+export async function createJobsService(opts: JobsServiceOptions): Promise<JobsService> {
+  const { db, bus, registry, arn } = opts;
+  const logger = opts.logger.child({ component: 'jobs' });
+  const now = opts.now ?? Date.now;
+  migrateJobs(db);
+  const store = new JobsStore(db);
+  const engine = new JobsEngine(store, now, logger);
+  const deviceApi = new DeviceApi(engine);
+  const inFlight = new Set<Promise<void>>();
+  let closed = false;
+
+  const publishAll = (out: readonly Outbound[]): Promise<void> => {
+    const sends = out.map((o) =>
+      bus
+        .publish(o.topic, o.payload, o.clientId !== undefined ? { qos: 1, onlyToClientId: o.clientId } : { qos: 1 })
+        .catch((e: unknown) => logger.warn({ err: e, topic: o.topic }, 'jobs publish failed')),
+    );
+    const all = Promise.all(sends).then(() => undefined);
+    inFlight.add(all);
+    void all.finally(() => inFlight.delete(all));
+    return all;
+  };
+
+  const runTx = db.transaction((fn: (tx: TxChanges) => unknown) => {
+    const tx = new TxChanges();
+    const value = fn(tx);
+    engine.settle(tx);
+    return { value, outbound: tx.outbound };
+  });
+
+  const transact: Transact = async <T>(fn: (tx: TxChanges) => T): Promise<T> => {
+    let result: { value: unknown; outbound: Outbound[] };
+    try {
+      result = runTx(fn);
+    } catch (e) {
+      store.reloadAll();
+      throw e;
+    }
+    await publishAll(result.outbound);
+    return result.value as T;
+  };
+
+  // ---- device requests: group commit per event-loop turn ----
+  let queue: InboundMessage[] = [];
+  let scheduled = false;
+  const handleOne = db.transaction((tx: TxChanges, m: InboundMessage) => deviceApi.handle(tx, m));
+  const applyBatch = db.transaction((batch: readonly InboundMessage[]) => {
+    const tx = new TxChanges();
+    for (const m of batch) {
+      try {
+        handleOne(tx, m);
+      } catch (e) {
+        logger.error({ err: e, topic: m.topic }, 'jobs request failed');
+        const reply = deviceApi.internalError(m);
+        if (reply) tx.outbound.push(reply);
+      }
+    }
+    engine.settle(tx);
+    return tx.outbound;
+  });
+  const flush = (): void => {
+    scheduled = false;
+    if (queue.length === 0) return;
+    const batch = queue;
+    queue = [];
+    let out: Outbound[];
+    try {
+      out = applyBatch(batch);
+    } catch (e) {
+      logger.error({ err: e, size: batch.length }, 'jobs batch commit failed');
+      store.reloadAll();
+      out = batch.map((m) => deviceApi.internalError(m)).filter((o): o is Outbound => o !== undefined);
+    }
+    void publishAll(out);
+  };
+  await bus.subscribe(JOBS_REQUEST_FILTER, (m) => {
+    if (closed) return;
+    queue.push(m);
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(flush);
+    }
+  });
+
+  // ---- timers: timeouts and rollout releases ----
+  const tick = (): void => {
+    if (closed) return;
+    transact((tx) => {
+      for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { status: 'TIMED_OUT' });
+      for (const jobId of store.jobsWithUnreleased()) engine.release(tx, jobId);
+    }).catch((e: unknown) => logger.error({ err: e }, 'jobs tick failed'));
+  };
+  const timer = setInterval(tick, opts.tickIntervalMs ?? 1000);
+  timer.unref();
+
+  // ---- CONTINUOUS jobs follow group membership ----
+  const onMembership = (change: MembershipChange): void => {
+    if (closed) return;
+    const groupArn =
+      registry.getThingGroup(change.thingGroupName)?.thingGroupArn ?? thingGroupArn(arn, change.thingGroupName);
+    transact((tx) => {
+      for (const job of store.allJobs()) {
+        if (job.targetSelection !== 'CONTINUOUS' || job.status !== 'IN_PROGRESS') continue;
+        if (!job.targets.includes(groupArn)) continue;
+        const current = store.execution(job.jobId, change.thingName);
+        if (change.kind === 'added') {
+          if (current !== undefined) continue;
+          engine.createExecution(tx, job.jobId, change.thingName, 1, false);
+          engine.release(tx, job.jobId);
+        } else if (
+          current !== undefined &&
+          isPendingStatus(current.status) &&
+          !stillTargeted(registry, arn, job, change.thingName, change.thingGroupName)
+        ) {
+          engine.changeStatus(tx, current, { status: 'REMOVED' });
+        }
+      }
+    }).catch((e: unknown) => logger.error({ err: e, change }, 'jobs membership change failed'));
+  };
+  const unsubscribe = registry.onMembershipChange(onMembership);
+
+  const controlPlane = createJobsControlPlane({ engine, registry, arn, transact });
+  return {
+    ...controlPlane,
+    async close(): Promise<void> {
+      if (closed) return;
+      flush();
+      closed = true;
+      clearInterval(timer);
+      unsubscribe();
+      await Promise.allSettled([...inFlight]);
+    },
+  };
+}

@@ -1,0 +1,333 @@
+import type { JobExecutionStatus, JobStatus, StatusDetails } from '@otafleet/protocol';
+import type { Db } from '../db.js';
+import {
+  timeoutAt,
+  type ExecutionRecord,
+  type JobConfig,
+  type JobRecord,
+  type RolloutState,
+  type TargetSelection,
+} from './model.js';
+
+interface JobRow {
+  seq: number;
+  job_id: string;
+  status: string;
+  target_selection: string;
+  targets: string;
+  document: string;
+  description: string | null;
+  config: string;
+  force_canceled: number;
+  reason_code: string | null;
+  comment: string | null;
+  created_at: number;
+  last_updated_at: number;
+  completed_at: number | null;
+  rollout_rate: number | null;
+  rollout_window_start: number;
+  rollout_window_count: number;
+  rollout_base_notified: number;
+  rollout_base_succeeded: number;
+}
+
+interface ExecutionRow {
+  job_id: string;
+  thing_name: string;
+  execution_number: number;
+  status: string;
+  status_details: string | null;
+  version_number: number;
+  queued_at: number;
+  started_at: number | null;
+  last_updated_at: number;
+  released: number;
+  step_deadline: number | null;
+  in_progress_deadline: number | null;
+  force_canceled: number;
+}
+
+const opt = <T>(v: T | null): T | undefined => (v === null ? undefined : v);
+
+function toJob(r: JobRow): JobRecord {
+  return {
+    seq: r.seq,
+    jobId: r.job_id,
+    status: r.status as JobStatus,
+    targetSelection: r.target_selection as TargetSelection,
+    targets: JSON.parse(r.targets) as string[],
+    documentText: r.document,
+    document: JSON.parse(r.document) as Record<string, unknown>,
+    description: opt(r.description),
+    config: JSON.parse(r.config) as JobConfig,
+    forceCanceled: r.force_canceled === 1,
+    reasonCode: opt(r.reason_code),
+    comment: opt(r.comment),
+    createdAt: r.created_at,
+    lastUpdatedAt: r.last_updated_at,
+    completedAt: opt(r.completed_at),
+    rollout: {
+      rate: opt(r.rollout_rate),
+      windowStart: r.rollout_window_start,
+      windowCount: r.rollout_window_count,
+      baseNotified: r.rollout_base_notified,
+      baseSucceeded: r.rollout_base_succeeded,
+    },
+  };
+}
+
+function toExecution(r: ExecutionRow): ExecutionRecord {
+  return {
+    jobId: r.job_id,
+    thingName: r.thing_name,
+    executionNumber: r.execution_number,
+    status: r.status as JobExecutionStatus,
+    statusDetails: r.status_details === null ? undefined : (JSON.parse(r.status_details) as StatusDetails),
+    versionNumber: r.version_number,
+    queuedAt: r.queued_at,
+    startedAt: opt(r.started_at),
+    lastUpdatedAt: r.last_updated_at,
+    released: r.released === 1,
+    stepDeadline: opt(r.step_deadline),
+    inProgressDeadline: opt(r.in_progress_deadline),
+    forceCanceled: r.force_canceled === 1,
+  };
+}
+
+const EXEC_COLS =
+  'job_id, thing_name, execution_number, status, status_details, version_number, queued_at, started_at, last_updated_at, released, step_deadline, in_progress_deadline, force_canceled';
+
+export type StatusCounts = Partial<Record<JobExecutionStatus, number>>;
+
+/**
+ * All SQL of the Jobs service. Jobs are few and read on every request, so they are cached in memory
+ * (the cache is refreshed by every write through this store; the store is the only writer).
+ */
+export class JobsStore {
+  private readonly jobs = new Map<string, JobRecord>();
+  private readonly s;
+
+  constructor(private readonly db: Db) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      allJobs: p('SELECT * FROM jobs_job ORDER BY seq'),
+      jobById: p('SELECT * FROM jobs_job WHERE job_id = ?'),
+      insertJob: p(
+        `INSERT INTO jobs_job (job_id, status, target_selection, targets, document, description, config, created_at, last_updated_at, rollout_rate, rollout_window_start)
+         VALUES (@jobId, @status, @targetSelection, @targets, @document, @description, @config, @now, @now, @rate, @now)`,
+      ),
+      updateJob: p(
+        `UPDATE jobs_job SET status = @status, description = @description, config = @config, force_canceled = @forceCanceled,
+           reason_code = @reasonCode, comment = @comment, last_updated_at = @lastUpdatedAt, completed_at = @completedAt,
+           rollout_rate = @rate, rollout_window_start = @windowStart, rollout_window_count = @windowCount,
+           rollout_base_notified = @baseNotified, rollout_base_succeeded = @baseSucceeded
+         WHERE job_id = @jobId`,
+      ),
+      deleteJob: p('DELETE FROM jobs_job WHERE job_id = ?'),
+      latest: p(`SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND thing_name = ? AND latest = 1`),
+      byNumber: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND thing_name = ? AND execution_number = ?`,
+      ),
+      pendingForThing: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE thing_name = ? AND latest = 1 AND released = 1 AND status IN ('QUEUED', 'IN_PROGRESS')`,
+      ),
+      insertExecution: p(
+        `INSERT INTO jobs_execution (${EXEC_COLS}, latest, timeout_at)
+         VALUES (@jobId, @thingName, @executionNumber, @status, @statusDetails, @versionNumber, @queuedAt, @startedAt, @lastUpdatedAt, @released, @stepDeadline, @inProgressDeadline, @forceCanceled, 1, @timeoutAt)`,
+      ),
+      clearLatest: p('UPDATE jobs_execution SET latest = 0 WHERE job_id = ? AND thing_name = ? AND latest = 1'),
+      updateExecution: p(
+        `UPDATE jobs_execution SET status = @status, status_details = @statusDetails, version_number = @versionNumber,
+           started_at = @startedAt, last_updated_at = @lastUpdatedAt, released = @released, step_deadline = @stepDeadline,
+           in_progress_deadline = @inProgressDeadline, timeout_at = @timeoutAt, force_canceled = @forceCanceled
+         WHERE job_id = @jobId AND thing_name = @thingName AND execution_number = @executionNumber`,
+      ),
+      executionsOfJob: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND latest = 1 ORDER BY queued_at, thing_name`,
+      ),
+      pageOfJob: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = @jobId AND latest = 1 AND (@status IS NULL OR status = @status)
+         ORDER BY queued_at, thing_name LIMIT @limit OFFSET @offset`,
+      ),
+      countsOfJob: p(
+        'SELECT status, COUNT(*) AS n FROM jobs_execution WHERE job_id = ? AND latest = 1 GROUP BY status',
+      ),
+      releasedCount: p('SELECT COUNT(*) AS n FROM jobs_execution WHERE job_id = ? AND latest = 1 AND released = 1'),
+      unreleased: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND released = 0 AND status = 'QUEUED' ORDER BY queued_at, thing_name LIMIT ?`,
+      ),
+      jobsWithUnreleased: p("SELECT DISTINCT job_id FROM jobs_execution WHERE released = 0 AND status = 'QUEUED'"),
+      dueTimeouts: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE timeout_at IS NOT NULL AND timeout_at <= ? AND status = 'IN_PROGRESS' LIMIT 1000`,
+      ),
+      countOfStatusForThing: p(
+        'SELECT COUNT(*) AS n FROM jobs_execution WHERE job_id = ? AND thing_name = ? AND status IN (SELECT value FROM json_each(?))',
+      ),
+      thingsOfJob: p('SELECT DISTINCT thing_name FROM jobs_execution WHERE job_id = ?'),
+    };
+    for (const r of this.s.allJobs.all() as JobRow[]) this.jobs.set(r.job_id, toJob(r));
+  }
+
+  job(jobId: string): JobRecord | undefined {
+    return this.jobs.get(jobId);
+  }
+
+  allJobs(): JobRecord[] {
+    return [...this.jobs.values()].sort((a, b) => a.seq - b.seq);
+  }
+
+  insertJob(j: {
+    jobId: string;
+    status: JobStatus;
+    targetSelection: TargetSelection;
+    targets: readonly string[];
+    documentText: string;
+    description: string | undefined;
+    config: JobConfig;
+    rate: number | undefined;
+    now: number;
+  }): JobRecord {
+    this.s.insertJob.run({
+      jobId: j.jobId,
+      status: j.status,
+      targetSelection: j.targetSelection,
+      targets: JSON.stringify(j.targets),
+      document: j.documentText,
+      description: j.description ?? null,
+      config: JSON.stringify(j.config),
+      now: j.now,
+      rate: j.rate ?? null,
+    });
+    return this.reloadJob(j.jobId);
+  }
+
+  saveJob(j: JobRecord): void {
+    this.s.updateJob.run({
+      jobId: j.jobId,
+      status: j.status,
+      description: j.description ?? null,
+      config: JSON.stringify(j.config),
+      forceCanceled: j.forceCanceled ? 1 : 0,
+      reasonCode: j.reasonCode ?? null,
+      comment: j.comment ?? null,
+      lastUpdatedAt: j.lastUpdatedAt,
+      completedAt: j.completedAt ?? null,
+      ...rolloutParams(j.rollout),
+    });
+    this.jobs.set(j.jobId, j);
+  }
+
+  deleteJob(jobId: string): void {
+    this.s.deleteJob.run(jobId);
+    this.jobs.delete(jobId);
+  }
+
+  /** Re-reads the cache from the database (after a rolled-back transaction). */
+  reloadAll(): void {
+    this.jobs.clear();
+    for (const r of this.s.allJobs.all() as JobRow[]) this.jobs.set(r.job_id, toJob(r));
+  }
+
+  private reloadJob(jobId: string): JobRecord {
+    const row = this.s.jobById.get(jobId) as JobRow | undefined;
+    if (row === undefined) throw new Error(`job ${jobId} vanished`);
+    const job = toJob(row);
+    this.jobs.set(jobId, job);
+    return job;
+  }
+
+  execution(jobId: string, thingName: string, executionNumber?: number): ExecutionRecord | undefined {
+    const row = (
+      executionNumber === undefined
+        ? this.s.latest.get(jobId, thingName)
+        : this.s.byNumber.get(jobId, thingName, executionNumber)
+    ) as ExecutionRow | undefined;
+    return row === undefined ? undefined : toExecution(row);
+  }
+
+  /** Released QUEUED and IN_PROGRESS executions of a thing, IN_PROGRESS first, then oldest first. */
+  pendingForThing(thingName: string): ExecutionRecord[] {
+    const rows = (this.s.pendingForThing.all(thingName) as ExecutionRow[]).map(toExecution);
+    const jobSeq = (e: ExecutionRecord): number => this.jobs.get(e.jobId)?.seq ?? 0;
+    return rows.sort(
+      (a, b) =>
+        Number(b.status === 'IN_PROGRESS') - Number(a.status === 'IN_PROGRESS') ||
+        a.queuedAt - b.queuedAt ||
+        jobSeq(a) - jobSeq(b),
+    );
+  }
+
+  /** Inserts a new execution and makes it the thing's latest for the job. */
+  insertExecution(e: ExecutionRecord): void {
+    this.s.clearLatest.run(e.jobId, e.thingName);
+    this.s.insertExecution.run({ ...executionParams(e), queuedAt: e.queuedAt });
+  }
+
+  saveExecution(e: ExecutionRecord): void {
+    this.s.updateExecution.run(executionParams(e));
+  }
+
+  executionsOfJob(jobId: string): ExecutionRecord[] {
+    return (this.s.executionsOfJob.all(jobId) as ExecutionRow[]).map(toExecution);
+  }
+
+  pageOfJob(jobId: string, status: JobExecutionStatus | undefined, offset: number, limit: number): ExecutionRecord[] {
+    return (this.s.pageOfJob.all({ jobId, status: status ?? null, offset, limit }) as ExecutionRow[]).map(toExecution);
+  }
+
+  countsOfJob(jobId: string): StatusCounts {
+    const counts: StatusCounts = {};
+    for (const r of this.s.countsOfJob.all(jobId) as { status: JobExecutionStatus; n: number }[])
+      counts[r.status] = r.n;
+    return counts;
+  }
+
+  releasedCount(jobId: string): number {
+    return (this.s.releasedCount.get(jobId) as { n: number }).n;
+  }
+
+  unreleased(jobId: string, limit: number): ExecutionRecord[] {
+    return (this.s.unreleased.all(jobId, limit) as ExecutionRow[]).map(toExecution);
+  }
+
+  jobsWithUnreleased(): string[] {
+    return (this.s.jobsWithUnreleased.all() as { job_id: string }[]).map((r) => r.job_id);
+  }
+
+  dueTimeouts(now: number): ExecutionRecord[] {
+    return (this.s.dueTimeouts.all(now) as ExecutionRow[]).map(toExecution);
+  }
+
+  /** How many of the thing's executions of the job (all attempts) ended in one of `statuses`. */
+  attemptsEndedIn(jobId: string, thingName: string, statuses: readonly JobExecutionStatus[]): number {
+    return (this.s.countOfStatusForThing.get(jobId, thingName, JSON.stringify(statuses)) as { n: number }).n;
+  }
+
+  thingsOfJob(jobId: string): string[] {
+    return (this.s.thingsOfJob.all(jobId) as { thing_name: string }[]).map((r) => r.thing_name);
+  }
+}
+
+const rolloutParams = (r: RolloutState) => ({
+  rate: r.rate ?? null,
+  windowStart: r.windowStart,
+  windowCount: r.windowCount,
+  baseNotified: r.baseNotified,
+  baseSucceeded: r.baseSucceeded,
+});
+
+const executionParams = (e: ExecutionRecord) => ({
+  jobId: e.jobId,
+  thingName: e.thingName,
+  executionNumber: e.executionNumber,
+  status: e.status,
+  statusDetails: e.statusDetails === undefined ? null : JSON.stringify(e.statusDetails),
+  versionNumber: e.versionNumber,
+  startedAt: e.startedAt ?? null,
+  lastUpdatedAt: e.lastUpdatedAt,
+  released: e.released ? 1 : 0,
+  stepDeadline: e.stepDeadline ?? null,
+  inProgressDeadline: e.inProgressDeadline ?? null,
+  timeoutAt: timeoutAt(e) ?? null,
+  forceCanceled: e.forceCanceled ? 1 : 0,
+});

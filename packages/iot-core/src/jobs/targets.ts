@@ -1,0 +1,77 @@
+import type { JobProcessDetails } from '@aws-sdk/client-iot';
+import { AwsServiceError } from '../aws-error.js';
+import type { ArnContext, ThingRegistryView } from '../registry-types.js';
+import type { ExecutionRecord, JobRecord } from './model.js';
+
+export type Target =
+  { readonly kind: 'thing'; readonly name: string } | { readonly kind: 'group'; readonly name: string };
+
+const ARN = /^arn:aws:iot:([^:]+):([^:]+):(thing|thinggroup)\/([a-zA-Z0-9:_-]{1,128})$/;
+
+/** Reads a job target: a thing ARN or a thing-group ARN of this core's region and account. */
+export function parseTarget(arnCtx: ArnContext, target: string): Target {
+  const m = ARN.exec(target);
+  if (m === null) throw new AwsServiceError('InvalidRequestException', 400, `Invalid target ARN: ${target}`);
+  const [, region, account, type, name] = m;
+  if (region !== arnCtx.region || account !== arnCtx.accountId)
+    throw new AwsServiceError(
+      'InvalidRequestException',
+      400,
+      `Target ${target} is not in ${arnCtx.region}/${arnCtx.accountId}`,
+    );
+  return { kind: type === 'thing' ? 'thing' : 'group', name: name ?? '' };
+}
+
+/** The thing names a job's targets resolve to now (each once). Unknown things or groups are 404. */
+export function resolveTargets(registry: ThingRegistryView, arnCtx: ArnContext, targets: readonly string[]): string[] {
+  const things = new Set<string>();
+  for (const t of targets) {
+    const target = parseTarget(arnCtx, t);
+    if (target.kind === 'thing') {
+      if (registry.getThing(target.name) === undefined)
+        throw new AwsServiceError('ResourceNotFoundException', 404, `Thing ${target.name} does not exist`);
+      things.add(target.name);
+    } else {
+      if (registry.getThingGroup(target.name) === undefined)
+        throw new AwsServiceError('ResourceNotFoundException', 404, `Thing group ${target.name} does not exist`);
+      for (const name of registry.listThingsInGroup(target.name)) things.add(name);
+    }
+  }
+  return [...things];
+}
+
+export const targetsGroup = (registry: ThingRegistryView, job: JobRecord, groupName: string): boolean => {
+  const arn = registry.getThingGroup(groupName)?.thingGroupArn;
+  return job.targets.some((t) => t === arn || t.endsWith(`:thinggroup/${groupName}`));
+};
+
+/** Is `thingName` still a target of the job other than through `exceptGroup`? */
+export function stillTargeted(
+  registry: ThingRegistryView,
+  arnCtx: ArnContext,
+  job: JobRecord,
+  thingName: string,
+  exceptGroup: string,
+): boolean {
+  return job.targets.some((t) => {
+    const target = parseTarget(arnCtx, t);
+    if (target.kind === 'thing') return target.name === thingName;
+    return target.name !== exceptGroup && registry.listThingsInGroup(target.name).includes(thingName);
+  });
+}
+
+export function jobProcessDetails(job: JobRecord, executions: readonly ExecutionRecord[]): JobProcessDetails {
+  const n = (s: ExecutionRecord['status']): number => executions.filter((e) => e.status === s).length;
+  const unreleased = executions.some((e) => !e.released && e.status === 'QUEUED');
+  return {
+    processingTargets: unreleased ? [...job.targets] : [],
+    numberOfCanceledThings: n('CANCELED'),
+    numberOfSucceededThings: n('SUCCEEDED'),
+    numberOfFailedThings: n('FAILED'),
+    numberOfRejectedThings: n('REJECTED'),
+    numberOfQueuedThings: n('QUEUED'),
+    numberOfInProgressThings: n('IN_PROGRESS'),
+    numberOfRemovedThings: n('REMOVED'),
+    numberOfTimedOutThings: n('TIMED_OUT'),
+  };
+}

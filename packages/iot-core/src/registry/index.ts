@@ -1,0 +1,1 @@
+export { createThingRegistry, type ThingRegistry, type ThingRegistryOptions } from './thing-registry.js';

@@ -1,0 +1,90 @@
+import { AwsServiceError } from '../aws-error.js';
+
+/*
+ * Registry limits and name rules from the AWS IoT API reference:
+ * https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html (thingName),
+ * https://docs.aws.amazon.com/iot/latest/apireference/API_ListThings.html (attribute name/value patterns).
+ */
+export const RESOURCE_NAME_PATTERN = '^[a-zA-Z0-9:_-]+$';
+export const RESOURCE_NAME_MAX = 128;
+export const ATTRIBUTE_NAME_PATTERN = '^[a-zA-Z0-9_.,@/:#-]+$';
+export const ATTRIBUTE_NAME_MAX = 128;
+export const ATTRIBUTE_VALUE_PATTERN = '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$';
+export const ATTRIBUTE_VALUE_MAX = 800;
+/** A thing without a thing type holds at most three attributes (the CreateThing reference, attributePayload). */
+export const MAX_THING_ATTRIBUTES = 3;
+/** A thing belongs to at most 10 thing groups (AddThingToThingGroup, overrideDynamicGroups). */
+export const MAX_GROUPS_PER_THING = 10;
+export const MAX_RESULTS_LIMIT = 250;
+/** AWS does not document the default page size; a small one makes callers that ignore nextToken fail early. */
+export const DEFAULT_PAGE_SIZE = 50;
+
+const resourceName = new RegExp(RESOURCE_NAME_PATTERN);
+const attributeName = new RegExp(ATTRIBUTE_NAME_PATTERN);
+const attributeValue = new RegExp(ATTRIBUTE_VALUE_PATTERN);
+
+export const invalidRequest = (message: string): AwsServiceError =>
+  new AwsServiceError('InvalidRequestException', 400, message);
+export const notFound = (message: string): AwsServiceError =>
+  new AwsServiceError('ResourceNotFoundException', 404, message);
+
+export function requireResourceName(field: string, value: string | undefined): string {
+  if (value === undefined || value.length === 0) throw invalidRequest(`${field} is required`);
+  if (value.length > RESOURCE_NAME_MAX || !resourceName.test(value)) {
+    throw invalidRequest(`${field} must be 1-${RESOURCE_NAME_MAX} characters of [a-zA-Z0-9:_-]: ${value}`);
+  }
+  return value;
+}
+
+export function checkAttributes(
+  attributes: Readonly<Record<string, string>> | undefined,
+  maxCount: number,
+): Record<string, string> {
+  const out: Record<string, string> = {};
+  if (attributes === undefined) return out;
+  const entries = Object.entries(attributes);
+  if (entries.length > maxCount) {
+    throw invalidRequest(`Too many attributes: ${entries.length}; at most ${maxCount} are allowed`);
+  }
+  for (const [name, value] of entries) {
+    if (name.length > ATTRIBUTE_NAME_MAX || !attributeName.test(name)) {
+      throw invalidRequest(`Invalid attribute name: ${name}`);
+    }
+    if (typeof value !== 'string' || value.length > ATTRIBUTE_VALUE_MAX || !attributeValue.test(value)) {
+      throw invalidRequest(`Invalid value for attribute ${name}`);
+    }
+    out[name] = value;
+  }
+  return out;
+}
+
+export function checkMaxResults(maxResults: number | undefined): number {
+  if (maxResults === undefined) return DEFAULT_PAGE_SIZE;
+  if (!Number.isInteger(maxResults) || maxResults < 1 || maxResults > MAX_RESULTS_LIMIT) {
+    throw invalidRequest(`maxResults must be an integer from 1 to ${MAX_RESULTS_LIMIT}`);
+  }
+  return maxResults;
+}
+
+/** Opaque page cursor: the last name returned, so pages stay stable while rows are added or removed. */
+export const encodePageToken = (lastName: string): string =>
+  Buffer.from(JSON.stringify({ after: lastName }), 'utf8').toString('base64url');
+
+export function decodePageToken(token: string | undefined): string | undefined {
+  if (token === undefined || token === '') return undefined;
+  try {
+    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
+    if (typeof parsed === 'object' && parsed !== null && 'after' in parsed && typeof parsed.after === 'string') {
+      return parsed.after;
+    }
+  } catch {
+    // fall through: any undecodable token is the caller's error
+  }
+  throw invalidRequest('The nextToken is not valid');
+}
+
+export const sameAttributes = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
+  const ka = Object.keys(a).sort();
+  const kb = Object.keys(b).sort();
+  return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
+};

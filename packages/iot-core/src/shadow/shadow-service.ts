@@ -1,0 +1,287 @@
+import {
+  DEFAULT_SHADOW_LIMITS,
+  SHADOW_REQUEST_FILTERS,
+  ShadowErrorMessage,
+  applyShadowUpdate,
+  describeIssues,
+  shadowLimitsOverrideValidator,
+  checkShadowName,
+  checkThingName,
+  deleteShadowDocument,
+  getShadowDocument,
+  parseShadowClientTokenRequest,
+  parseShadowTopic,
+  parseShadowUpdateRequest,
+  resolveShadowLimits,
+  shadowError,
+  shadowErrorResponse,
+  shadowTimestamp,
+  shadowTopic,
+  type Result,
+  type ShadowError,
+  type ShadowLimits,
+  type ShadowOperation,
+  type ShadowResponseType,
+  type ShadowUpdateOutcome,
+} from '@otafleet/protocol';
+import type { Logger } from 'pino';
+import { AwsServiceError, isAwsServiceError } from '../aws-error.js';
+import type { InboundMessage, MessageBus } from '../bus.js';
+import type { Db } from '../db.js';
+import type { ShadowControlPlane } from '../service-contracts.js';
+import { shadowErrorToAwsServiceError } from './aws-errors.js';
+import { GroupCommit } from './group-commit.js';
+import { openShadowStore, type ShadowKey } from './shadow-store.js';
+
+export interface ShadowServiceOptions {
+  readonly db: Db;
+  readonly bus: MessageBus;
+  readonly logger: Logger;
+  readonly limits?: Partial<ShadowLimits>;
+  /** Clock in epoch milliseconds; shadow timestamps are its seconds. */
+  readonly now?: () => number;
+}
+
+export type ShadowService = ShadowControlPlane & { close(): Promise<void> };
+
+/** Bad options given to createShadowService: fails at start, saying what to fix. */
+export class ShadowServiceOptionsError extends Error {
+  override readonly name = 'ShadowServiceOptionsError';
+  readonly code = 'InvalidShadowServiceOptions';
+}
+
+const DEFAULT_PAGE_SIZE = 25;
+const MAX_PAGE_SIZE = 100;
+
+/**
+ * The local Device Shadow service: answers the AWS shadow MQTT API on the bus and the HTTP data-plane
+ * calls, with the protocol package's algebra; every answer is published only after its batch is
+ * committed to SQLite.
+ */
+export async function createShadowService(opts: ShadowServiceOptions): Promise<ShadowService> {
+  const { bus, logger } = opts;
+  const limitsCheck = shadowLimitsOverrideValidator.validate(opts.limits ?? {});
+  if (!limitsCheck.ok) {
+    throw new ShadowServiceOptionsError(`Invalid shadow limits: ${describeIssues(limitsCheck.error)}`);
+  }
+  const limits = opts.limits === undefined ? DEFAULT_SHADOW_LIMITS : resolveShadowLimits(opts.limits);
+  const now = opts.now ?? Date.now;
+  const store = openShadowStore(opts.db);
+  const commits = new GroupCommit(store);
+  const inFlight = new Set<Promise<void>>();
+  let closed = false;
+
+  const publish = (
+    key: ShadowKey,
+    operation: ShadowOperation,
+    responseType: ShadowResponseType,
+    body: unknown,
+  ): void => {
+    const topic = shadowTopic({ ...key, operation, responseType });
+    const p = bus
+      .publish(topic, JSON.stringify(body), { qos: 1 })
+      .catch((e: unknown) => logger.error({ err: e, topic }, 'shadow response publish failed'))
+      .finally(() => inFlight.delete(p));
+    inFlight.add(p);
+  };
+
+  const publishUpdate = (key: ShadowKey, outcome: ShadowUpdateOutcome): void => {
+    publish(key, 'update', 'accepted', outcome.accepted);
+    if (outcome.delta !== undefined) publish(key, 'update', 'delta', outcome.delta);
+    publish(key, 'update', 'documents', outcome.documents);
+  };
+
+  const internalFailure = (clientToken: string | undefined): ShadowError =>
+    shadowError(500, ShadowErrorMessage.internalFailure, clientToken);
+
+  /** Rejections wait for the batch too, so a client sees its answers in request order. */
+  const reject = (key: ShadowKey, operation: ShadowOperation, error: ShadowError, timestamp: number): void => {
+    logger.debug({ ...key, operation, code: error.code, reason: error.message }, 'shadow request rejected');
+    const send = (): void => publish(key, operation, 'rejected', shadowErrorResponse(error, timestamp));
+    commits.afterCommit(send, send);
+  };
+
+  /** Stages one update; resolves its outcome once durable. Shared by MQTT and HTTP. */
+  const stageUpdate = (
+    key: ShadowKey,
+    payload: Buffer,
+    timestamp: number,
+    done: (r: Result<ShadowUpdateOutcome, ShadowError>) => void,
+  ): void => {
+    const request = parseShadowUpdateRequest(payload, limits);
+    if (!request.ok) return done(request);
+    const outcome = applyShadowUpdate(commits.read(key), request.value, timestamp, limits);
+    if (!outcome.ok) return done(outcome);
+    commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp });
+    commits.afterCommit(
+      () => done(outcome),
+      (e: unknown) => {
+        logger.error({ err: e, ...key }, 'shadow commit failed');
+        done({ ok: false, error: internalFailure(request.value.clientToken) });
+      },
+    );
+  };
+
+  const onRequest = (message: InboundMessage): void => {
+    if (closed) return;
+    const topic = parseShadowTopic(message.topic);
+    if (!topic.ok || topic.value.responseType !== undefined) {
+      logger.debug({ topic: message.topic }, 'ignored non-request shadow topic');
+      return;
+    }
+    const { thingName, shadowName, operation } = topic.value;
+    const key: ShadowKey = shadowName === undefined ? { thingName } : { thingName, shadowName };
+    const timestamp = shadowTimestamp(now());
+    try {
+      handleRequest(key, operation, message.payload, timestamp);
+    } catch (e) {
+      logger.error({ err: e, ...key, operation }, 'shadow request failed');
+      reject(key, operation, internalFailure(undefined), timestamp);
+    }
+  };
+
+  const handleRequest = (key: ShadowKey, operation: ShadowOperation, payload: Buffer, timestamp: number): void => {
+    switch (operation) {
+      case 'update':
+        return stageUpdate(key, payload, timestamp, (r) => {
+          if (r.ok) publishUpdate(key, r.value);
+          else reject(key, operation, r.error, timestamp);
+        });
+      case 'get': {
+        const request = parseShadowClientTokenRequest(payload, limits);
+        if (!request.ok) return reject(key, operation, request.error, timestamp);
+        const doc = getShadowDocument(commits.read(key), key, request.value.clientToken, timestamp);
+        if (!doc.ok) return reject(key, operation, doc.error, timestamp);
+        const send = (): void => publish(key, 'get', 'accepted', doc.value);
+        return commits.afterCommit(send, () => {
+          publish(key, 'get', 'rejected', shadowErrorResponse(internalFailure(request.value.clientToken), timestamp));
+        });
+      }
+      case 'delete': {
+        const request = parseShadowClientTokenRequest(payload, limits);
+        if (!request.ok) return reject(key, operation, request.error, timestamp);
+        const outcome = deleteShadowDocument(commits.read(key), key, request.value.clientToken, timestamp);
+        if (!outcome.ok) return reject(key, operation, outcome.error, timestamp);
+        commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp });
+        return commits.afterCommit(
+          () => publish(key, 'delete', 'accepted', outcome.value.accepted),
+          (e: unknown) => {
+            logger.error({ err: e, ...key }, 'shadow commit failed');
+            const error = internalFailure(request.value.clientToken);
+            publish(key, 'delete', 'rejected', shadowErrorResponse(error, timestamp));
+          },
+        );
+      }
+    }
+  };
+
+  for (const filter of SHADOW_REQUEST_FILTERS) await bus.subscribe(filter, onRequest);
+
+  const keyFor = (thingName: string, shadowName: string | undefined): ShadowKey => {
+    if (checkThingName(thingName) !== undefined) {
+      throw new AwsServiceError('InvalidRequestException', 400, `Invalid thing name: ${thingName}`);
+    }
+    if (shadowName === undefined) return { thingName };
+    if (checkShadowName(shadowName) !== undefined) {
+      throw new AwsServiceError('InvalidRequestException', 400, `Invalid shadow name: ${shadowName}`);
+    }
+    return { thingName, shadowName };
+  };
+
+  /** Unexpected failures (SQLite, corrupt rows) become AWS's 500, logged with their cause. */
+  const guarded = <T>(fn: () => T): T => {
+    try {
+      return fn();
+    } catch (e) {
+      if (isAwsServiceError(e)) throw e;
+      logger.error({ err: e }, 'shadow control-plane call failed');
+      throw shadowErrorToAwsServiceError(internalFailure(undefined));
+    }
+  };
+
+  const assertOpen = (): void => {
+    if (closed) throw new AwsServiceError('ServiceUnavailableException', 503, 'The shadow service is shutting down');
+  };
+
+  return {
+    getThingShadow(thingName, shadowName) {
+      assertOpen();
+      const key = keyFor(thingName, shadowName);
+      // Committed state only: what a reader sees was acknowledged.
+      const doc = guarded(() => getShadowDocument(store.load(key), key, undefined, shadowTimestamp(now())));
+      if (!doc.ok) throw shadowErrorToAwsServiceError(doc.error);
+      return Buffer.from(JSON.stringify(doc.value));
+    },
+
+    async updateThingShadow(thingName, shadowName, payload) {
+      assertOpen();
+      const key = keyFor(thingName, shadowName);
+      return await new Promise<Buffer>((resolve, reject) => {
+        guarded(() =>
+          stageUpdate(key, payload, shadowTimestamp(now()), (r) => {
+            if (!r.ok) return reject(shadowErrorToAwsServiceError(r.error));
+            publishUpdate(key, r.value);
+            resolve(Buffer.from(JSON.stringify(r.value.accepted)));
+          }),
+        );
+      });
+    },
+
+    async deleteThingShadow(thingName, shadowName) {
+      assertOpen();
+      const key = keyFor(thingName, shadowName);
+      const timestamp = shadowTimestamp(now());
+      const outcome = guarded(() => deleteShadowDocument(commits.read(key), key, undefined, timestamp));
+      if (!outcome.ok) throw shadowErrorToAwsServiceError(outcome.error);
+      commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp });
+      return await new Promise<Buffer>((resolve, reject) => {
+        commits.afterCommit(
+          () => {
+            publish(key, 'delete', 'accepted', outcome.value.accepted);
+            resolve(Buffer.from(JSON.stringify(outcome.value.accepted)));
+          },
+          (e: unknown) => {
+            logger.error({ err: e, ...key }, 'shadow commit failed');
+            reject(shadowErrorToAwsServiceError(internalFailure(undefined)));
+          },
+        );
+      });
+    },
+
+    listNamedShadowsForThing(thingName, page) {
+      assertOpen();
+      keyFor(thingName, undefined);
+      const pageSize = page.pageSize ?? DEFAULT_PAGE_SIZE;
+      if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
+        throw new AwsServiceError('InvalidRequestException', 400, `pageSize must be between 1 and ${MAX_PAGE_SIZE}`);
+      }
+      const after = page.nextToken === undefined ? '' : decodeNextToken(page.nextToken);
+      const names = guarded(() => store.listNamed(thingName, after, pageSize + 1));
+      const results = names.slice(0, pageSize);
+      const last = results[results.length - 1];
+      const timestamp = shadowTimestamp(now());
+      return names.length > pageSize && last !== undefined
+        ? { results, nextToken: encodeNextToken(last), timestamp }
+        : { results, timestamp };
+    },
+
+    async close() {
+      if (closed) return;
+      closed = true;
+      commits.flush();
+      await Promise.all([...inFlight]);
+    },
+  };
+}
+
+const TOKEN_PREFIX = 'shadow:';
+const encodeNextToken = (lastName: string): string => Buffer.from(TOKEN_PREFIX + lastName).toString('base64url');
+
+function decodeNextToken(token: string): string {
+  const text = Buffer.from(token, 'base64url').toString('utf8');
+  const name = text.slice(TOKEN_PREFIX.length);
+  if (!text.startsWith(TOKEN_PREFIX) || checkShadowName(name) !== undefined) {
+    throw new AwsServiceError('InvalidRequestException', 400, 'Invalid nextToken');
+  }
+  return name;
+}

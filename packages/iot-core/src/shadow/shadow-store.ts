@@ -1,0 +1,93 @@
+import type { ShadowSections, StoredShadow } from '@otafleet/protocol';
+import { migrate, type Db } from '../db.js';
+
+/** Row key: the classic shadow is stored under the empty name, which no named shadow can have. */
+export interface ShadowKey {
+  readonly thingName: string;
+  readonly shadowName?: string;
+}
+
+export interface ShadowWrite {
+  readonly key: ShadowKey;
+  readonly shadow: StoredShadow;
+  readonly updatedAt: number;
+}
+
+const MIGRATIONS: readonly string[] = [
+  `CREATE TABLE shadow_documents (
+     thing_name  TEXT    NOT NULL,
+     shadow_name TEXT    NOT NULL,
+     version     INTEGER NOT NULL,
+     deleted     INTEGER NOT NULL,
+     state       TEXT    NOT NULL,
+     metadata    TEXT    NOT NULL,
+     updated_at  INTEGER NOT NULL,
+     PRIMARY KEY (thing_name, shadow_name)
+   ) WITHOUT ROWID`,
+];
+
+interface ShadowRow {
+  version: number;
+  deleted: number;
+  state: string;
+  metadata: string;
+}
+
+/** SQLite persistence of shadow documents; versions of deleted shadows are kept as tombstones. */
+export interface ShadowStore {
+  load(key: ShadowKey): StoredShadow | undefined;
+  /** Writes all in one transaction: all durable, or none (throws). */
+  saveAll(writes: readonly ShadowWrite[]): void;
+  /** Live named shadows of a thing, in name order, after `after` (exclusive). */
+  listNamed(thingName: string, after: string, limit: number): string[];
+}
+
+export function openShadowStore(db: Db): ShadowStore {
+  migrate(db, 'shadow', MIGRATIONS);
+  const select = db.prepare<[string, string], ShadowRow>(
+    'SELECT version, deleted, state, metadata FROM shadow_documents WHERE thing_name = ? AND shadow_name = ?',
+  );
+  const upsert = db.prepare<[string, string, number, number, string, string, number]>(
+    `INSERT INTO shadow_documents (thing_name, shadow_name, version, deleted, state, metadata, updated_at)
+     VALUES (?, ?, ?, ?, ?, ?, ?)
+     ON CONFLICT (thing_name, shadow_name) DO UPDATE SET
+       version = excluded.version, deleted = excluded.deleted, state = excluded.state,
+       metadata = excluded.metadata, updated_at = excluded.updated_at`,
+  );
+  const list = db.prepare<[string, string, number], { shadow_name: string }>(
+    `SELECT shadow_name FROM shadow_documents
+     WHERE thing_name = ? AND shadow_name > ? AND deleted = 0 ORDER BY shadow_name LIMIT ?`,
+  );
+  const saveAll = db.transaction((writes: readonly ShadowWrite[]) => {
+    for (const { key, shadow, updatedAt } of writes) {
+      upsert.run(
+        key.thingName,
+        key.shadowName ?? '',
+        shadow.version,
+        shadow.deleted ? 1 : 0,
+        JSON.stringify(shadow.state),
+        JSON.stringify(shadow.metadata),
+        updatedAt,
+      );
+    }
+  });
+  return {
+    load(key) {
+      const row = select.get(key.thingName, key.shadowName ?? '');
+      if (row === undefined) return undefined;
+      return {
+        state: JSON.parse(row.state) as ShadowSections,
+        metadata: JSON.parse(row.metadata) as ShadowSections,
+        version: row.version,
+        deleted: row.deleted === 1,
+      };
+    },
+    saveAll(writes) {
+      saveAll(writes);
+    },
+    listNamed(thingName, after, limit) {
+      // The classic shadow's row has the empty name, which sorts first and is never "> after".
+      return list.all(thingName, after, limit).map((r) => r.shadow_name);
+    },
+  };
+}

@@ -1,0 +1,92 @@
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { accessSync, constants } from 'node:fs';
+import { createServer, connect, type AddressInfo } from 'node:net';
+import { delimiter, join } from 'node:path';
+
+const CANDIDATE_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/sbin'];
+
+const executable = (path: string): boolean => {
+  try {
+    accessSync(path, constants.X_OK);
+    return true;
+  } catch {
+    return false;
+  }
+};
+
+const lookup = (): string | undefined =>
+  [...(process.env.PATH ?? '').split(delimiter), ...CANDIDATE_DIRS]
+    .filter((d) => d.length > 0)
+    .map((d) => join(d, 'mosquitto'))
+    .find(executable);
+
+/** Path of the mosquitto binary; installs it with apt-get when absent and running as root. */
+export function findMosquitto(): string | undefined {
+  const found = lookup();
+  if (found !== undefined || process.getuid?.() !== 0) return found;
+  try {
+    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto'], {
+      stdio: 'ignore',
+      timeout: 180_000,
+      env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+    });
+  } catch {
+    return undefined;
+  }
+  return lookup();
+}
+
+/** A free TCP port on 127.0.0.1 (bound then released). */
+export async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+export interface MosquittoProcess {
+  readonly port: number;
+  readonly child: ChildProcess;
+  /** Everything mosquitto wrote to stderr so far (its log). */
+  log(): string;
+  /** SIGTERM, then SIGKILL after 3 s; resolves once the process has exited. */
+  stop(): Promise<void>;
+}
+
+const portOpen = (port: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    const socket = connect({ host: '127.0.0.1', port });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+
+/** Starts `mosquitto -c configPath` and waits (at most 10 s) until it accepts connections on `port`. */
+export async function startMosquitto(binary: string, configPath: string, port: number): Promise<MosquittoProcess> {
+  const child = spawn(binary, ['-c', configPath], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  child.stderr?.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+  });
+  const exited = new Promise<void>((resolve) => {
+    if (child.exitCode !== null) resolve();
+    else child.once('exit', () => resolve());
+  });
+  const stop = async (): Promise<void> => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    child.kill('SIGTERM');
+    const killer = setTimeout(() => child.kill('SIGKILL'), 3000);
+    await exited;
+    clearTimeout(killer);
+  };
+  for (let i = 0; i < 100; i++) {
+    if (child.exitCode !== null) throw new Error(`mosquitto exited with ${child.exitCode}:\n${log}`);
+    if (await portOpen(port)) return { port, child, log: () => log, stop };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  await stop();
+  throw new Error(`mosquitto did not listen on ${port} within 10 s:\n${log}`);
+}
