@@ -1,3 +1,4 @@
+import { TELEMETRY_PREFIX } from '@otafleet/protocol';
 import type { Principal } from '../identity/principal.js';
 
 /**
@@ -7,8 +8,8 @@ import type { Principal } from '../identity/principal.js';
  * See https://docs.aws.amazon.com/iot/latest/developerguide/thing-policy-variables.html
  */
 
-/** First level of device telemetry topics: a device publishes its telemetry/health under `dt/<thingName>/...`. */
-export const TELEMETRY_TOPIC_PREFIX = 'dt';
+/** First level of device telemetry topics (owned by packages/protocol): `dt/<thingName>/...`. */
+export const TELEMETRY_TOPIC_PREFIX = TELEMETRY_PREFIX;
 
 const namespacesOf = (thingName: string): readonly (readonly string[])[] => [
   ['$aws', 'things', thingName],

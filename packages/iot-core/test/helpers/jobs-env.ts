@@ -11,8 +11,9 @@ import {
   type Db,
   type EmbeddedBroker,
   type MessageBus,
+  createJobsService,
+  type JobsService,
 } from '@otafleet/iot-core';
-import { createJobsService, type JobsService } from '../../src/jobs/index.js';
 import { connectClient } from './mqtt.js';
 import { JobsTestRegistry } from './jobs-registry.js';
 

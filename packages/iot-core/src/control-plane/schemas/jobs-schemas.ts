@@ -1,4 +1,5 @@
 import { Type } from '@sinclair/typebox';
+import { JOB_EXECUTION_STATUSES, JOB_STATUSES } from '@otafleet/protocol';
 import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 
 /*
@@ -156,7 +157,7 @@ export const CancelJobBody = Type.Object(
 );
 
 export const ListJobsQuery = Type.Object({
-  status: Type.Optional(literals('IN_PROGRESS', 'CANCELED', 'COMPLETED', 'DELETION_IN_PROGRESS', 'SCHEDULED')),
+  status: Type.Optional(literals(...JOB_STATUSES)),
   targetSelection: Type.Optional(literals('CONTINUOUS', 'SNAPSHOT')),
   maxResults: Type.Optional(MaxResults),
   nextToken: Type.Optional(NextToken),
@@ -165,16 +166,7 @@ export const ListJobsQuery = Type.Object({
   namespaceId: Type.Optional(NamespaceId),
 });
 
-export const JobExecutionStatus = literals(
-  'QUEUED',
-  'IN_PROGRESS',
-  'SUCCEEDED',
-  'FAILED',
-  'TIMED_OUT',
-  'REJECTED',
-  'REMOVED',
-  'CANCELED',
-);
+export const JobExecutionStatus = literals(...JOB_EXECUTION_STATUSES);
 
 export const ListJobExecutionsForJobQuery = Type.Object({
   status: Type.Optional(JobExecutionStatus),
