@@ -1,66 +1,75 @@
-import pino from 'pino';
-import { startEmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { createTestPki } from '../test/helpers/broker-pki.js';
-import { measurePublishThroughput, type PublishThroughputOptions } from './broker-raw-lib.js';
-
 /**
- * Baseline: raw QoS 1 throughput of the embedded broker, plain TCP (no auth) and mutual TLS with
- * per-thing authorization, measured in the same run. Prints one JSON line; `tlsToTcpRatio` is the cost
- * of identity + authorization + TLS. Env: BENCH_PUBLISHERS (8), BENCH_MESSAGES per publisher (2500).
+ * The broker's own cost of security: raw QoS 1 throughput of the embedded broker over plain TCP (no auth)
+ * against mutual TLS with per-thing authorization, both listeners of ONE server child process, measured
+ * alternating in the same run (see lib/schedule.ts). Kinds: `loopback` (publish to a topic the client
+ * subscribes to, done when delivered back) and `puback` (one-way, done at PUBACK). Devices use only their
+ * own `dt/<thingName>/...` topics, which the thing policy grants.
+ *
+ *   pnpm --filter @otafleet/iot-core bench      (or: npx tsx packages/iot-core/bench/broker-raw.ts)
+ *   env: BENCH_CLIENTS BENCH_WINDOW BENCH_PHASE_MS BENCH_WARMUP_MS BENCH_ROUNDS BENCH_SERVER_NODE_ARGS
  */
-const publishers = Number(process.env.BENCH_PUBLISHERS ?? 8);
-const messagesPerPublisher = Number(process.env.BENCH_MESSAGES ?? 2500);
-const logger = pino({ level: 'silent' });
-const things = Array.from({ length: publishers }, (_v, i) => `bench-${i}`);
+import { createTestPki } from '../test/helpers/broker-pki.js';
+import { connectLoadClients, type LoadClients } from './lib/load.js';
+import { benchThingName } from './lib/names.js';
+import { alternate, benchSettings, loadAverage, ratio, settingsFields } from './lib/schedule.js';
+import { startBenchServer } from './lib/server.js';
 
+const loadAvgAtStart = loadAverage();
+const settings = benchSettings();
+const things = Array.from({ length: settings.clients }, (_v, i) => benchThingName(i));
 const pki = await createTestPki(things);
-const tcp = await startEmbeddedBroker({ logger });
-const tls = await startEmbeddedBroker({ logger, tls: { ca: pki.caPem, cert: pki.server.cert, key: pki.server.key } });
 try {
-  const base: Omit<PublishThroughputOptions, 'url'> = { publishers, messagesPerPublisher };
-  const tlsOptions: PublishThroughputOptions = {
-    ...base,
-    url: `mqtts://127.0.0.1:${tls.tlsPort ?? 0}`,
-    counterClientId: 'svc-bench-counter',
-    tlsFor: (id) => {
-      const cred = id.startsWith('svc-') ? pki.service : pki.device(id);
-      return { ca: pki.caPem, cert: cred.cert, key: cred.key };
-    },
-  };
-  // Warm-up (JIT, TLS session setup paths), not reported.
-  await measurePublishThroughput({ ...base, messagesPerPublisher: 200, url: `mqtt://127.0.0.1:${tcp.port}` });
-  await measurePublishThroughput({ ...tlsOptions, messagesPerPublisher: 200 });
-
-  // Alternate the two, several rounds, and report medians: the machine is shared and noisy.
-  const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
-  const plainRuns: number[] = [];
-  const securedRuns: number[] = [];
-  let lost = 0;
-  for (let r = 0; r < rounds; r++) {
-    const plain = await measurePublishThroughput({ ...base, url: `mqtt://127.0.0.1:${tcp.port}` });
-    const secured = await measurePublishThroughput(tlsOptions);
-    plainRuns.push(plain.msgsPerSec);
-    securedRuns.push(secured.msgsPerSec);
-    lost += plain.published - plain.received + (secured.published - secured.received);
+  const server = await startBenchServer({ services: [], things: settings.clients, tls: pki.server.paths });
+  const loads: LoadClients[] = [];
+  try {
+    const tcp = await connectLoadClients({
+      url: `mqtt://127.0.0.1:${server.tcpPort}`,
+      clientIds: things.map((t) => `tcp-${t}`),
+    });
+    loads.push(tcp);
+    const tls = await connectLoadClients({
+      url: `mqtts://127.0.0.1:${server.tlsPort ?? 0}`,
+      clientIds: things,
+      tlsFor: (id) => ({ ca: pki.caPem, ...pki.device(id) }),
+    });
+    loads.push(tls);
+    await Promise.all(loads.map((l) => l.prepare(['loopback'])));
+    const s = await alternate(
+      [
+        { name: 'tcpLoopback', load: tcp, kind: 'loopback' },
+        { name: 'tlsLoopback', load: tls, kind: 'loopback' },
+        { name: 'tcpPuback', load: tcp, kind: 'puback' },
+        { name: 'tlsPuback', load: tls, kind: 'puback' },
+      ],
+      settings,
+    );
+    console.log(
+      JSON.stringify({
+        bench: 'broker-raw',
+        // Here the "updates" are mutual-TLS + authorization loopbacks, the baseline plain-TCP ones.
+        updatesPerSec: s.tlsLoopback.median,
+        loopbackPerSec: s.tcpLoopback.median,
+        pubackPerSec: s.tcpPuback.median,
+        ratioToLoopback: ratio(s.tlsLoopback.median, s.tcpLoopback.median),
+        ratioToPuback: ratio(s.tlsLoopback.median, s.tcpPuback.median),
+        mtlsAuthzLoopbackPerSec: s.tlsLoopback.median,
+        mtlsAuthzPubackPerSec: s.tlsPuback.median,
+        tlsToTcpPubackRatio: ratio(s.tlsPuback.median, s.tcpPuback.median),
+        ...settingsFields(settings, loadAvgAtStart),
+        loadAvgAtEnd: loadAverage(),
+        lost: s.tcpLoopback.lost + s.tlsLoopback.lost + s.tcpPuback.lost + s.tlsPuback.lost,
+        runs: {
+          tcpLoopback: s.tcpLoopback.runs,
+          tlsLoopback: s.tlsLoopback.runs,
+          tcpPuback: s.tcpPuback.runs,
+          tlsPuback: s.tlsPuback.runs,
+        },
+      }),
+    );
+  } finally {
+    await Promise.all(loads.map((l) => l.close()));
+    await server.stop();
   }
-  const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
-  const tcpMsgsPerSec = median(plainRuns);
-  const mtlsAuthzMsgsPerSec = median(securedRuns);
-  console.log(
-    JSON.stringify({
-      bench: 'broker-raw',
-      publishers,
-      messagesPerRun: publishers * messagesPerPublisher,
-      rounds,
-      qos: 1,
-      tcpMsgsPerSec,
-      mtlsAuthzMsgsPerSec,
-      tlsToTcpRatio: Number((mtlsAuthzMsgsPerSec / tcpMsgsPerSec).toFixed(3)),
-      lost,
-    }),
-  );
 } finally {
-  await tcp.close();
-  await tls.close();
   await pki.cleanup();
 }

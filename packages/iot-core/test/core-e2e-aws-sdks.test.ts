@@ -24,7 +24,10 @@ import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
  * through aws-iot-device-sdk-v2's IotJobsClientv2 / IotShadowClientv2 over its MQTT 3.1.1 client with mutual TLS.
  */
 const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([p, new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms))]);
+  Promise.race([
+    p,
+    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
+  ]);
 
 const THING = 'e2e-pi-0001';
 let dir: string;
@@ -109,7 +112,10 @@ describe('local IoT core driven by AWS client code end to end', () => {
     expect(next[0]?.execution?.jobDocument).toEqual({ operation: 'ota.install', version: '1.1.0' });
     stream.close();
 
-    const started = await jobs.startNextPendingJobExecution({ thingName: THING, statusDetails: { phase: 'downloading' } });
+    const started = await jobs.startNextPendingJobExecution({
+      thingName: THING,
+      statusDetails: { phase: 'downloading' },
+    });
     expect(started.execution?.status).toBe('IN_PROGRESS');
     const version = started.execution?.versionNumber ?? -1;
 
@@ -141,7 +147,9 @@ describe('local IoT core driven by AWS client code end to end', () => {
     // Terminal: a second update is refused.
     await expect(
       jobs.updateJobExecution({ thingName: THING, jobId: 'e2e-ota-1', status: iotjobs.model.JobStatus.FAILED }),
-    ).rejects.toMatchObject({ modeledError: { code: expect.stringMatching(/InvalidStateTransition|TerminalStateReached/) } });
+    ).rejects.toMatchObject({
+      modeledError: { code: expect.stringMatching(/InvalidStateTransition|TerminalStateReached/) },
+    });
   });
 
   it('shadow written by the device is read through the data-plane SDK and vice versa, with delta', async () => {
@@ -165,7 +173,10 @@ describe('local IoT core driven by AWS client code end to end', () => {
     await within(established, 5000, 'delta subscription');
 
     await dataClient.send(
-      new UpdateThingShadowCommand({ thingName: THING, payload: Buffer.from(JSON.stringify({ state: { desired: { fw: '1.1.0' } } })) }),
+      new UpdateThingShadowCommand({
+        thingName: THING,
+        payload: Buffer.from(JSON.stringify({ state: { desired: { fw: '1.1.0' } } })),
+      }),
     );
     await expect.poll(() => deltas.length, { timeout: 5000 }).toBe(1);
     expect(deltas[0]?.state).toEqual({ fw: '1.1.0' });

@@ -17,7 +17,11 @@ interface Running {
 
 function run(args: readonly string[]): Running {
   const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
-    env: { ...process.env, OTA_CORE_ACCESS_KEY_ID: ACCESS.accessKeyId, OTA_CORE_SECRET_ACCESS_KEY: ACCESS.secretAccessKey },
+    env: {
+      ...process.env,
+      OTA_CORE_ACCESS_KEY_ID: ACCESS.accessKeyId,
+      OTA_CORE_SECRET_ACCESS_KEY: ACCESS.secretAccessKey,
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   const lines: string[] = [];
@@ -66,7 +70,9 @@ describe('iot-core process', () => {
     children.push(first.child);
     const { http } = await ready(first);
     const client = new IoTClient({ endpoint: http, region: 'us-east-1', credentials: ACCESS });
-    await client.send(new CreateThingCommand({ thingName: 'survivor', attributePayload: { attributes: { hw: 'pi4' } } }));
+    await client.send(
+      new CreateThingCommand({ thingName: 'survivor', attributePayload: { attributes: { hw: 'pi4' } } }),
+    );
     client.destroy();
     first.child.kill('SIGTERM');
     expect(await first.exited).toBe(0);

@@ -1,3 +1,4 @@
+import { isValidThingName } from '@otafleet/protocol';
 /**
  * Who is on the other end of a certificate. As in AWS IoT, a device's thing name comes from its
  * certificate (the subject CN); privileged services are told apart by a subject OU that the local CA
@@ -10,14 +11,9 @@ export const PRIVILEGED_OU = 'otafleet-privileged';
 /** Prefix of a service certificate's CN. `.` never occurs in a thing name, so a service CN can never be a thing's. */
 export const SERVICE_CN_PREFIX = 'svc.';
 
-// AWS thing names: 1-128 of [a-zA-Z0-9:_-].
-// See https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html
-const THING_NAME = /^[a-zA-Z0-9:_-]{1,128}$/;
 const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
-export function isValidThingName(name: string): boolean {
-  return THING_NAME.test(name);
-}
+export { isValidThingName };
 
 export function isValidServiceName(name: string): boolean {
   return SERVICE_NAME.test(name);

@@ -1,5 +1,12 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
-import { compileValidator, describeIssues, JOB_EXECUTION_STATUSES, JOB_STATUSES } from '@otafleet/protocol';
+import {
+  compileValidator,
+  describeIssues,
+  JOB_EXECUTION_STATUSES,
+  JOB_STATUSES,
+  StatusDetailsSchema,
+  THING_NAME_PATTERN_SOURCE,
+} from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 
 /**
@@ -7,7 +14,7 @@ import { AwsServiceError } from '../aws-error.js';
  * trusted). Limits from https://docs.aws.amazon.com/iot/latest/apireference/API_CreateJob.html
  */
 const JobId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
-const ThingName = Type.String({ pattern: '^[a-zA-Z0-9:_-]{1,128}$' });
+const ThingName = Type.String({ pattern: THING_NAME_PATTERN_SOURCE });
 
 export const RolloutConfigSchema = Type.Object({
   maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
@@ -96,21 +103,12 @@ export const CancelJobSchema = Type.Object({
 export const DeleteJobSchema = Type.Object({ jobId: JobId, force: Type.Optional(Type.Boolean()) });
 export const JobIdOnlySchema = Type.Object({ jobId: JobId });
 
-const StatusDetailsMap = Type.Record(
-  Type.String({ pattern: '^[a-zA-Z0-9:_-]{1,128}$' }),
-  Type.String({ minLength: 1, maxLength: 1024 }),
-  {
-    maxProperties: 10,
-    additionalProperties: false,
-  },
-);
-
 export const CancelJobExecutionSchema = Type.Object({
   jobId: JobId,
   thingName: ThingName,
   force: Type.Optional(Type.Boolean()),
   expectedVersion: Type.Optional(Type.Integer({ minimum: 0 })),
-  statusDetails: Type.Optional(StatusDetailsMap),
+  statusDetails: Type.Optional(StatusDetailsSchema),
 });
 
 export const DescribeJobExecutionSchema = Type.Object({

@@ -1,4 +1,5 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { isValidThingName } from '../names.js';
 import { compileValidator } from '../schema.js';
 
 /**
@@ -18,7 +19,7 @@ export function parseHealthReportTopic(topic: string): { thingName: string } | u
   const parts = topic.split('/');
   if (parts.length !== 3 || parts[0] !== TELEMETRY_PREFIX || parts[2] !== 'health') return undefined;
   const thingName = parts[1];
-  if (thingName === undefined || !/^[a-zA-Z0-9:_-]{1,128}$/.test(thingName)) return undefined;
+  if (thingName === undefined || !isValidThingName(thingName)) return undefined;
   return { thingName };
 }
 
