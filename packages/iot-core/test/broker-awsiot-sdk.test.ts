@@ -4,7 +4,7 @@ import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
 import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
-import { findMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { requireMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 
 const logger = pino({ level: 'silent' });
@@ -80,9 +80,9 @@ describe('aws-iot-device-sdk-v2 MQTT 3.1.1 client, mTLS, embedded broker', () =>
   });
 });
 
-const binary = findMosquitto();
+const binary = requireMosquitto();
 
-describe.skipIf(binary === undefined)('aws-iot-device-sdk-v2 MQTT 5 client, mTLS, Mosquitto', () => {
+describe('aws-iot-device-sdk-v2 MQTT 5 client, mTLS, Mosquitto', () => {
   let mosquitto: MosquittoProcess;
   beforeAll(async () => {
     const port = await freePort();
@@ -94,7 +94,7 @@ describe.skipIf(binary === undefined)('aws-iot-device-sdk-v2 MQTT 5 client, mTLS
       privilegedServices: [pki.serviceName],
       ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
     });
-    mosquitto = await startMosquitto(binary ?? 'mosquitto', configPath, port);
+    mosquitto = await startMosquitto(binary, configPath, port);
   });
   afterAll(async () => {
     await mosquitto?.stop();

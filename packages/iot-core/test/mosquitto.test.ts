@@ -5,7 +5,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMqttBus, type MqttBus } from '../src/bus/mqtt-bus.js';
 import { renderMosquittoAcl, renderMosquittoConfig, writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
-import { findMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { requireMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 
 const logger = pino({ level: 'silent' });
@@ -47,9 +47,9 @@ describe('Mosquitto config generation', () => {
   });
 });
 
-const binary = findMosquitto();
+const binary = requireMosquitto();
 
-describe.skipIf(binary === undefined)('Mosquitto 2 with the generated config and real certificates', () => {
+describe('Mosquitto 2 with the generated config and real certificates', () => {
   let pki: TestPki;
   let mosquitto: MosquittoProcess;
   const clients: (MqttClient | undefined)[] = [];
@@ -71,7 +71,7 @@ describe.skipIf(binary === undefined)('Mosquitto 2 with the generated config and
       privilegedServices: [pki.serviceName],
       ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
     });
-    mosquitto = await startMosquitto(binary ?? 'mosquitto', configPath, port);
+    mosquitto = await startMosquitto(binary, configPath, port);
   });
   afterEach(async () => {
     await endAll(clients.splice(0));

@@ -141,7 +141,7 @@ export async function connectLoadClients(options: LoadOptions): Promise<LoadClie
 
     clients.forEach((client, c) => {
       const { request } = routeOf(kind, options.clientIds[c] ?? '');
-      const waiting = pending[c] ?? new Map();
+      const waiting: Pending = pending[c] ?? new Map();
       const send = (): void => {
         if (!running) return;
         const seq = nextToken++;

@@ -4,7 +4,8 @@ import type { LoadClients, PhaseOptions, RequestKind } from './load.js';
 /**
  * The measurement method every bench shares: the phases of all kinds run alternating, round after round
  * (loopback, service, puback, loopback, service, puback, ...), against one server process, so machine noise
- * lands on baseline and service alike; each kind's figure is the MEDIAN of its rounds.
+ * lands on baseline and service alike; each kind's figure is the MEDIAN of its rounds. An unreported short
+ * pass of every phase runs first.
  */
 export interface BenchSettings extends PhaseOptions {
   readonly clients: number;
@@ -24,7 +25,7 @@ export function benchSettings(defaults: Partial<BenchSettings> = {}): BenchSetti
   return {
     clients: envNumber('BENCH_CLIENTS', defaults.clients ?? 16),
     window: envNumber('BENCH_WINDOW', defaults.window ?? 10),
-    warmupMs: envNumber('BENCH_WARMUP_MS', defaults.warmupMs ?? 500),
+    warmupMs: envNumber('BENCH_WARMUP_MS', defaults.warmupMs ?? 300),
     phaseMs: envNumber('BENCH_PHASE_MS', defaults.phaseMs ?? 2000),
     rounds: envNumber('BENCH_ROUNDS', defaults.rounds ?? 3),
   };
@@ -53,6 +54,8 @@ export async function alternate<K extends string>(
 ): Promise<Summary<K>> {
   const acc = new Map<K, { runs: number[]; rejected: number; lost: number }>();
   for (const p of phases) acc.set(p.name, { runs: [], rejected: 0, lost: 0 });
+  // One short unreported pass of every phase first, so no kind pays for JIT and first connections.
+  for (const p of phases) await p.load.run(p.kind, { ...settings, phaseMs: settings.warmupMs });
   for (let r = 0; r < settings.rounds; r++) {
     for (const p of phases) {
       const result = await p.load.run(p.kind, settings);

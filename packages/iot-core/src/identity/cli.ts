@@ -29,7 +29,7 @@ Commands:
   ca issue-device <thingName>       issue a device certificate (CN = thing name)
   ca issue-service <name>           issue a privileged service certificate (CN svc.<name>)
   ca issue-server [--host H]...     issue the broker's server certificate (default localhost, 127.0.0.1, ::1)
-  mosquitto config --out DIR [--port 8883] [--service NAME]...
+  mosquitto config --out DIR [--port 8883] [--service NAME]... [--user U]
                                     write mosquitto.conf + acl using the CA and server certificate in --dir
 
 Options:
@@ -65,6 +65,7 @@ async function run(argv: readonly string[]): Promise<number> {
       out: { type: 'string' },
       port: { type: 'string', default: '8883' },
       service: { type: 'string', multiple: true },
+      user: { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -110,6 +111,7 @@ async function run(argv: readonly string[]): Promise<number> {
         certfile: server.certPath,
         keyfile: server.keyPath,
         privilegedServices: values.service ?? [],
+        ...(values.user === undefined ? {} : { runAsUser: values.user }),
       });
       out(`Wrote ${written.configPath}`);
       out(`Wrote ${written.aclPath}`);

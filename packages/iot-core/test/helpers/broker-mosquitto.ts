@@ -20,20 +20,38 @@ const lookup = (): string | undefined =>
     .map((d) => join(d, 'mosquitto'))
     .find(executable);
 
-/** Path of the mosquitto binary; installs it with apt-get when absent and running as root. */
-export function findMosquitto(): string | undefined {
-  const found = lookup();
-  if (found !== undefined || process.getuid?.() !== 0) return found;
+const aptGet = (args: readonly string[]): boolean => {
   try {
-    execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'mosquitto'], {
+    execFileSync('apt-get', args, {
       stdio: 'ignore',
       timeout: 180_000,
       env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
     });
+    return true;
   } catch {
-    return undefined;
+    return false;
   }
+};
+
+/** Path of the mosquitto binary; installs it with apt-get when absent and running as root. */
+export function findMosquitto(): string | undefined {
+  const found = lookup();
+  if (found !== undefined || process.getuid?.() !== 0) return found;
+  const install = ['install', '-y', '--no-install-recommends', 'mosquitto'];
+  // A fresh machine may have no package lists yet: update once and try again.
+  if (!aptGet(install) && !(aptGet(['update']) && aptGet(install))) return undefined;
   return lookup();
+}
+
+/** The mosquitto binary, or a failure that says how to get it: these tests are never skipped. */
+export function requireMosquitto(): string {
+  const found = findMosquitto();
+  if (found === undefined) {
+    throw new Error(
+      'mosquitto 2 is required for these tests: install it (e.g. `apt-get install -y mosquitto`) or put it on PATH',
+    );
+  }
+  return found;
 }
 
 /** A free TCP port on 127.0.0.1 (bound then released). */
