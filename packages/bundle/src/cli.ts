@@ -300,7 +300,7 @@ const OPTIONS = {
 async function main(argv: readonly string[]): Promise<number> {
   try {
     const { values, positionals } = parseArgs({
-      args: [...argv],
+      args: argv[0] === '--' ? argv.slice(1) : [...argv], // `pnpm cli -- ...` passes the `--` through
       options: OPTIONS,
       allowPositionals: true,
       strict: true,
@@ -348,4 +348,7 @@ async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+// Under `pnpm --filter @otafleet/bundle cli`, the script runs in the package folder: resolve the user's
+// relative paths against where they ran the command.
+if (process.env['INIT_CWD'] !== undefined) process.chdir(process.env['INIT_CWD']);
 process.exitCode = await main(process.argv.slice(2));
