@@ -11,7 +11,7 @@
 import { createTestPki } from '../test/helpers/broker-pki.js';
 import { connectLoadClients, type LoadClients } from './lib/load.js';
 import { benchThingName } from './lib/names.js';
-import { alternate, benchSettings, loadAverage, ratio, settingsFields } from './lib/schedule.js';
+import { alternate, benchSettings, cpuFields, loadAverage, ratio, settingsFields } from './lib/schedule.js';
 import { startBenchServer } from './lib/server.js';
 
 const loadAvgAtStart = loadAverage();
@@ -25,12 +25,14 @@ try {
     const tcp = await connectLoadClients({
       url: `mqtt://127.0.0.1:${server.tcpPort}`,
       clientIds: things.map((t) => `tcp-${t}`),
+      serverPid: server.pid,
     });
     loads.push(tcp);
     const tls = await connectLoadClients({
       url: `mqtts://127.0.0.1:${server.tlsPort ?? 0}`,
       clientIds: things,
       tlsFor: (id) => ({ ca: pki.caPem, ...pki.device(id) }),
+      serverPid: server.pid,
     });
     loads.push(tls);
     await Promise.all(loads.map((l) => l.prepare(['loopback'])));
@@ -64,6 +66,7 @@ try {
           tcpPuback: s.tcpPuback.runs,
           tlsPuback: s.tlsPuback.runs,
         },
+        cpu: cpuFields(s),
       }),
     );
   } finally {

@@ -152,9 +152,14 @@ describe('shadow control plane (HTTP data-plane methods)', () => {
     h = await ShadowHarness.start();
     const p = shadowTopicPrefix('corrupt');
     const dev = await h.client('corrupt', [`${p}/get/+`]);
-    await h.service.updateThingShadow('corrupt', undefined, Buffer.from('{"state":{"reported":{"a":1}}}'));
+    // Written behind the service's back before it ever read this shadow (it caches what it has read).
     const other = new Database(h.dbPath);
-    other.prepare("UPDATE shadow_documents SET state = '{not json' WHERE thing_name = 'corrupt'").run();
+    other
+      .prepare(
+        `INSERT INTO shadow_documents (thing_name, shadow_name, version, deleted, state, metadata, updated_at)
+         VALUES ('corrupt', '', 1, 0, '{not json', '{}', 0)`,
+      )
+      .run();
     other.close();
     await expectAwsError(
       () => h!.service.getThingShadow('corrupt', undefined),

@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
 import { BENCH_JOB_ID } from './names.js';
@@ -24,6 +25,8 @@ export interface LoadOptions {
   /** One client per id; the id is also the thing name. */
   readonly clientIds: readonly string[];
   readonly tlsFor?: (clientId: string) => { ca: string; cert: string; key: string };
+  /** Pid of the server process, to report its CPU use during the timed window (Linux /proc). */
+  readonly serverPid?: number;
 }
 
 export interface PhaseOptions {
@@ -45,6 +48,9 @@ export interface PhaseResult {
   readonly rejected: number;
   /** Requests never answered within the drain timeout. */
   readonly lost: number;
+  /** CPU time / wall time in the timed window: 1 = one core busy. Undefined when it cannot be read. */
+  readonly serverCpu: number | undefined;
+  readonly clientCpu: number;
 }
 
 export interface LoadClients {
@@ -99,6 +105,25 @@ async function connect(url: string, clientId: string, extra: Partial<IClientOpti
   (client.stream as Socket).setNoDelay(true);
   return client;
 }
+
+const TICKS_PER_SECOND = 100;
+
+/** utime + stime of a process in seconds, from /proc/<pid>/stat (fields 14 and 15, after the `(comm)`). */
+function processCpuSeconds(pid: number | undefined): number | undefined {
+  if (pid === undefined) return undefined;
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+const ownCpuSeconds = (): number => {
+  const u = process.cpuUsage();
+  return (u.user + u.system) / 1e6;
+};
 
 /** One client's pending requests, keyed by clientToken; the callback says accepted (true) or rejected. */
 type Pending = Map<string, (accepted: boolean) => void>;
@@ -171,9 +196,13 @@ export async function connectLoadClients(options: LoadOptions): Promise<LoadClie
     await sleep(phase.warmupMs);
     const c0 = completed;
     const t0 = performance.now();
+    const server0 = processCpuSeconds(options.serverPid);
+    const own0 = ownCpuSeconds();
     await sleep(phase.phaseMs);
     const c1 = completed;
     const t1 = performance.now();
+    const server1 = processCpuSeconds(options.serverPid);
+    const own1 = ownCpuSeconds();
     running = false;
     if (inFlight === 0) drained();
     let timer: NodeJS.Timeout | undefined;
@@ -182,7 +211,9 @@ export async function connectLoadClients(options: LoadOptions): Promise<LoadClie
     const lost = inFlight;
     for (const waiting of pending) waiting.clear();
     const seconds = (t1 - t0) / 1000;
-    return { kind, perSec: (c1 - c0) / seconds, completed: c1 - c0, seconds, rejected, lost };
+    const serverCpu = server0 === undefined || server1 === undefined ? undefined : (server1 - server0) / seconds;
+    const clientCpu = (own1 - own0) / seconds;
+    return { kind, perSec: (c1 - c0) / seconds, completed: c1 - c0, seconds, rejected, lost, serverCpu, clientCpu };
   };
 
   return {

@@ -37,6 +37,9 @@ export interface KindSummary {
   readonly runs: readonly number[];
   readonly rejected: number;
   readonly lost: number;
+  /** Median CPU use of the server process and of this (client) process in the timed windows; 1 = one core. */
+  readonly serverCpu: number | undefined;
+  readonly clientCpu: number;
 }
 
 export type Summary<K extends string> = Record<K, KindSummary>;
@@ -52,8 +55,15 @@ export async function alternate<K extends string>(
   phases: readonly { readonly name: K; readonly load: LoadClients; readonly kind: RequestKind }[],
   settings: BenchSettings,
 ): Promise<Summary<K>> {
-  const acc = new Map<K, { runs: number[]; rejected: number; lost: number }>();
-  for (const p of phases) acc.set(p.name, { runs: [], rejected: 0, lost: 0 });
+  interface Acc {
+    runs: number[];
+    rejected: number;
+    lost: number;
+    serverCpu: number[];
+    clientCpu: number[];
+  }
+  const acc = new Map<K, Acc>();
+  for (const p of phases) acc.set(p.name, { runs: [], rejected: 0, lost: 0, serverCpu: [], clientCpu: [] });
   // One short unreported pass of every phase first, so no kind pays for JIT and first connections.
   for (const p of phases) await p.load.run(p.kind, { ...settings, phaseMs: settings.warmupMs });
   for (let r = 0; r < settings.rounds; r++) {
@@ -64,10 +74,22 @@ export async function alternate<K extends string>(
       a.runs.push(Math.round(result.perSec));
       a.rejected += result.rejected;
       a.lost += result.lost;
+      if (result.serverCpu !== undefined) a.serverCpu.push(result.serverCpu);
+      a.clientCpu.push(result.clientCpu);
     }
   }
   const out = {} as Record<K, KindSummary>;
-  for (const [name, a] of acc) out[name] = { median: Math.round(median(a.runs)), ...a };
+  const cpu = (xs: readonly number[]): number => Number(median(xs).toFixed(2));
+  for (const [name, a] of acc) {
+    out[name] = {
+      median: Math.round(median(a.runs)),
+      runs: a.runs,
+      rejected: a.rejected,
+      lost: a.lost,
+      serverCpu: a.serverCpu.length === 0 ? undefined : cpu(a.serverCpu),
+      clientCpu: cpu(a.clientCpu),
+    };
+  }
   return out;
 }
 
@@ -85,3 +107,21 @@ export const settingsFields = (s: BenchSettings, loadAvgAtStart: number): Record
   aggregate: 'median',
   loadAvgAtStart,
 });
+
+/**
+ * Per phase: CPU use of the server and client processes (1 = one core busy) and the server's CPU time per
+ * completed request; a phase whose server is near 1 is limited by the server, one whose client is, by the load.
+ */
+export function cpuFields<K extends string>(s: Summary<K>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const name of Object.keys(s) as K[]) {
+    const k = s[name];
+    out[name] = {
+      server: k.serverCpu,
+      client: k.clientCpu,
+      serverMicrosPerRequest:
+        k.serverCpu === undefined || k.median === 0 ? undefined : Math.round((k.serverCpu / k.median) * 1e6),
+    };
+  }
+  return out;
+}

@@ -1,6 +1,6 @@
 import { connectLoadClients } from './load.js';
 import { benchThingName } from './names.js';
-import { alternate, benchSettings, loadAverage, ratio, settingsFields } from './schedule.js';
+import { alternate, benchSettings, cpuFields, loadAverage, ratio, settingsFields } from './schedule.js';
 import { startBenchServer } from './server.js';
 
 /**
@@ -23,7 +23,11 @@ export async function runServiceBench(spec: ServiceBenchSpec): Promise<void> {
   const server = await startBenchServer({ services: [spec.service, 'echo'], things: settings.clients });
   try {
     const clientIds = Array.from({ length: settings.clients }, (_v, i) => benchThingName(i));
-    const load = await connectLoadClients({ url: `mqtt://127.0.0.1:${server.tcpPort}`, clientIds });
+    const load = await connectLoadClients({
+      url: `mqtt://127.0.0.1:${server.tcpPort}`,
+      clientIds,
+      serverPid: server.pid,
+    });
     try {
       await load.prepare(['loopback', 'echo', spec.kind]);
       const s = await alternate(
@@ -64,6 +68,7 @@ export async function runServiceBench(spec: ServiceBenchSpec): Promise<void> {
             echo: s.echo.runs,
             puback: s.puback.runs,
           },
+          cpu: cpuFields(s),
           targets,
         }),
       );

@@ -11,6 +11,7 @@ import { migrateJobs } from './schema.js';
 import { JobsStore } from './store.js';
 import { stillTargeted } from './targets.js';
 import type { Outbound } from './wire.js';
+import { createDurableCommitter } from '../durable-commit.js';
 
 export interface JobsServiceOptions {
   readonly db: Db;
@@ -37,6 +38,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const now = opts.now ?? Date.now;
   migrateJobs(db);
   const store = new JobsStore(db);
+  const committer = createDurableCommitter(db);
   const engine = new JobsEngine(store, now, logger);
   const deviceApi = new DeviceApi(engine);
   const inFlight = new Set<Promise<void>>();
@@ -91,20 +93,33 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
     engine.settle(tx);
     return tx.outbound;
   });
+  const internalErrors = (batch: readonly InboundMessage[]): Outbound[] =>
+    batch.map((m) => deviceApi.internalError(m)).filter((o): o is Outbound => o !== undefined);
   const flush = (): void => {
     scheduled = false;
     if (queue.length === 0) return;
     const batch = queue;
     queue = [];
     let out: Outbound[];
+    let durable: Promise<void>;
     try {
-      out = applyBatch(batch);
+      ({ value: out, durable } = committer.commit(() => applyBatch(batch)));
     } catch (e) {
       logger.error({ err: e, size: batch.length }, 'jobs batch commit failed');
       store.reloadAll();
-      out = batch.map((m) => deviceApi.internalError(m)).filter((o): o is Outbound => o !== undefined);
+      void publishAll(internalErrors(batch));
+      return;
     }
-    void publishAll(out);
+    // Answers and notifications leave only once the batch is on disk (the WAL sync runs off the event loop).
+    const answered = durable.then(
+      () => publishAll(out),
+      (e: unknown) => {
+        logger.error({ err: e, size: batch.length }, 'jobs batch sync failed');
+        return publishAll(internalErrors(batch));
+      },
+    );
+    inFlight.add(answered);
+    void answered.finally(() => inFlight.delete(answered));
   };
   await bus.subscribe(JOBS_REQUEST_FILTER, (m) => {
     if (closed) return;
@@ -162,6 +177,8 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
       clearInterval(timer);
       unsubscribe();
       await Promise.allSettled([...inFlight]);
+      await Promise.allSettled([...inFlight]); // publishes started by syncs that just finished
+      await committer.close();
     },
   };
 }

@@ -1,4 +1,5 @@
 import type { StoredShadow } from '@otafleet/protocol';
+import type { DurableCommitter } from '../durable-commit.js';
 import type { ShadowKey, ShadowStore, ShadowWrite } from './shadow-store.js';
 
 interface Pending {
@@ -20,7 +21,10 @@ export class GroupCommit {
   private pending: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
 
-  constructor(private readonly store: ShadowStore) {}
+  constructor(
+    private readonly store: ShadowStore,
+    private readonly committer: DurableCommitter,
+  ) {}
 
   /** The latest shadow including uncommitted writes of the current batch. */
   read(key: ShadowKey): StoredShadow | undefined {
@@ -45,14 +49,32 @@ export class GroupCommit {
     const pending = this.pending;
     this.writes = [];
     this.pending = [];
+    let durable: Promise<void>;
     try {
-      if (writes.length > 0) this.store.saveAll(writes);
+      // A batch of reads only still waits for the WAL sync: what it read may be committed but not yet synced.
+      if (writes.length > 0) {
+        durable = this.committer.commit(() => this.store.saveAll(writes)).durable;
+        this.store.committed(writes);
+      } else {
+        durable = this.committer.sync();
+      }
     } catch (e) {
       this.overlay.clear();
       for (const p of pending) p.failed(e);
       return;
     }
-    this.overlay.clear();
-    for (const p of pending) p.committed();
+    this.overlay.clear(); // committed: the store now returns these shadows
+    this.durable = durable.then(
+      () => {
+        for (const p of pending) p.committed();
+      },
+      (e: unknown) => {
+        for (const p of pending) p.failed(e);
+      },
+    );
   }
+
+  /** Settles once every batch flushed so far has been answered. */
+  drained: () => Promise<void> = () => this.durable;
+  private durable: Promise<void> = Promise.resolve();
 }

@@ -30,6 +30,7 @@ import type { InboundMessage, MessageBus } from '../bus.js';
 import type { Db } from '../db.js';
 import type { ShadowControlPlane } from '../service-contracts.js';
 import { shadowErrorToAwsServiceError } from './aws-errors.js';
+import { createDurableCommitter } from '../durable-commit.js';
 import { GroupCommit } from './group-commit.js';
 import { openShadowStore, type ShadowKey } from './shadow-store.js';
 
@@ -67,7 +68,8 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
   const limits = opts.limits === undefined ? DEFAULT_SHADOW_LIMITS : resolveShadowLimits(opts.limits);
   const now = opts.now ?? Date.now;
   const store = openShadowStore(opts.db);
-  const commits = new GroupCommit(store);
+  const committer = createDurableCommitter(opts.db);
+  const commits = new GroupCommit(store, committer);
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
@@ -269,7 +271,9 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
       if (closed) return;
       closed = true;
       commits.flush();
+      await commits.drained();
       await Promise.all([...inFlight]);
+      await committer.close();
     },
   };
 }

@@ -38,12 +38,29 @@ export interface ShadowStore {
   load(key: ShadowKey): StoredShadow | undefined;
   /** Writes all in one transaction: all durable, or none (throws). */
   saveAll(writes: readonly ShadowWrite[]): void;
+  /** Tells the read cache that the transaction holding `writes` committed (call only after the COMMIT). */
+  committed(writes: readonly ShadowWrite[]): void;
   /** Live named shadows of a thing, in name order, after `after` (exclusive). */
   listNamed(thingName: string, after: string, limit: number): string[];
 }
 
-export function openShadowStore(db: Db): ShadowStore {
+/** Recently used shadows kept parsed in memory (stored shadows are immutable values). */
+const DEFAULT_CACHE_ENTRIES = 100_000;
+const cacheKey = (k: ShadowKey): string => `${k.thingName}\u0000${k.shadowName ?? ''}`;
+
+export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): ShadowStore {
   migrate(db, 'shadow', MIGRATIONS);
+  // Read-through cache of committed rows, refreshed only after a successful commit, so every update does not
+  // pay a SELECT plus two JSON.parse. Map order is recency order: the oldest entry is evicted first.
+  const cache = new Map<string, StoredShadow | null>();
+  const remember = (key: string, shadow: StoredShadow | null): void => {
+    cache.delete(key);
+    cache.set(key, shadow);
+    if (cache.size > cacheEntries) {
+      const oldest = cache.keys().next();
+      if (oldest.done !== true) cache.delete(oldest.value);
+    }
+  };
   const select = db.prepare<[string, string], ShadowRow>(
     'SELECT version, deleted, state, metadata FROM shadow_documents WHERE thing_name = ? AND shadow_name = ?',
   );
@@ -73,17 +90,27 @@ export function openShadowStore(db: Db): ShadowStore {
   });
   return {
     load(key) {
+      const k = cacheKey(key);
+      const cached = cache.get(k);
+      if (cached !== undefined) return cached ?? undefined;
       const row = select.get(key.thingName, key.shadowName ?? '');
-      if (row === undefined) return undefined;
-      return {
-        state: JSON.parse(row.state) as ShadowSections,
-        metadata: JSON.parse(row.metadata) as ShadowSections,
-        version: row.version,
-        deleted: row.deleted === 1,
-      };
+      const shadow =
+        row === undefined
+          ? null
+          : {
+              state: JSON.parse(row.state) as ShadowSections,
+              metadata: JSON.parse(row.metadata) as ShadowSections,
+              version: row.version,
+              deleted: row.deleted === 1,
+            };
+      remember(k, shadow);
+      return shadow ?? undefined;
     },
     saveAll(writes) {
       saveAll(writes);
+    },
+    committed(writes) {
+      for (const w of writes) remember(cacheKey(w.key), w.shadow);
     },
     listNamed(thingName, after, limit) {
       // The classic shadow's row has the empty name, which sorts first and is never "> after".
