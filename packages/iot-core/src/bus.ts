@@ -28,5 +28,10 @@ export interface MessageBus {
   subscribe(filter: string, handler: MessageHandler): Promise<void>;
   /** Resolves once the broker has taken the message (QoS 1: acknowledged). */
   publish(topic: string, payload: Buffer | string, options?: PublishOptions): Promise<void>;
+  /**
+   * False only when the bus knows for certain that no session (connected, or persistent and offline) could
+   * receive a message on `topic`, so the caller may skip building it. Absent: unknown, publish anyway.
+   */
+  hasSubscribers?(topic: string): boolean;
   close(): Promise<void>;
 }

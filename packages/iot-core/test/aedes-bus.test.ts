@@ -1,3 +1,4 @@
+import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -58,5 +59,53 @@ describe('aedes in-process bus', () => {
     await bus.publish('res/x', 'everyone');
     expect((await gotByB).toString()).toBe('everyone');
     await Promise.all([a.endAsync(), b.endAsync()]);
+  });
+});
+
+describe('aedes bus: who could receive a topic', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+  });
+
+  it('tracks subscribe, unsubscribe, clean disconnects, persistent sessions and wildcard filters', async () => {
+    broker = await startEmbeddedBroker();
+    const bus = createAedesBus(broker.aedes, logger);
+    const accepted = '$aws/things/t1/shadow/update/accepted';
+    const documents = '$aws/things/t1/shadow/update/documents';
+    expect(bus.hasSubscribers?.(accepted)).toBe(false);
+
+    const clean = await connectClient(broker.port, 't1');
+    await clean.subscribeAsync('$aws/things/t1/shadow/update/+');
+    await expect.poll(() => bus.hasSubscribers?.(accepted)).toBe(true);
+    expect(bus.hasSubscribers?.('$aws/things/t2/shadow/update/accepted')).toBe(false);
+    await clean.unsubscribeAsync('$aws/things/t1/shadow/update/+');
+    await expect.poll(() => bus.hasSubscribers?.(accepted)).toBe(false);
+    await clean.subscribeAsync(accepted);
+    await expect.poll(() => bus.hasSubscribers?.(accepted)).toBe(true);
+    expect(bus.hasSubscribers?.(documents)).toBe(false);
+    await clean.endAsync();
+    await expect.poll(() => bus.hasSubscribers?.(accepted)).toBe(false);
+
+    // A persistent session keeps its subscriptions (the broker queues QoS 1 for it) after disconnecting.
+    const persistent = mqtt.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 't3',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    await new Promise<void>((resolve) => persistent.once('connect', () => resolve()));
+    await persistent.subscribeAsync('$aws/things/t3/jobs/notify-next', { qos: 1 });
+    await persistent.endAsync();
+    await new Promise((r) => setTimeout(r, 50));
+    expect(bus.hasSubscribers?.('$aws/things/t3/jobs/notify-next')).toBe(true);
+
+    // A privileged wildcard reaches every thing.
+    const service = await connectClient(broker.port, 'svc.watcher');
+    await service.subscribeAsync('$aws/things/+/shadow/#');
+    await expect.poll(() => bus.hasSubscribers?.('$aws/things/any/shadow/update/documents')).toBe(true);
+    await service.endAsync();
+    await expect.poll(() => bus.hasSubscribers?.('$aws/things/any/shadow/update/documents')).toBe(false);
   });
 });

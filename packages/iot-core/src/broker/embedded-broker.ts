@@ -3,6 +3,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { pino, type Logger } from 'pino';
 import type { Principal } from '../identity/principal.js';
+import { trackSubscriptions } from '../bus/subscription-index.js';
 import { brokerAuthHooks, type PrincipalRegistry } from './broker-auth.js';
 
 export interface EmbeddedBrokerTlsOptions {
@@ -90,6 +91,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const aedes = await Aedes.createBroker(
     brokerAuthHooks(principals, { requireClientIdIsThingName: options.requireClientIdIsThingName ?? true, logger }),
   );
+  trackSubscriptions(aedes); // before any connection, so the index knows every subscription
   const servers: Server[] = [];
   let tcpPort: number | undefined;
   let tlsPort: number | undefined;

@@ -1,6 +1,7 @@
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { MessageBus, MessageHandler, PublishOptions } from '../bus.js';
+import { subscriptionIndexOf } from './subscription-index.js';
 import { topicMatches } from './topic-filter.js';
 
 // aedes keeps these at runtime but leaves them out of its type declarations.
@@ -33,6 +34,7 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
     }
   };
   aedes.on('publish', onPublish);
+  const subscriptions = subscriptionIndexOf(aedes);
 
   const publishToClient = (client: Client, topic: string, payload: Buffer, qos: 0 | 1): Promise<void> =>
     new Promise((resolve, reject) => {
@@ -66,6 +68,9 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
         );
       });
     },
+    ...(subscriptions === undefined
+      ? {}
+      : { hasSubscribers: (topic: string): boolean => subscriptions.hasSubscribers(topic) }),
     close(): Promise<void> {
       aedes.removeListener('publish', onPublish);
       routes.length = 0;

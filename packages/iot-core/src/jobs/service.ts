@@ -45,7 +45,9 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   let closed = false;
 
   const publishAll = (out: readonly Outbound[]): Promise<void> => {
-    const sends = out.map((o) =>
+    // Notifications nobody could receive (device offline with a clean session) are not sent at all.
+    const wanted = out.filter((o) => o.clientId !== undefined || bus.hasSubscribers?.(o.topic) !== false);
+    const sends = wanted.map((o) =>
       bus
         .publish(o.topic, o.payload, o.clientId !== undefined ? { qos: 1, onlyToClientId: o.clientId } : { qos: 1 })
         .catch((e: unknown) => logger.warn({ err: e, topic: o.topic }, 'jobs publish failed')),

@@ -80,6 +80,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     body: unknown,
   ): void => {
     const topic = shadowTopic({ ...key, operation, responseType });
+    if (bus.hasSubscribers?.(topic) === false) return; // nobody could receive it: skip building it
     const p = bus
       .publish(topic, JSON.stringify(body), { qos: 1 })
       .catch((e: unknown) => logger.error({ err: e, topic }, 'shadow response publish failed'))
