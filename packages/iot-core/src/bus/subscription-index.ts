@@ -61,7 +61,7 @@ export class SubscriptionIndex {
     const thing = thingOf(filter);
     if (thing === undefined) return this.other;
     let b = this.byThing.get(thing);
-    if (b === undefined) this.byThing.set(thing, (b = new Map()));
+    if (b === undefined) this.byThing.set(thing, (b = new Map<string, number>()));
     return b;
   }
 
