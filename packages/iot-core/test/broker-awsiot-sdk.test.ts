@@ -6,16 +6,11 @@ import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded
 import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { requireMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
+import { within } from './helpers/aws-sdk.js';
 
 const logger = pino({ level: 'silent' });
 const A = 'thing-a';
 const B = 'thing-b';
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-  ]);
 
 let pki: TestPki;
 beforeAll(async () => {

@@ -17,17 +17,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app/config.js';
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
+import { openStream, within } from './helpers/aws-sdk.js';
 
 /**
  * The whole local core as one process would run it, driven only by AWS's own client code: the control plane
  * through @aws-sdk/client-iot (SigV4), the data plane through @aws-sdk/client-iot-data-plane, and the device
  * through aws-iot-device-sdk-v2's IotJobsClientv2 / IotShadowClientv2 over its MQTT 3.1.1 client with mutual TLS.
  */
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-  ]);
 
 const THING = 'e2e-pi-0001';
 let dir: string;
@@ -91,16 +87,8 @@ describe('local IoT core driven by AWS client code end to end', () => {
     );
     expect(created.jobArn).toBe('arn:aws:iot:us-east-1:123456789012:job/e2e-ota-1');
 
-    const next: iotjobs.model.NextJobExecutionChangedEvent[] = [];
     const stream = jobs.createNextJobExecutionChangedStream({ thingName: THING });
-    const established = new Promise<void>((resolve) =>
-      stream.on('subscriptionStatus', (e) => {
-        if (Number(e.type) === 0) resolve();
-      }),
-    );
-    stream.on('incomingPublish', (e) => next.push(e.message));
-    stream.open();
-    await within(established, 5000, 'notify-next subscription');
+    const next: iotjobs.model.NextJobExecutionChangedEvent[] = await openStream(stream, 'notify-next subscription');
 
     // Not a member yet: nothing pending.
     const none = await jobs.getPendingJobExecutions({ thingName: THING });
@@ -161,16 +149,8 @@ describe('local IoT core driven by AWS client code end to end', () => {
     expect(doc.state.reported).toEqual({ fw: '1.0.0', slot: 'A' });
     expect(doc.version).toBe(1);
 
-    const deltas: iotshadow.model.ShadowDeltaUpdatedEvent[] = [];
     const stream = shadow.createShadowDeltaUpdatedStream({ thingName: THING });
-    const established = new Promise<void>((resolve) =>
-      stream.on('subscriptionStatus', (e) => {
-        if (Number(e.type) === 0) resolve();
-      }),
-    );
-    stream.on('incomingPublish', (e) => deltas.push(e.message));
-    stream.open();
-    await within(established, 5000, 'delta subscription');
+    const deltas: iotshadow.model.ShadowDeltaUpdatedEvent[] = await openStream(stream, 'delta subscription');
 
     await dataClient.send(
       new UpdateThingShadowCommand({

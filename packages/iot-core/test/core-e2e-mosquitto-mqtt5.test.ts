@@ -18,6 +18,7 @@ import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { ensurePki } from '../src/app/pki.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
 import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
+import { openStream, within } from './helpers/aws-sdk.js';
 import { freePort, requireMosquitto, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 
 /**
@@ -25,11 +26,6 @@ import { freePort, requireMosquitto, startMosquitto, type MosquittoProcess } fro
  * client of Mosquitto (generated config, mutual TLS, per-thing ACL), and the device uses AWS's own
  * IotJobsClientv2 / IotShadowClientv2 over aws-crt's MQTT 5 client.
  */
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-  ]);
 
 const THING = 'mosq-pi-0001';
 const logger = pino({ level: 'silent' });
@@ -122,16 +118,8 @@ describe('local core over Mosquitto 2 (MQTT 5) with AWS device SDK clients', () 
         document: JSON.stringify({ operation: 'ota.install' }),
       }),
     );
-    const next: iotjobs.model.NextJobExecutionChangedEvent[] = [];
     const stream = jobs.createNextJobExecutionChangedStream({ thingName: THING });
-    const established = new Promise<void>((resolve) =>
-      stream.on('subscriptionStatus', (e) => {
-        if (Number(e.type) === 0) resolve();
-      }),
-    );
-    stream.on('incomingPublish', (e) => next.push(e.message));
-    stream.open();
-    await within(established, 5000, 'notify-next subscription');
+    const next: iotjobs.model.NextJobExecutionChangedEvent[] = await openStream(stream, 'notify-next subscription');
 
     await iotClient.send(new AddThingToThingGroupCommand({ thingGroupName: 'mosq-wave', thingName: THING }));
     await expect.poll(() => next[0]?.execution?.jobId, { timeout: 5000 }).toBe('mosq-ota-1');

@@ -1,12 +1,7 @@
 import { io, iotshadow, mqtt } from 'aws-iot-device-sdk-v2';
 import { afterEach, describe, expect, it } from 'vitest';
 import { ShadowHarness } from './helpers/shadow-harness.js';
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: no answer in ${ms} ms`)), ms)),
-  ]);
+import { within } from './helpers/aws-sdk.js';
 
 let h: ShadowHarness | undefined;
 let connection: mqtt.MqttClientConnection | undefined;
