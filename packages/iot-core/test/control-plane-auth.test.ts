@@ -1,7 +1,7 @@
 import { CreateThingCommand, ListThingsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREDENTIALS, REGION, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
+import { CREDENTIALS, REGION, startControlPlane, type ControlPlaneFixture, failure } from './helpers/cp-server.js';
 import { signedFetch, signRequest } from './helpers/cp-signing.js';
 
 let cp: ControlPlaneFixture;
@@ -11,16 +11,6 @@ beforeEach(async () => {
 afterEach(async () => {
   await cp.close();
 });
-
-const failure = async (p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> => {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-};
 
 /** Removes the Authorization header after the SDK has signed, so the request reaches the server unsigned. */
 type FinalizeNext = (args: { request: { headers: Record<string, string> } }) => Promise<unknown>;

@@ -22,6 +22,7 @@ import {
   realServices,
   startControlPlane,
   type ControlPlaneFixture,
+  failure,
 } from './helpers/cp-server.js';
 import { signedFetch } from './helpers/cp-signing.js';
 
@@ -42,16 +43,6 @@ afterEach(async () => {
 const thing = (name: string): string => `arn:aws:iot:${REGION}:${ACCOUNT_ID}:thing/${name}`;
 const group = (name: string): string => `arn:aws:iot:${REGION}:${ACCOUNT_ID}:thinggroup/${name}`;
 const document = JSON.stringify({ operation: 'ota', version: '2.0.0' });
-
-const failure = async (p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> => {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-};
 
 async function device(thingName: string, topic: string): Promise<MqttClient> {
   const client = await connectClient(cp.brokerPort ?? 0, thingName);

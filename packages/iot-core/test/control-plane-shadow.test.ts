@@ -7,7 +7,13 @@ import {
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { connectClient, nextMessage } from './helpers/mqtt.js';
-import { CREDENTIALS, realServices, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
+import {
+  CREDENTIALS,
+  realServices,
+  startControlPlane,
+  type ControlPlaneFixture,
+  failure,
+} from './helpers/cp-server.js';
 import { signedFetch } from './helpers/cp-signing.js';
 
 let cp: ControlPlaneFixture;
@@ -23,16 +29,6 @@ afterEach(async () => {
 const json = (payload: Uint8Array | undefined): Record<string, unknown> =>
   JSON.parse(Buffer.from(payload ?? new Uint8Array()).toString('utf8')) as Record<string, unknown>;
 const bytes = (value: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(value));
-
-const failure = async (p: Promise<unknown>): Promise<{ name: string; message: string; status: number | undefined }> => {
-  try {
-    await p;
-  } catch (e) {
-    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
-    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
-  }
-  throw new Error('expected the call to fail');
-};
 
 describe('shadows through @aws-sdk/client-iot-data-plane against the real Shadow service', () => {
   it('updates, gets (with delta) and deletes the classic shadow; the update publishes /delta over MQTT', async () => {

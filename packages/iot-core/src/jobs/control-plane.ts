@@ -109,17 +109,7 @@ export function createJobsControlPlane(deps: {
       if (store.job(req.jobId) !== undefined)
         throw new AwsServiceError('ResourceAlreadyExistsException', 409, `Job ${req.jobId} already exists`);
       const things = resolveTargets(registry, arn, req.targets);
-      const config: JobConfig = {
-        ...(req.presignedUrlConfig !== undefined ? { presignedUrlConfig: req.presignedUrlConfig } : {}),
-        ...(req.jobExecutionsRolloutConfig !== undefined
-          ? { jobExecutionsRolloutConfig: req.jobExecutionsRolloutConfig }
-          : {}),
-        ...(req.abortConfig !== undefined ? { abortConfig: req.abortConfig } : {}),
-        ...(req.timeoutConfig !== undefined ? { timeoutConfig: req.timeoutConfig } : {}),
-        ...(req.jobExecutionsRetryConfig !== undefined
-          ? { jobExecutionsRetryConfig: req.jobExecutionsRetryConfig }
-          : {}),
-      };
+      const config = pickJobConfig(req);
       await transact((tx) => {
         store.insertJob({
           jobId: req.jobId,
@@ -186,18 +176,7 @@ export function createJobsControlPlane(deps: {
       const req = parseUpdateJob(input);
       const job = mustJob(req.jobId);
       await transact((tx) => {
-        const config: JobConfig = {
-          ...job.config,
-          ...(req.presignedUrlConfig !== undefined ? { presignedUrlConfig: req.presignedUrlConfig } : {}),
-          ...(req.jobExecutionsRolloutConfig !== undefined
-            ? { jobExecutionsRolloutConfig: req.jobExecutionsRolloutConfig }
-            : {}),
-          ...(req.abortConfig !== undefined ? { abortConfig: req.abortConfig } : {}),
-          ...(req.timeoutConfig !== undefined ? { timeoutConfig: req.timeoutConfig } : {}),
-          ...(req.jobExecutionsRetryConfig !== undefined
-            ? { jobExecutionsRetryConfig: req.jobExecutionsRetryConfig }
-            : {}),
-        };
+        const config: JobConfig = { ...job.config, ...pickJobConfig(req) };
         const rollout =
           req.jobExecutionsRolloutConfig !== undefined ? { ...job.rollout, rate: initialRate(config) } : job.rollout;
         store.saveJob({
@@ -362,4 +341,19 @@ export function initialRate(config: JobConfig): number | undefined {
   if (r?.exponentialRate !== undefined)
     return Math.min(r.exponentialRate.baseRatePerMinute, r.maximumPerMinute ?? 1000);
   return r?.maximumPerMinute;
+}
+
+/** The job-level configuration members a CreateJob or UpdateJob request carries (absent ones left out). */
+function pickJobConfig(req: Partial<JobConfig>): JobConfig {
+  const config: { -readonly [K in keyof JobConfig]?: JobConfig[K] } = {};
+  for (const key of [
+    'presignedUrlConfig',
+    'jobExecutionsRolloutConfig',
+    'abortConfig',
+    'timeoutConfig',
+    'jobExecutionsRetryConfig',
+  ] as const) {
+    if (req[key] !== undefined) Object.assign(config, { [key]: req[key] });
+  }
+  return config;
 }

@@ -110,3 +110,16 @@ export async function startControlPlane(
     },
   };
 }
+
+/** The AWS SDK exception a call failed with: name, message and HTTP status. Fails if the call succeeds. */
+export const failure = async (
+  p: Promise<unknown>,
+): Promise<{ name: string; message: string; status: number | undefined }> => {
+  try {
+    await p;
+  } catch (e) {
+    const err = e as { name: string; message: string; $metadata?: { httpStatusCode?: number } };
+    return { name: err.name, message: err.message, status: err.$metadata?.httpStatusCode };
+  }
+  throw new Error('expected the call to fail');
+};
