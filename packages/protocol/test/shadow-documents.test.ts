@@ -228,6 +228,22 @@ describe('update algebra', () => {
     });
   });
 
+  it('the limit is exact with both sections and multi-byte characters (bytes, not UTF-16 units)', () => {
+    // {"a":"…"} is 8 bytes plus the string; "é" is 2 bytes in UTF-8.
+    const s1 = update(undefined, { state: { desired: { a: 'é'.repeat(2000) } } }); // 4008 bytes
+    const fits = update(s1.shadow, { state: { reported: { a: 'x'.repeat(8192 - 4008 - 8) } } });
+    expect(fits.shadow.version).toBe(2);
+    expect(fits.stateJson).toBe(JSON.stringify(fits.shadow.state));
+    const req = parseShadowUpdateRequest(
+      JSON.stringify({ state: { reported: { a: 'x'.repeat(8192 - 4008 - 7) } } }),
+      L,
+    );
+    expect(req.ok && applyShadowUpdate(s1.shadow, req.value, T, L)).toEqual({
+      ok: false,
+      error: { code: 413, message: 'The payload exceeds the maximum size allowed' },
+    });
+  });
+
   it('keys like __proto__ are stored as data, never as prototypes', () => {
     const s1 = update(undefined, JSON.parse('{"state":{"desired":{"__proto__":{"polluted":1}}}}'));
     expect(Object.keys(s1.shadow.state.desired ?? {})).toEqual(['__proto__']);

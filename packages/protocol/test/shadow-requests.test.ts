@@ -30,6 +30,18 @@ describe('parseShadowUpdateRequest rejections', () => {
     ['reported is a string', '{"state":{"reported":"x"}}', 400, 'Reported node must be an object'],
     ['unknown state node', '{"state":{"delta":{"a":1}}}', 400, 'State contains an invalid node'],
     ['null in a nested array', '{"state":{"reported":{"a":{"b":[1,[null]]}}}}', 400, 'State contains an invalid node'],
+    [
+      'null in an object inside an array',
+      '{"state":{"desired":{"a":[{"b":null}]}}}',
+      400,
+      'State contains an invalid node',
+    ],
+    [
+      'null in an array of a section that is also too deep (the null is reported first)',
+      '{"state":{"desired":{"a":{"b":{"c":{"d":{"e":{"f":{"g":[null]}}}}}}}}}',
+      400,
+      'State contains an invalid node',
+    ],
     ['version is a string', '{"state":{},"version":"1"}', 400, 'Invalid version'],
     ['version is negative', '{"state":{},"version":-1}', 400, 'Invalid version'],
     ['version is fractional', '{"state":{},"version":1.5}', 400, 'Invalid version'],

@@ -2,14 +2,14 @@ import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { MessageBus, MessageHandler, PublishOptions } from '../bus.js';
 import { subscriptionIndexOf } from './subscription-index.js';
-import { topicMatches } from './topic-filter.js';
+import { compileTopicFilter, topicMatches } from './topic-filter.js';
 
 // aedes keeps these at runtime but leaves them out of its type declarations.
 type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
 type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 interface Route {
-  readonly filter: string;
+  readonly matches: (topic: string) => boolean;
   readonly handler: MessageHandler;
 }
 
@@ -22,7 +22,7 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
   const onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
     if (client === null) return; // our own publishes and $SYS
     for (const route of routes) {
-      if (!topicMatches(route.filter, packet.topic)) continue;
+      if (!route.matches(packet.topic)) continue;
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
       try {
         const done = route.handler({ topic: packet.topic, payload, clientId: client.id });
@@ -52,7 +52,7 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
 
   return {
     subscribe(filter: string, handler: MessageHandler): Promise<void> {
-      routes.push({ filter, handler });
+      routes.push({ matches: compileTopicFilter(filter), handler });
       return Promise.resolve();
     },
     publish(topic: string, payload: Buffer | string, options: PublishOptions = {}): Promise<void> {

@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from '../bus.js';
-import { topicMatches } from './topic-filter.js';
+import { compileTopicFilter } from './topic-filter.js';
 
 /**
  * The bus over an external broker (Mosquitto, EMQX, AWS IoT Core...) through MQTT.js, as a privileged
@@ -69,6 +69,7 @@ type ConnectionState =
 
 interface Route {
   readonly filter: string;
+  readonly matches: (topic: string) => boolean;
   readonly handler: MessageHandler;
 }
 
@@ -132,7 +133,7 @@ async function connectBus(options: MqttBusOptions, protocolVersion: 4 | 5): Prom
   const dispatch = async (packet: IPublishPacket): Promise<void> => {
     const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
     const message: InboundMessage = { topic: packet.topic, payload };
-    for (const route of routes.filter((r) => topicMatches(r.filter, packet.topic))) {
+    for (const route of routes.filter((r) => r.matches(packet.topic))) {
       try {
         await route.handler(message);
       } catch (e) {
@@ -212,7 +213,7 @@ async function connectBus(options: MqttBusOptions, protocolVersion: 4 | 5): Prom
     protocolVersion,
     async subscribe(filter: string, handler: MessageHandler): Promise<void> {
       if (state.kind === 'closed') throw new MqttBusError('Closed', 'the bus is closed');
-      routes.push({ filter, handler });
+      routes.push({ filter, matches: compileTopicFilter(filter), handler });
       if (subscribed.has(filter)) return;
       try {
         await subscribeFilter(filter);

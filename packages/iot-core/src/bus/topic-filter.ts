@@ -1,15 +1,31 @@
 /** MQTT topic filter matching (`+` one level, `#` the rest), per MQTT 3.1.1 section 4.7. */
 export function topicMatches(filter: string, topic: string): boolean {
   if (!filter.includes('+') && !filter.includes('#')) return filter === topic; // the common case, no split
+  return levelsMatch(filter.split('/'), topic);
+}
+
+/**
+ * The same test with the filter parsed once, for filters checked against every message (bus routes):
+ * the topic is walked in place rather than split.
+ */
+export function compileTopicFilter(filter: string): (topic: string) => boolean {
+  if (!filter.includes('+') && !filter.includes('#')) return (topic) => topic === filter;
+  const levels = filter.split('/');
+  return (topic) => levelsMatch(levels, topic);
+}
+
+function levelsMatch(levels: readonly string[], topic: string): boolean {
   // Filters starting with a wildcard never match topics starting with `$` (4.7.2).
-  if (topic.startsWith('$') && (filter.startsWith('+') || filter.startsWith('#'))) return false;
-  const f = filter.split('/');
-  const t = topic.split('/');
-  for (let i = 0; i < f.length; i++) {
-    const part = f[i];
-    if (part === '#') return true;
-    if (i >= t.length) return false;
-    if (part !== '+' && part !== t[i]) return false;
+  const first = levels[0];
+  if ((first === '+' || first === '#') && topic.startsWith('$')) return false;
+  let start = 0; // where the topic's next level starts; topic.length + 1 once every level is consumed
+  for (const level of levels) {
+    if (level === '#') return true; // also matches the parent level: `a/#` matches `a`
+    if (start > topic.length) return false;
+    let end = topic.indexOf('/', start);
+    if (end === -1) end = topic.length;
+    if (level !== '+' && (end - start !== level.length || !topic.startsWith(level, start))) return false;
+    start = end + 1;
   }
-  return f.length === t.length;
+  return start === topic.length + 1;
 }

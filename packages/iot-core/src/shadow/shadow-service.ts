@@ -51,6 +51,12 @@ export class ShadowServiceOptionsError extends Error {
   readonly code = 'InvalidShadowServiceOptions';
 }
 
+/** One request being answered: whose shadow, and the request topic its answers extend. */
+interface ShadowRequest {
+  readonly key: ShadowKey;
+  readonly topic: string;
+}
+
 const DEFAULT_PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 100;
 
@@ -70,37 +76,40 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
   const store = openShadowStore(opts.db);
   const committer = createDurableCommitter(opts.db);
   const commits = new GroupCommit(store, committer);
-  const inFlight = new Set<Promise<void>>();
+  // Publishes not yet taken by the bus: close() waits for them. A counter, not a set of promises, because
+  // this runs for every answer.
+  let publishing = 0;
+  let publishesDrained: (() => void) | undefined;
+  const published = (): void => {
+    if (--publishing === 0) publishesDrained?.();
+  };
   let closed = false;
 
-  const publish = (
-    key: ShadowKey,
-    operation: ShadowOperation,
-    responseType: ShadowResponseType,
-    body: unknown,
-  ): void => {
-    const topic = shadowTopic({ ...key, operation, responseType });
+  /** Publishes `body` on `<requestTopic>/<responseType>`, e.g. `$aws/things/t/shadow/update/accepted`. */
+  const publish = (requestTopic: string, responseType: ShadowResponseType, body: unknown): void => {
+    const topic = `${requestTopic}/${responseType}`;
     if (bus.hasSubscribers?.(topic) === false) return; // nobody could receive it: skip building it
-    const p = bus
-      .publish(topic, JSON.stringify(body), { qos: 1 })
-      .catch((e: unknown) => logger.error({ err: e, topic }, 'shadow response publish failed'))
-      .finally(() => inFlight.delete(p));
-    inFlight.add(p);
+    publishing++;
+    bus.publish(topic, JSON.stringify(body), { qos: 1 }).then(published, (e: unknown) => {
+      logger.error({ err: e, topic }, 'shadow response publish failed');
+      published();
+    });
   };
 
-  const publishUpdate = (key: ShadowKey, outcome: ShadowUpdateOutcome): void => {
-    publish(key, 'update', 'accepted', outcome.accepted);
-    if (outcome.delta !== undefined) publish(key, 'update', 'delta', outcome.delta);
-    publish(key, 'update', 'documents', outcome.documents);
+  /** `updateTopic` is the request topic `.../shadow[/name/<n>]/update`. */
+  const publishUpdate = (updateTopic: string, outcome: ShadowUpdateOutcome): void => {
+    publish(updateTopic, 'accepted', outcome.accepted);
+    if (outcome.delta !== undefined) publish(updateTopic, 'delta', outcome.delta);
+    publish(updateTopic, 'documents', outcome.documents);
   };
 
   const internalFailure = (clientToken: string | undefined): ShadowError =>
     shadowError(500, ShadowErrorMessage.internalFailure, clientToken);
 
   /** Rejections wait for the batch too, so a client sees its answers in request order. */
-  const reject = (key: ShadowKey, operation: ShadowOperation, error: ShadowError, timestamp: number): void => {
-    logger.debug({ ...key, operation, code: error.code, reason: error.message }, 'shadow request rejected');
-    const send = (): void => publish(key, operation, 'rejected', shadowErrorResponse(error, timestamp));
+  const reject = (request: ShadowRequest, error: ShadowError, timestamp: number): void => {
+    logger.debug({ topic: request.topic, code: error.code, reason: error.message }, 'shadow request rejected');
+    const send = (): void => publish(request.topic, 'rejected', shadowErrorResponse(error, timestamp));
     commits.afterCommit(send, send);
   };
 
@@ -115,7 +124,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     if (!request.ok) return done(request);
     const outcome = applyShadowUpdate(commits.read(key), request.value, timestamp, limits);
     if (!outcome.ok) return done(outcome);
-    commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp });
+    commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp, stateJson: outcome.value.stateJson });
     commits.afterCommit(
       () => done(outcome),
       (e: unknown) => {
@@ -134,44 +143,53 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     }
     const { thingName, shadowName, operation } = topic.value;
     const key: ShadowKey = shadowName === undefined ? { thingName } : { thingName, shadowName };
+    // The request topic is the prefix of every answer's topic; no need to build it again.
+    const request: ShadowRequest = { key, topic: message.topic };
     const timestamp = shadowTimestamp(now());
     try {
-      handleRequest(key, operation, message.payload, timestamp);
+      handleRequest(request, operation, message.payload, timestamp);
     } catch (e) {
       logger.error({ err: e, ...key, operation }, 'shadow request failed');
-      reject(key, operation, internalFailure(undefined), timestamp);
+      reject(request, internalFailure(undefined), timestamp);
     }
   };
 
-  const handleRequest = (key: ShadowKey, operation: ShadowOperation, payload: Buffer, timestamp: number): void => {
+  const handleRequest = (
+    request: ShadowRequest,
+    operation: ShadowOperation,
+    payload: Buffer,
+    timestamp: number,
+  ): void => {
+    const { key } = request;
     switch (operation) {
       case 'update':
         return stageUpdate(key, payload, timestamp, (r) => {
-          if (r.ok) publishUpdate(key, r.value);
-          else reject(key, operation, r.error, timestamp);
+          if (r.ok) publishUpdate(request.topic, r.value);
+          else reject(request, r.error, timestamp);
         });
       case 'get': {
-        const request = parseShadowClientTokenRequest(payload, limits);
-        if (!request.ok) return reject(key, operation, request.error, timestamp);
-        const doc = getShadowDocument(commits.read(key), key, request.value.clientToken, timestamp);
-        if (!doc.ok) return reject(key, operation, doc.error, timestamp);
-        const send = (): void => publish(key, 'get', 'accepted', doc.value);
+        const body = parseShadowClientTokenRequest(payload, limits);
+        if (!body.ok) return reject(request, body.error, timestamp);
+        const doc = getShadowDocument(commits.read(key), key, body.value.clientToken, timestamp);
+        if (!doc.ok) return reject(request, doc.error, timestamp);
+        const send = (): void => publish(request.topic, 'accepted', doc.value);
         return commits.afterCommit(send, () => {
-          publish(key, 'get', 'rejected', shadowErrorResponse(internalFailure(request.value.clientToken), timestamp));
+          const error = internalFailure(body.value.clientToken);
+          publish(request.topic, 'rejected', shadowErrorResponse(error, timestamp));
         });
       }
       case 'delete': {
-        const request = parseShadowClientTokenRequest(payload, limits);
-        if (!request.ok) return reject(key, operation, request.error, timestamp);
-        const outcome = deleteShadowDocument(commits.read(key), key, request.value.clientToken, timestamp);
-        if (!outcome.ok) return reject(key, operation, outcome.error, timestamp);
+        const body = parseShadowClientTokenRequest(payload, limits);
+        if (!body.ok) return reject(request, body.error, timestamp);
+        const outcome = deleteShadowDocument(commits.read(key), key, body.value.clientToken, timestamp);
+        if (!outcome.ok) return reject(request, outcome.error, timestamp);
         commits.write({ key, shadow: outcome.value.shadow, updatedAt: timestamp });
         return commits.afterCommit(
-          () => publish(key, 'delete', 'accepted', outcome.value.accepted),
+          () => publish(request.topic, 'accepted', outcome.value.accepted),
           (e: unknown) => {
             logger.error({ err: e, ...key }, 'shadow commit failed');
-            const error = internalFailure(request.value.clientToken);
-            publish(key, 'delete', 'rejected', shadowErrorResponse(error, timestamp));
+            const error = internalFailure(body.value.clientToken);
+            publish(request.topic, 'rejected', shadowErrorResponse(error, timestamp));
           },
         );
       }
@@ -223,7 +241,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
         guarded(() =>
           stageUpdate(key, payload, shadowTimestamp(now()), (r) => {
             if (!r.ok) return reject(shadowErrorToAwsServiceError(r.error));
-            publishUpdate(key, r.value);
+            publishUpdate(shadowTopic({ ...key, operation: 'update' }), r.value);
             resolve(Buffer.from(JSON.stringify(r.value.accepted)));
           }),
         );
@@ -240,7 +258,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
       return await new Promise<Buffer>((resolve, reject) => {
         commits.afterCommit(
           () => {
-            publish(key, 'delete', 'accepted', outcome.value.accepted);
+            publish(shadowTopic({ ...key, operation: 'delete' }), 'accepted', outcome.value.accepted);
             resolve(Buffer.from(JSON.stringify(outcome.value.accepted)));
           },
           (e: unknown) => {
@@ -273,7 +291,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
       closed = true;
       commits.flush();
       await commits.drained();
-      await Promise.all([...inFlight]);
+      if (publishing > 0) await new Promise<void>((resolve) => (publishesDrained = resolve));
       await committer.close();
     },
   };

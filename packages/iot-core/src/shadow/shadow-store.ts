@@ -11,6 +11,8 @@ export interface ShadowWrite {
   readonly key: ShadowKey;
   readonly shadow: StoredShadow;
   readonly updatedAt: number;
+  /** `JSON.stringify(shadow.state)` when the caller already has it. */
+  readonly stateJson?: string;
 }
 
 const MIGRATIONS: readonly string[] = [
@@ -76,13 +78,13 @@ export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): S
      WHERE thing_name = ? AND shadow_name > ? AND deleted = 0 ORDER BY shadow_name LIMIT ?`,
   );
   const saveAll = db.transaction((writes: readonly ShadowWrite[]) => {
-    for (const { key, shadow, updatedAt } of writes) {
+    for (const { key, shadow, updatedAt, stateJson } of writes) {
       upsert.run(
         key.thingName,
         key.shadowName ?? '',
         shadow.version,
         shadow.deleted ? 1 : 0,
-        JSON.stringify(shadow.state),
+        stateJson ?? JSON.stringify(shadow.state),
         JSON.stringify(shadow.metadata),
         updatedAt,
       );

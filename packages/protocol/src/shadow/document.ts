@@ -15,14 +15,21 @@ export interface StoredShadow {
 
 export const emptyShadowSections = (): ShadowSections => ({});
 
-/** Sets an own property even for keys like `__proto__`, which JSON.parse can produce. */
+/**
+ * Sets an own property even for `__proto__`, which JSON.parse can produce as an own key. Only that key needs
+ * defineProperty: using it for every key would turn the objects into slow dictionaries.
+ */
 export function setOwn(target: ShadowSection, key: string, value: unknown): void {
-  Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') {
+    Object.defineProperty(target, key, { value, enumerable: true, writable: true, configurable: true });
+  } else {
+    target[key] = value;
+  }
 }
 
 function copyOwn(source: ShadowSection | undefined): ShadowSection {
   const out: ShadowSection = {};
-  if (source !== undefined) for (const [k, v] of Object.entries(source)) setOwn(out, k, v);
+  if (source !== undefined) for (const k of Object.keys(source)) setOwn(out, k, source[k]);
   return out;
 }
 
@@ -31,7 +38,7 @@ export function metadataOf(value: unknown, timestamp: number): unknown {
   if (Array.isArray(value)) return value.map((element) => metadataOf(element, timestamp));
   if (isPlainObject(value)) {
     const out: ShadowSection = {};
-    for (const [k, v] of Object.entries(value)) setOwn(out, k, metadataOf(v, timestamp));
+    for (const k of Object.keys(value)) setOwn(out, k, metadataOf(value[k], timestamp));
     return out;
   }
   return { timestamp };
@@ -40,7 +47,8 @@ export function metadataOf(value: unknown, timestamp: number): unknown {
 /** Metadata echoed in /update/accepted: like metadataOf, and a removed key (null) is stamped too. */
 export function echoMetadataOf(section: ShadowSection, timestamp: number): ShadowSection {
   const out: ShadowSection = {};
-  for (const [k, v] of Object.entries(section)) {
+  for (const k of Object.keys(section)) {
+    const v = section[k];
     setOwn(out, k, isPlainObject(v) ? echoMetadataOf(v, timestamp) : metadataOf(v, timestamp));
   }
   return out;
@@ -63,7 +71,8 @@ export function mergeShadowSection(
 ): MergedSection {
   const value = copyOwn(base);
   const metadata = copyOwn(baseMetadata);
-  for (const [key, next] of Object.entries(patch)) {
+  for (const key of Object.keys(patch)) {
+    const next = patch[key];
     if (next === null) {
       delete value[key];
       delete metadata[key];
@@ -135,9 +144,18 @@ export function deltaMetadataOf(delta: ShadowSection, desiredMetadata: ShadowSec
   return out;
 }
 
-/** Bytes of desired + reported as AWS counts them toward the 8 KB limit (metadata excluded). */
-export function shadowStateBytes(state: ShadowSections): number {
-  const bytes = (section: ShadowSection | undefined): number =>
-    section === undefined ? 0 : Buffer.byteLength(JSON.stringify(section), 'utf8');
-  return bytes(state.desired) + bytes(state.reported);
+/**
+ * Bytes of desired + reported as AWS counts them toward the 8 KB limit (metadata excluded), read off
+ * `JSON.stringify(state)` (which the caller stores anyway) by subtracting the ASCII wrapper
+ * `{"desired":…,"reported":…}`, so the state is serialised once per update.
+ */
+export function shadowStateBytes(state: ShadowSections, stateJson: string): number {
+  const hasDesired = state.desired !== undefined;
+  const hasReported = state.reported !== undefined;
+  const wrapper =
+    2 +
+    (hasDesired ? '"desired":'.length : 0) +
+    (hasReported ? '"reported":'.length : 0) +
+    (hasDesired && hasReported ? 1 : 0);
+  return Buffer.byteLength(stateJson, 'utf8') - wrapper;
 }

@@ -30,15 +30,69 @@ export interface ShadowIdentity {
 export interface ShadowUpdateOutcome {
   /** What to store. */
   readonly shadow: StoredShadow;
+  /** `JSON.stringify(shadow.state)`, made for the size check: store it rather than serialising again. */
+  readonly stateJson: string;
   readonly accepted: ShadowUpdateAccepted;
-  /** Present only when desired and reported differ after the update. */
-  readonly delta?: ShadowDelta;
+  /** Undefined unless desired and reported differ after the update. */
+  readonly delta: ShadowDelta | undefined;
   readonly documents: ShadowDocuments;
 }
 
+/**
+ * The outcome with `delta` and `documents` built on first read: most updates are answered on
+ * `/update/accepted` only, when nobody subscribes to the other two topics.
+ */
+class UpdateOutcome implements ShadowUpdateOutcome {
+  private deltaMemo: ShadowDelta | undefined | null = null;
+  private documentsMemo: ShadowDocuments | undefined;
+
+  constructor(
+    readonly shadow: StoredShadow,
+    readonly stateJson: string,
+    readonly accepted: ShadowUpdateAccepted,
+    private readonly previous: StoredShadow | undefined,
+    private readonly clientToken: string | undefined,
+    private readonly timestamp: number,
+  ) {}
+
+  get delta(): ShadowDelta | undefined {
+    if (this.deltaMemo !== null) return this.deltaMemo;
+    const { state, metadata, version } = this.shadow;
+    const deltaState = computeShadowDelta(state.desired, state.reported);
+    this.deltaMemo =
+      Object.keys(deltaState).length === 0
+        ? undefined
+        : withToken(
+            {
+              state: deltaState,
+              metadata: deltaMetadataOf(deltaState, metadata.desired),
+              version,
+              timestamp: this.timestamp,
+            },
+            this.clientToken,
+          );
+    return this.deltaMemo;
+  }
+
+  get documents(): ShadowDocuments {
+    const { previous, shadow, timestamp } = this;
+    this.documentsMemo ??= withToken(
+      previous === undefined
+        ? { current: snapshot(shadow), timestamp }
+        : { previous: snapshot(previous), current: snapshot(shadow), timestamp },
+      this.clientToken,
+    );
+    return this.documentsMemo;
+  }
+}
+
 const exists = (s: StoredShadow | undefined): s is StoredShadow => s !== undefined && !s.deleted;
-const withToken = <T extends object>(body: T, clientToken: string | undefined): T & { clientToken?: string } =>
-  clientToken === undefined ? body : { ...body, clientToken };
+/** Adds the clientToken to a body built just for this answer (mutated in place: a spread copy costs more). */
+function withToken<T extends object>(body: T, clientToken: string | undefined): T & { clientToken?: string } {
+  const out: T & { clientToken?: string } = body;
+  if (clientToken !== undefined) out.clientToken = clientToken;
+  return out;
+}
 
 function snapshot(s: StoredShadow): ShadowDocumentSnapshot {
   return { state: s.state, metadata: s.metadata, version: s.version };
@@ -109,26 +163,16 @@ export function applyShadowUpdate(
   }
 
   const state = sectionsOf(desired, reported);
-  if (shadowStateBytes(state) > limits.maxStateBytes) return err(shadowError(413, M.payloadTooLarge, clientToken));
+  const stateJson = JSON.stringify(state);
+  if (shadowStateBytes(state, stateJson) > limits.maxStateBytes) {
+    return err(shadowError(413, M.payloadTooLarge, clientToken));
+  }
   const metadata: ShadowSections = {};
   if (state.desired !== undefined && desiredMeta !== undefined) metadata.desired = desiredMeta;
   if (state.reported !== undefined && reportedMeta !== undefined) metadata.reported = reportedMeta;
   const shadow: StoredShadow = { state, metadata, version, deleted: false };
-
   const accepted = withToken({ state: echoState, metadata: echoMetadata, version, timestamp }, clientToken);
-  const documents = withToken(
-    base === undefined
-      ? { current: snapshot(shadow), timestamp }
-      : { previous: snapshot(base), current: snapshot(shadow), timestamp },
-    clientToken,
-  );
-  const deltaState = computeShadowDelta(state.desired, state.reported);
-  if (Object.keys(deltaState).length === 0) return ok({ shadow, accepted, documents });
-  const delta = withToken(
-    { state: deltaState, metadata: deltaMetadataOf(deltaState, metadata.desired), version, timestamp },
-    clientToken,
-  );
-  return ok({ shadow, accepted, delta, documents });
+  return ok(new UpdateOutcome(shadow, stateJson, accepted, base, clientToken, timestamp));
 }
 
 /** The `/get/accepted` document (state with delta, metadata, version), or 404 when there is no shadow. */

@@ -1,4 +1,4 @@
-import { isPlainObject, jsonDepth, parseJsonPayload } from '../json.js';
+import { isPlainObject, parseJsonPayload } from '../json.js';
 import { err, ok, type Result } from '../result.js';
 import { ShadowErrorMessage as M, shadowError, tooDeepMessage, type ShadowError } from './errors.js';
 import type { ShadowLimits } from './limits.js';
@@ -46,11 +46,31 @@ export function parseShadowClientTokenRequest(
   return ok(token.clientToken === undefined ? {} : { clientToken: token.clientToken });
 }
 
-function containsNullInArray(value: unknown, insideArray: boolean): boolean {
-  if (value === null) return insideArray;
-  if (Array.isArray(value)) return value.some((v) => containsNullInArray(v, true));
-  if (isPlainObject(value)) return Object.values(value).some((v) => containsNullInArray(v, insideArray));
-  return false;
+const NULL_IN_ARRAY = -1;
+
+/**
+ * Nesting depth of a section (as jsonDepth counts it), or NULL_IN_ARRAY when a null sits anywhere inside an
+ * array: both checks in one walk, because every update runs them.
+ */
+function depthUnlessNullInArray(value: unknown, insideArray: boolean): number {
+  if (value === null) return insideArray ? NULL_IN_ARRAY : 0;
+  if (typeof value !== 'object') return 0;
+  let max = 0;
+  if (Array.isArray(value)) {
+    for (const v of value as unknown[]) {
+      const d = depthUnlessNullInArray(v, true);
+      if (d === NULL_IN_ARRAY) return NULL_IN_ARRAY;
+      if (d > max) max = d;
+    }
+  } else {
+    const object = value as Record<string, unknown>;
+    for (const k of Object.keys(object)) {
+      const d = depthUnlessNullInArray(object[k], insideArray);
+      if (d === NULL_IN_ARRAY) return NULL_IN_ARRAY;
+      if (d > max) max = d;
+    }
+  }
+  return max + 1;
 }
 
 function checkSection(
@@ -62,9 +82,22 @@ function checkSection(
   if (value === undefined || value === null) return ok(value);
   if (!isPlainObject(value)) return err(shadowError(400, notObjectMessage, clientToken));
   // "Arrays can't have null values": https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-document.html#device-shadow-arrays
-  if (containsNullInArray(value, false)) return err(shadowError(400, M.invalidNode, clientToken));
-  if (jsonDepth(value) > limits.maxDepth) return err(shadowError(400, tooDeepMessage(limits.maxDepth), clientToken));
+  const depth = depthUnlessNullInArray(value, false);
+  if (depth === NULL_IN_ARRAY) return err(shadowError(400, M.invalidNode, clientToken));
+  if (depth > limits.maxDepth) return err(shadowError(400, tooDeepMessage(limits.maxDepth), clientToken));
   return ok(value);
+}
+
+/** Optional fields are set only when present (exact optional types), without spread copies: a hot path. */
+function updateRequest(
+  state: ShadowUpdateRequest['state'],
+  clientToken: string | undefined,
+  version: number | undefined,
+): ShadowUpdateRequest {
+  const out: { -readonly [K in keyof ShadowUpdateRequest]: ShadowUpdateRequest[K] } = { state };
+  if (clientToken !== undefined) out.clientToken = clientToken;
+  if (version !== undefined) out.version = version;
+  return out;
 }
 
 /**
@@ -82,20 +115,19 @@ export function parseShadowUpdateRequest(
   const token = readClientToken(body, limits);
   if (!token.ok) return err(shadowError(400, M.invalidClientToken));
   const clientToken = token.clientToken;
-  const tokenPart = clientToken === undefined ? {} : { clientToken };
 
-  let versionPart = {};
+  let version: number | undefined;
   if (Object.hasOwn(body, 'version')) {
-    const version = body['version'];
-    if (typeof version !== 'number' || !Number.isSafeInteger(version) || version < 0) {
+    const v = body['version'];
+    if (typeof v !== 'number' || !Number.isSafeInteger(v) || v < 0) {
       return err(shadowError(400, M.invalidVersion, clientToken));
     }
-    versionPart = { version };
+    version = v;
   }
 
   if (!Object.hasOwn(body, 'state')) return err(shadowError(400, M.missingState, clientToken));
   const state = body['state'];
-  if (state === null) return ok({ state: null, ...tokenPart, ...versionPart });
+  if (state === null) return ok(updateRequest(null, clientToken, version));
   if (!isPlainObject(state)) return err(shadowError(400, M.stateNotObject, clientToken));
   if (Object.keys(state).some((k) => k !== 'desired' && k !== 'reported')) {
     return err(shadowError(400, M.invalidNode, clientToken));
@@ -107,5 +139,5 @@ export function parseShadowUpdateRequest(
   const sections: { desired?: ShadowSection | null; reported?: ShadowSection | null } = {};
   if (desired.value !== undefined) sections.desired = desired.value;
   if (reported.value !== undefined) sections.reported = reported.value;
-  return ok({ state: sections, ...tokenPart, ...versionPart });
+  return ok(updateRequest(sections, clientToken, version));
 }
