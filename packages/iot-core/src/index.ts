@@ -20,3 +20,4 @@ export * from './control-plane/index.js';
 export * from './app/config.js';
 export * from './app/pki.js';
 export * from './app/local-core.js';
+export * from './app/node-flags.js';

@@ -99,6 +99,50 @@ describe('aedes in-process bus', () => {
   });
 });
 
+describe('aedes bus: string payloads', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+  });
+
+  it('reach a live subscriber and a persistent offline session byte for byte, multi-byte UTF-8 included', async () => {
+    broker = await startEmbeddedBroker();
+    const bus = createAedesBus(broker.aedes, logger);
+    const topic = '$aws/things/t9/shadow/update/accepted';
+    const body = JSON.stringify({ state: { reported: { name: 'Zürich ☀ 東京' } }, version: 3 });
+
+    const live = await connectClient(broker.port, 't8');
+    await live.subscribeAsync(topic, { qos: 1 });
+    const offline = mqtt.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 't9',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    await new Promise<void>((resolve) => offline.once('connect', () => resolve()));
+    await offline.subscribeAsync(topic, { qos: 1 });
+    await offline.endAsync();
+
+    const liveGot = nextMessage(live, topic);
+    await bus.publish(topic, body, { qos: 1 });
+    expect((await liveGot).equals(Buffer.from(body, 'utf8'))).toBe(true);
+
+    // The broker queued it for the offline session; it arrives on reconnect.
+    const back = mqtt.connect({
+      host: '127.0.0.1',
+      port: broker.port,
+      clientId: 't9',
+      clean: false,
+      reconnectPeriod: 0,
+    });
+    const queued = nextMessage(back, topic);
+    expect((await queued).toString('utf8')).toBe(body);
+    await back.endAsync();
+    await live.endAsync();
+  });
+});
+
 describe('aedes bus: who could receive a topic', () => {
   let broker: EmbeddedBroker | undefined;
   afterEach(async () => {

@@ -1,10 +1,11 @@
 import { CreateThingCommand, DescribeThingCommand, IoTClient } from '@aws-sdk/client-iot';
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { CORE_NODE_FLAGS } from '@otafleet/iot-core';
 
 const MAIN = fileURLToPath(new URL('../src/app/main.ts', import.meta.url));
 const ACCESS = { accessKeyId: 'AKIATESTPROCESS00001', secretAccessKey: 'process-test-secret-key-0001' };
@@ -16,7 +17,7 @@ interface Running {
 }
 
 function run(args: readonly string[]): Running {
-  const child = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', MAIN, ...args], {
+  const child = spawn(process.execPath, [...CORE_NODE_FLAGS, '--conditions=source', '--import', 'tsx', MAIN, ...args], {
     env: {
       ...process.env,
       OTA_CORE_ACCESS_KEY_ID: ACCESS.accessKeyId,
@@ -48,6 +49,19 @@ afterEach(() => {
 });
 
 describe('iot-core process', () => {
+  it('is started with the core node flags everywhere: pnpm start, the bin shebang', () => {
+    const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
+      scripts: Record<string, string>;
+    };
+    const shebang = readFileSync(MAIN, 'utf8').split('\n')[0] ?? '';
+    expect(CORE_NODE_FLAGS.length).toBeGreaterThan(0);
+    for (const flag of CORE_NODE_FLAGS) {
+      expect(pkg.scripts['start']?.split(' ')).toContain(flag);
+      expect(shebang.split(' ')).toContain(flag);
+    }
+    expect(shebang.startsWith('#!/usr/bin/env -S node ')).toBe(true);
+  });
+
   it('refuses a bad flag with exit code 2 and says what is wrong', async () => {
     const r = run(['--http-port', 'eighty']);
     children.push(r.child);

@@ -242,6 +242,15 @@ describe('shadow service over MQTT', () => {
     expect(new Set(versions).size).toBe(n);
     const got = await request(clients[0]!, `${prefix('busy')}/get`, {}, 'final');
     expect(got.body).toMatchObject({ version: n, state: { reported: { c0: 24, c1: 24, c2: 24, c3: 24 } } });
+    // Updates of one shadow in one batch are written as one row: what is on disk is the last of them.
+    const reader = new Database(h.dbPath, { readonly: true });
+    const row = reader.prepare('SELECT version, state FROM shadow_documents WHERE thing_name = ?').get('busy') as {
+      version: number;
+      state: string;
+    };
+    reader.close();
+    expect(row.version).toBe(n);
+    expect(JSON.parse(row.state)).toEqual({ reported: { c0: 24, c1: 24, c2: 24, c3: 24 } });
   });
 
   it('a commit that fails answers 500 Internal service failure and publishes no accepted', async () => {

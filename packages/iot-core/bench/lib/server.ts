@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { CORE_NODE_FLAGS } from '../../src/index.js';
 
 /**
  * The server side of every benchmark, in its own process so the load clients never share its event loop
@@ -17,7 +18,10 @@ export interface BenchServerOptions {
   readonly things: number;
   /** PEM files of the server credential: adds a mutual-TLS listener with per-thing authorization. */
   readonly tls?: { readonly certPath: string; readonly keyPath: string; readonly caPath: string };
-  /** Extra node flags for the server process; default from BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof`. */
+  /**
+   * Extra node flags for the server process, after the core's own (CORE_NODE_FLAGS, as `pnpm start` runs it);
+   * default from BENCH_SERVER_NODE_ARGS, e.g. `--cpu-prof`.
+   */
   readonly nodeArgs?: readonly string[];
   /** Default 30 s. */
   readonly startTimeoutMs?: number;
@@ -40,6 +44,7 @@ export const serverNodeArgsFromEnv = (): string[] =>
 export async function startBenchServer(options: BenchServerOptions): Promise<BenchServer> {
   const dir = mkdtempSync(join(tmpdir(), 'iot-core-bench-'));
   const args = [
+    ...CORE_NODE_FLAGS,
     ...(options.nodeArgs ?? serverNodeArgsFromEnv()),
     '--conditions=source',
     '--import',

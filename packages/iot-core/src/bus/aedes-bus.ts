@@ -36,7 +36,7 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
   aedes.on('publish', onPublish);
   const subscriptions = subscriptionIndexOf(aedes);
 
-  const publishToClient = (client: Client, topic: string, payload: Buffer, qos: 0 | 1): Promise<void> =>
+  const publishToClient = (client: Client, topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> =>
     new Promise((resolve, reject) => {
       const subscribed = Object.keys((client as ClientInternals).subscriptions ?? {}).some((f) =>
         topicMatches(f, topic),
@@ -56,7 +56,8 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
       return Promise.resolve();
     },
     publish(topic: string, payload: Buffer | string, options: PublishOptions = {}): Promise<void> {
-      const body = typeof payload === 'string' ? Buffer.from(payload) : payload;
+      // Strings go to the broker as they are: the packet writer encodes them straight into the socket.
+      const body = payload;
       const qos = options.qos ?? 1;
       if (options.onlyToClientId !== undefined) {
         const client = (aedes as AedesInternals).clients[options.onlyToClientId];

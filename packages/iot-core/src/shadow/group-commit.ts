@@ -14,10 +14,12 @@ const keyOf = (k: ShadowKey): string => `${k.thingName}\u0000${k.shadowName ?? '
  * shadows, written in one SQLite transaction at the end of the turn, and only then answered. Requests
  * in the same turn see each other's effects (through the overlay) in arrival order; if the commit fails
  * every answer of the batch becomes a failure and the overlay is dropped.
+ * Several updates of one shadow in a batch become one row write (the last): the transaction is atomic,
+ * so the intermediate versions could never be read back from disk anyway.
  */
 export class GroupCommit {
-  private readonly overlay = new Map<string, StoredShadow>();
-  private writes: ShadowWrite[] = [];
+  /** The uncommitted writes of the batch, one per shadow; also the overlay that reads see. */
+  private overlay = new Map<string, ShadowWrite>();
   private pending: Pending[] = [];
   private scheduled: NodeJS.Immediate | undefined;
 
@@ -28,12 +30,11 @@ export class GroupCommit {
 
   /** The latest shadow including uncommitted writes of the current batch. */
   read(key: ShadowKey): StoredShadow | undefined {
-    return this.overlay.get(keyOf(key)) ?? this.store.load(key);
+    return this.overlay.get(keyOf(key))?.shadow ?? this.store.load(key);
   }
 
   write(write: ShadowWrite): void {
-    this.overlay.set(keyOf(write.key), write.shadow);
-    this.writes.push(write);
+    this.overlay.set(keyOf(write.key), write);
   }
 
   /** Runs `committed` after the batch holding everything enqueued so far is durable. */
@@ -45,9 +46,9 @@ export class GroupCommit {
   flush(): void {
     if (this.scheduled !== undefined) clearImmediate(this.scheduled);
     this.scheduled = undefined;
-    const writes = this.writes;
+    const writes = [...this.overlay.values()];
     const pending = this.pending;
-    this.writes = [];
+    this.overlay = new Map();
     this.pending = [];
     let durable: Promise<void>;
     try {
@@ -59,11 +60,9 @@ export class GroupCommit {
         durable = this.committer.sync();
       }
     } catch (e) {
-      this.overlay.clear();
-      for (const p of pending) p.failed(e);
+      for (const p of pending) p.failed(e); // the batch's overlay is gone: reads see the store again
       return;
     }
-    this.overlay.clear(); // committed: the store now returns these shadows
     this.durable = durable.then(
       () => {
         for (const p of pending) p.committed();
