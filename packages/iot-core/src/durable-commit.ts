@@ -11,9 +11,12 @@ import type { Db } from './db.js';
  * (whose only extra step is that same WAL sync, done inline); checkpoints still sync as usual.
  * See https://www.sqlite.org/pragma.html#pragma_synchronous and https://www.sqlite.org/wal.html.
  *
- * Concurrent callers share syncs: one fdatasync covers every commit made before it started. Anything a
- * later request read from a committed-but-not-yet-synced transaction is covered by the sync that the later
- * request waits for, so no answer ever reveals state that a power cut could take back.
+ * Syncs overlap: each commit starts its own fdatasync at once (at most MAX_CONCURRENT_SYNCS run; a caller
+ * beyond that shares one queued sync that starts when a slot frees), so a commit never waits for a sync
+ * that started before it to finish first. Durability still resolves in call order: a later sync finishing
+ * first waits for the earlier ones, so answers leave in request order. Anything a later request read from
+ * a committed-but-not-yet-synced transaction is covered by the sync that the later request waits for, so
+ * no answer ever reveals state that a power cut could take back.
  */
 export interface DurableCommitter {
   /** Runs `work` in one transaction; throws (and rolls back) if it throws. */
@@ -23,42 +26,67 @@ export interface DurableCommitter {
   close(): Promise<void>;
 }
 
+/** fdatasync calls in flight at once; more would only queue in libuv's pool (4 threads) behind each other. */
+const MAX_CONCURRENT_SYNCS = 2;
+
 export function createDurableCommitter(db: Db): DurableCommitter {
   const walPath = db.memory ? undefined : `${db.name}-wal`;
   const tx = db.transaction(<T>(work: () => T): T => work());
-  let handle: FileHandle | undefined;
-  let running: Promise<void> | undefined;
-  let next: Promise<void> | undefined;
+  let handle: Promise<FileHandle> | undefined;
+  const running = new Set<Promise<void>>();
+  let queued:
+    | { readonly promise: Promise<void>; readonly resolve: () => void; readonly reject: (e: unknown) => void }
+    | undefined;
+  let ordered: Promise<void> = Promise.resolve();
 
   const syncOnce = async (): Promise<void> => {
     if (walPath === undefined) return;
     // The -wal file lives as long as this connection is open (SQLite deletes it on the last close).
+    const opening = (handle ??= open(walPath, 'r'));
     try {
-      handle ??= await open(walPath, 'r');
-      await handle.datasync();
+      await (await opening).datasync();
     } catch (e) {
-      const stale = handle;
-      handle = undefined; // reopen next time
-      await stale?.close().catch(() => undefined);
+      if (handle === opening) handle = undefined; // reopen next time
+      await opening.then((h) => h.close()).catch(() => undefined);
       throw e;
     }
   };
 
-  const sync = (): Promise<void> => {
-    // A sync already running may have started before the caller's commit: queue (at most) one more.
-    if (running === undefined) {
-      running = syncOnce().finally(() => {
-        running = undefined;
+  const start = (): Promise<void> => {
+    const p = syncOnce().finally(() => {
+      running.delete(p);
+      const next = queued;
+      queued = undefined;
+      if (next !== undefined) start().then(next.resolve, next.reject);
+    });
+    running.add(p);
+    return p;
+  };
+
+  /** A sync that starts now or, with every slot busy, with the next free slot. */
+  const startedSync = (): Promise<void> => {
+    if (running.size < MAX_CONCURRENT_SYNCS) return start();
+    if (queued === undefined) {
+      let resolve!: () => void;
+      let reject!: (e: unknown) => void;
+      const promise = new Promise<void>((res, rej) => {
+        resolve = res;
+        reject = rej;
       });
-      return running;
+      queued = { promise, resolve, reject };
     }
-    next ??= running
-      .catch(() => undefined)
-      .then(() => {
-        next = undefined;
-        return sync();
-      });
-    return next;
+    return queued.promise;
+  };
+
+  /** Resolves after this call's sync and after every earlier call's (even a failed one): in call order. */
+  const sync = (): Promise<void> => {
+    const own = startedSync();
+    const done = ordered.then(
+      () => own,
+      () => own,
+    );
+    ordered = done.catch(() => undefined);
+    return done;
   };
 
   return {
@@ -73,8 +101,8 @@ export function createDurableCommitter(db: Db): DurableCommitter {
     },
     sync,
     async close() {
-      await Promise.allSettled([running, next]);
-      await handle?.close();
+      await ordered;
+      await handle?.then((h) => h.close()).catch(() => undefined);
       handle = undefined;
     },
   };

@@ -64,6 +64,30 @@ describe('durable committer', () => {
     await committer.close();
   });
 
+  it('overlapping syncs across event-loop turns still resolve in commit order', async () => {
+    const { db } = open();
+    const committer = createDurableCommitter(db);
+    const order: number[] = [];
+    const all: Promise<unknown>[] = [];
+    for (let i = 0; i < 120; i++) {
+      const { durable } = committer.commit(() => db.prepare('INSERT INTO t VALUES (?, ?)').run(`k${i}`, i));
+      all.push(durable.then(() => order.push(i)));
+      if (i % 3 === 0) all.push(committer.sync().then(() => order.push(-1)));
+      // Let some syncs start and finish while later commits arrive.
+      if (i % 7 === 0) await new Promise((r) => setImmediate(r));
+    }
+    await Promise.all(all);
+    const commits = order.filter((i) => i >= 0);
+    expect(commits).toEqual(Array.from({ length: 120 }, (_v, i) => i));
+    // A bare sync() resolves in the same sequence: right after the commit it was called behind.
+    let previous = -1;
+    for (const i of order) {
+      if (i >= 0) previous = i;
+      else expect(previous % 3).toBe(0);
+    }
+    await committer.close();
+  });
+
   it('works for an in-memory database (nothing to sync)', async () => {
     db = openDatabase(':memory:');
     db.exec('CREATE TABLE t (k TEXT)');
