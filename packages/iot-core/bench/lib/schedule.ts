@@ -27,7 +27,7 @@ export function benchSettings(defaults: Partial<BenchSettings> = {}): BenchSetti
     window: envNumber('BENCH_WINDOW', defaults.window ?? 10),
     warmupMs: envNumber('BENCH_WARMUP_MS', defaults.warmupMs ?? 300),
     phaseMs: envNumber('BENCH_PHASE_MS', defaults.phaseMs ?? 2000),
-    rounds: envNumber('BENCH_ROUNDS', defaults.rounds ?? 3),
+    rounds: envNumber('BENCH_ROUNDS', defaults.rounds ?? 5),
   };
 }
 
