@@ -108,3 +108,39 @@ describe('jobs device API: every rejected path carries its AWS code and changes 
     expect(r.body['jobDocument']).toBeUndefined();
   });
 });
+
+describe('jobs device API: a request that fails unexpectedly', () => {
+  let env: JobsEnv;
+  afterEach(async () => {
+    await env.close();
+  });
+
+  it('is answered InternalError and changes nothing, while requests batched with it still succeed', async () => {
+    env = await JobsEnv.start();
+    env.registry.createThing('dev1');
+    env.registry.createThing('dev2');
+    await env.jobs.createJob({ jobId: 'j1', targets: [thingTarget('dev1'), thingTarget('dev2')], document: '{}' });
+    // A row the service cannot read (corrupt statusDetails): reading it throws inside the batch.
+    env.db.prepare("UPDATE jobs_execution SET status_details = '{oops' WHERE thing_name = 'dev2'").run();
+    const client = await env.device('dev1');
+    await client.subscribeAsync('$aws/things/dev2/jobs/#', { qos: 1 });
+    const inbox = new Inbox(client);
+    const good = '$aws/things/dev1/jobs/j1/update';
+    const bad = '$aws/things/dev2/jobs/j1/update';
+    // Back to back, so they usually share one batch: the batch is then re-run request by request.
+    const [a, b, c] = await Promise.all([
+      request(client, inbox, good, { status: 'IN_PROGRESS', clientToken: 'g1' }),
+      request(client, inbox, bad, { status: 'IN_PROGRESS', clientToken: 'b1' }),
+      request(client, inbox, good, { status: 'IN_PROGRESS', statusDetails: { step: '2' }, clientToken: 'g2' }),
+    ]);
+    expect(a.outcome).toBe('accepted');
+    expect(b).toMatchObject({ outcome: 'rejected', body: { code: 'InternalError', clientToken: 'b1' } });
+    expect(c.outcome).toBe('accepted');
+    const row = (thing: string) =>
+      env.db
+        .prepare('SELECT status, status_details, version_number FROM jobs_execution WHERE thing_name = ?')
+        .get(thing);
+    expect(row('dev1')).toEqual({ status: 'IN_PROGRESS', status_details: '{"step":"2"}', version_number: 3 });
+    expect(row('dev2')).toEqual({ status: 'QUEUED', status_details: '{oops', version_number: 1 });
+  });
+});

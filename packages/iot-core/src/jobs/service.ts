@@ -80,8 +80,17 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   // ---- device requests: group commit per event-loop turn ----
   let queue: InboundMessage[] = [];
   let scheduled = false;
-  const handleOne = db.transaction((tx: TxChanges, m: InboundMessage) => deviceApi.handle(tx, m));
+  // A batch runs without a savepoint per request (two statements each). Requests fail only on unexpected
+  // errors (bad input is answered, not thrown); then the batch is rolled back and run again with one
+  // savepoint per request, so only the failing request is lost and answered 500.
   const applyBatch = db.transaction((batch: readonly InboundMessage[]) => {
+    const tx = new TxChanges();
+    for (const m of batch) deviceApi.handle(tx, m);
+    engine.settle(tx);
+    return tx.outbound;
+  });
+  const handleOne = db.transaction((tx: TxChanges, m: InboundMessage) => deviceApi.handle(tx, m));
+  const applyBatchIsolated = db.transaction((batch: readonly InboundMessage[]) => {
     const tx = new TxChanges();
     for (const m of batch) {
       try {
@@ -95,6 +104,15 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
     engine.settle(tx);
     return tx.outbound;
   });
+  const commitBatch = (batch: readonly InboundMessage[]): { value: Outbound[]; durable: Promise<void> } => {
+    try {
+      return committer.commit(() => applyBatch(batch));
+    } catch (e) {
+      logger.warn({ err: e, size: batch.length }, 'jobs batch failed; running it again request by request');
+      store.reloadAll(); // the rolled-back batch may have left its changes in the job cache
+      return committer.commit(() => applyBatchIsolated(batch));
+    }
+  };
   const internalErrors = (batch: readonly InboundMessage[]): Outbound[] =>
     batch.map((m) => deviceApi.internalError(m)).filter((o): o is Outbound => o !== undefined);
   const flush = (): void => {
@@ -105,7 +123,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
     let out: Outbound[];
     let durable: Promise<void>;
     try {
-      ({ value: out, durable } = committer.commit(() => applyBatch(batch)));
+      ({ value: out, durable } = commitBatch(batch));
     } catch (e) {
       logger.error({ err: e, size: batch.length }, 'jobs batch commit failed');
       store.reloadAll();

@@ -136,11 +136,12 @@ export class JobsStore {
          VALUES (@jobId, @thingName, @executionNumber, @status, @statusDetails, @versionNumber, @queuedAt, @startedAt, @lastUpdatedAt, @released, @stepDeadline, @inProgressDeadline, @forceCanceled, 1, @timeoutAt)`,
       ),
       clearLatest: p('UPDATE jobs_execution SET latest = 0 WHERE job_id = ? AND thing_name = ? AND latest = 1'),
+      // Positional parameters: this runs for every device update, and binding by name costs a lookup each.
       updateExecution: p(
-        `UPDATE jobs_execution SET status = @status, status_details = @statusDetails, version_number = @versionNumber,
-           started_at = @startedAt, last_updated_at = @lastUpdatedAt, released = @released, step_deadline = @stepDeadline,
-           in_progress_deadline = @inProgressDeadline, timeout_at = @timeoutAt, force_canceled = @forceCanceled
-         WHERE job_id = @jobId AND thing_name = @thingName AND execution_number = @executionNumber`,
+        `UPDATE jobs_execution SET status = ?, status_details = ?, version_number = ?, started_at = ?,
+           last_updated_at = ?, released = ?, step_deadline = ?, in_progress_deadline = ?, timeout_at = ?,
+           force_canceled = ?
+         WHERE job_id = ? AND thing_name = ? AND execution_number = ?`,
       ),
       executionsOfJob: p(
         `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND latest = 1 ORDER BY queued_at, thing_name`,
@@ -264,7 +265,21 @@ export class JobsStore {
   }
 
   saveExecution(e: ExecutionRecord): void {
-    this.s.updateExecution.run(executionParams(e));
+    this.s.updateExecution.run(
+      e.status,
+      e.statusDetails === undefined ? null : JSON.stringify(e.statusDetails),
+      e.versionNumber,
+      e.startedAt ?? null,
+      e.lastUpdatedAt,
+      e.released ? 1 : 0,
+      e.stepDeadline ?? null,
+      e.inProgressDeadline ?? null,
+      timeoutAt(e) ?? null,
+      e.forceCanceled ? 1 : 0,
+      e.jobId,
+      e.thingName,
+      e.executionNumber,
+    );
   }
 
   executionsOfJob(jobId: string): ExecutionRecord[] {
