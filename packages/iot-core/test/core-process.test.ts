@@ -49,11 +49,11 @@ afterEach(() => {
 });
 
 describe('iot-core process', () => {
-  it('is started with the core node flags everywhere: pnpm start, the bin shebang', () => {
+  it('is started with the core node flags everywhere: pnpm start, the iot-core bin', () => {
     const pkg = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as {
       scripts: Record<string, string>;
     };
-    const shebang = readFileSync(MAIN, 'utf8').split('\n')[0] ?? '';
+    const shebang = readFileSync(new URL('../bin/iot-core.js', import.meta.url), 'utf8').split('\n')[0] ?? '';
     expect(CORE_NODE_FLAGS.length).toBeGreaterThan(0);
     for (const flag of CORE_NODE_FLAGS) {
       expect(pkg.scripts['start']?.split(' ')).toContain(flag);

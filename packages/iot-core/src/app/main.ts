@@ -1,4 +1,3 @@
-#!/usr/bin/env -S node --max-semi-space-size=32
 import { pino } from 'pino';
 import { ConfigError, loadConfig } from './config.js';
 import { startLocalCore } from './local-core.js';
