@@ -135,6 +135,42 @@ describe('shadow service over MQTT', () => {
     expect(got.body['state']).toEqual({ reported: { b: 1 } });
   });
 
+  it('a deleted shadow keeps its version 48 h across restarts; after that it starts from 0 and its row is purged', async () => {
+    const H = 3600 * 1000;
+    let clock = T0;
+    h = await ShadowHarness.start({ now: () => clock });
+    const tombstones = (): unknown[] => {
+      const reader = new Database(h!.dbPath, { readonly: true });
+      const rows = reader.prepare('SELECT thing_name, version FROM shadow_documents WHERE deleted = 1').all();
+      reader.close();
+      return rows;
+    };
+    const dev = await h.client('gone', [`${prefix('gone')}/+/+`, `${prefix('kept')}/+/+`]);
+    for (const thing of ['gone', 'kept']) {
+      await request(dev, `${prefix(thing)}/update`, { state: { reported: { a: 1 } } }, `${thing}-1`);
+      await request(dev, `${prefix(thing)}/update`, { state: { reported: { a: 2 } } }, `${thing}-2`);
+    }
+    await request(dev, `${prefix('gone')}/delete`, {}, 'del-gone');
+    clock = T0 + 47 * H;
+    await request(dev, `${prefix('kept')}/delete`, {}, 'del-kept');
+    expect(tombstones()).toHaveLength(2);
+
+    // 47 h after the first delete: both remembered, also after a restart.
+    await h.stopService();
+    await h.startService({ now: () => clock });
+    expect(tombstones()).toHaveLength(2);
+
+    // 49 h: the first tombstone is purged at start; its shadow starts again at version 1, the other continues.
+    clock = T0 + 49 * H;
+    await h.stopService();
+    await h.startService({ now: () => clock });
+    expect(tombstones()).toEqual([{ thing_name: 'kept', version: 2 }]);
+    const fresh = await request(dev, `${prefix('gone')}/update`, { state: { reported: { b: 1 } } }, 'again-gone');
+    expect(fresh.body['version']).toBe(1);
+    const continued = await request(dev, `${prefix('kept')}/update`, { state: { reported: { b: 1 } } }, 'again-kept');
+    expect(continued.body['version']).toBe(3);
+  });
+
   it('version conflicts are 409 and leave the shadow unchanged', async () => {
     h = await ShadowHarness.start();
     const p = prefix('dev5');

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   DEFAULT_SHADOW_LIMITS,
+  DELETED_SHADOW_VERSION_RETENTION_SECONDS,
   applyShadowUpdate,
   computeShadowDelta,
   deleteShadowDocument,
@@ -280,5 +281,27 @@ describe('get and delete', () => {
     expect(again.shadow.version).toBe(3);
     expect(again.shadow.state).toEqual({ desired: { b: 1 } });
     expect(again.documents.previous).toBeUndefined();
+  });
+
+  it('the version of a deleted shadow is remembered for 48 hours, then a new shadow starts from 0', () => {
+    let s = update(undefined, { state: { reported: { a: 1 } } });
+    s = update(s.shadow, { state: { reported: { a: 2 } } });
+    const del = deleteShadowDocument(s.shadow, { thingName: 't' }, undefined, T);
+    if (!del.ok) throw new Error('delete failed');
+    expect(del.value.shadow).toEqual({ state: {}, metadata: {}, version: 2, deleted: true, deletedAt: T });
+    const H48 = DELETED_SHADOW_VERSION_RETENTION_SECONDS;
+    expect(H48).toBe(172_800);
+    expect(update(del.value.shadow, { state: { reported: { a: 3 } } }, T + H48).shadow.version).toBe(3);
+    const fresh = update(del.value.shadow, { state: { reported: { a: 3 } } }, T + H48 + 1);
+    expect(fresh.shadow.version).toBe(1);
+    expect(fresh.accepted.version).toBe(1);
+    // The version check sees the fresh numbering too: version 0 is the expected one, 2 is a conflict.
+    const body = (version: number) => {
+      const req = parseShadowUpdateRequest(JSON.stringify({ state: { reported: { a: 4 } }, version }), L);
+      if (!req.ok) throw new Error('bad request');
+      return applyShadowUpdate(del.value.shadow, req.value, T + H48 + 1, L);
+    };
+    expect(body(0).ok).toBe(true);
+    expect(body(2)).toEqual({ ok: false, error: { code: 409, message: 'Version conflict' } });
   });
 });

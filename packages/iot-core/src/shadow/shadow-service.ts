@@ -1,5 +1,6 @@
 import {
   DEFAULT_SHADOW_LIMITS,
+  DELETED_SHADOW_VERSION_RETENTION_SECONDS,
   SHADOW_REQUEST_FILTERS,
   ShadowErrorMessage,
   applyShadowUpdate,
@@ -57,6 +58,7 @@ interface ShadowRequest {
   readonly topic: string;
 }
 
+const TOMBSTONE_PURGE_INTERVAL_MS = 60 * 60 * 1000;
 const DEFAULT_PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 100;
 
@@ -196,6 +198,19 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     }
   };
 
+  // Tombstones past the 48 h version memory are dead weight: drop them at start and then every hour.
+  const purgeTombstones = (): void => {
+    try {
+      const purged = store.purgeTombstones(shadowTimestamp(now()) - DELETED_SHADOW_VERSION_RETENTION_SECONDS);
+      if (purged > 0) logger.info({ purged }, 'shadow tombstones older than 48 h removed');
+    } catch (e) {
+      logger.error({ err: e }, 'shadow tombstone purge failed');
+    }
+  };
+  purgeTombstones();
+  const purgeTimer = setInterval(purgeTombstones, TOMBSTONE_PURGE_INTERVAL_MS);
+  purgeTimer.unref();
+
   for (const filter of SHADOW_REQUEST_FILTERS) await bus.subscribe(filter, onRequest);
 
   const keyFor = (thingName: string, shadowName: string | undefined): ShadowKey => {
@@ -289,6 +304,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     async close() {
       if (closed) return;
       closed = true;
+      clearInterval(purgeTimer);
       commits.flush();
       await commits.drained();
       if (publishing > 0) await new Promise<void>((resolve) => (publishesDrained = resolve));

@@ -33,6 +33,7 @@ interface ShadowRow {
   deleted: number;
   state: string;
   metadata: string;
+  updated_at: number;
 }
 
 /** SQLite persistence of shadow documents; versions of deleted shadows are kept as tombstones. */
@@ -44,6 +45,8 @@ export interface ShadowStore {
   committed(writes: readonly ShadowWrite[]): void;
   /** Live named shadows of a thing, in name order, after `after` (exclusive). */
   listNamed(thingName: string, after: string, limit: number): string[];
+  /** Deletes tombstones of shadows deleted before `deletedBefore` (epoch seconds); returns how many. */
+  purgeTombstones(deletedBefore: number): number;
 }
 
 /** Recently used shadows kept parsed in memory (stored shadows are immutable values). */
@@ -64,7 +67,7 @@ export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): S
     }
   };
   const select = db.prepare<[string, string], ShadowRow>(
-    'SELECT version, deleted, state, metadata FROM shadow_documents WHERE thing_name = ? AND shadow_name = ?',
+    'SELECT version, deleted, state, metadata, updated_at FROM shadow_documents WHERE thing_name = ? AND shadow_name = ?',
   );
   const upsert = db.prepare<[string, string, number, number, string, string, number]>(
     `INSERT INTO shadow_documents (thing_name, shadow_name, version, deleted, state, metadata, updated_at)
@@ -73,6 +76,7 @@ export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): S
        version = excluded.version, deleted = excluded.deleted, state = excluded.state,
        metadata = excluded.metadata, updated_at = excluded.updated_at`,
   );
+  const purge = db.prepare<[number]>('DELETE FROM shadow_documents WHERE deleted = 1 AND updated_at < ?');
   const list = db.prepare<[string, string, number], { shadow_name: string }>(
     `SELECT shadow_name FROM shadow_documents
      WHERE thing_name = ? AND shadow_name > ? AND deleted = 0 ORDER BY shadow_name LIMIT ?`,
@@ -96,15 +100,18 @@ export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): S
       const cached = cache.get(k);
       if (cached !== undefined) return cached ?? undefined;
       const row = select.get(key.thingName, key.shadowName ?? '');
-      const shadow =
+      const shadow: StoredShadow | null =
         row === undefined
           ? null
-          : {
-              state: JSON.parse(row.state) as ShadowSections,
-              metadata: JSON.parse(row.metadata) as ShadowSections,
-              version: row.version,
-              deleted: row.deleted === 1,
-            };
+          : row.deleted === 1
+            ? // A tombstone's updated_at is the time of its delete.
+              { state: {}, metadata: {}, version: row.version, deleted: true, deletedAt: row.updated_at }
+            : {
+                state: JSON.parse(row.state) as ShadowSections,
+                metadata: JSON.parse(row.metadata) as ShadowSections,
+                version: row.version,
+                deleted: false,
+              };
       remember(k, shadow);
       return shadow ?? undefined;
     },
@@ -113,6 +120,10 @@ export function openShadowStore(db: Db, cacheEntries = DEFAULT_CACHE_ENTRIES): S
     },
     committed(writes) {
       for (const w of writes) remember(cacheKey(w.key), w.shadow);
+    },
+    purgeTombstones(deletedBefore) {
+      // Cached tombstones may stay: past the retention the shadow algebra treats them as no shadow.
+      return purge.run(deletedBefore).changes;
     },
     listNamed(thingName, after, limit) {
       // The classic shadow's row has the empty name, which sorts first and is never "> after".

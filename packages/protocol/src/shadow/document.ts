@@ -2,8 +2,8 @@ import { isPlainObject } from '../json.js';
 import type { ShadowSection, ShadowSections } from './schemas.js';
 
 /**
- * What the service stores per (thing, shadow). A deleted shadow keeps its version: AWS continues the
- * numbering when a shadow of the same name is created again
+ * What the service stores per (thing, shadow). A deleted shadow keeps its version for 48 hours: AWS continues
+ * the numbering when a shadow of the same name is created again within them, and starts from 0 after
  * (https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-data-flow.html, DELETE).
  */
 export interface StoredShadow {
@@ -11,6 +11,17 @@ export interface StoredShadow {
   readonly metadata: ShadowSections;
   readonly version: number;
   readonly deleted: boolean;
+  /** Epoch seconds of the delete; tombstones only. */
+  readonly deletedAt?: number;
+}
+
+/** How long a deleted shadow's version is remembered. */
+export const DELETED_SHADOW_VERSION_RETENTION_SECONDS = 48 * 60 * 60;
+
+/** The shadow as a new update sees it: a tombstone older than the retention is no shadow at all (version 0). */
+export function rememberedShadow(current: StoredShadow | undefined, timestamp: number): StoredShadow | undefined {
+  if (current === undefined || !current.deleted || current.deletedAt === undefined) return current;
+  return timestamp - current.deletedAt > DELETED_SHADOW_VERSION_RETENTION_SECONDS ? undefined : current;
 }
 
 export const emptyShadowSections = (): ShadowSections => ({});

@@ -3,6 +3,7 @@ import {
   computeShadowDelta,
   deltaMetadataOf,
   echoMetadataOf,
+  rememberedShadow,
   mergeShadowSection,
   shadowStateBytes,
   type StoredShadow,
@@ -110,12 +111,13 @@ function sectionsOf(desired: ShadowSection | undefined, reported: ShadowSection 
  * check first (409), then merge, then the 8 KB state limit (413). `timestamp` is epoch seconds.
  */
 export function applyShadowUpdate(
-  current: StoredShadow | undefined,
+  stored: StoredShadow | undefined,
   request: ShadowUpdateRequest,
   timestamp: number,
   limits: ShadowLimits,
 ): Result<ShadowUpdateOutcome, ShadowError> {
   const { clientToken } = request;
+  const current = rememberedShadow(stored, timestamp);
   const currentVersion = current?.version ?? 0;
   if (request.version !== undefined && request.version !== currentVersion) {
     return err(shadowError(409, M.versionConflict, clientToken));
@@ -203,7 +205,7 @@ export function deleteShadowDocument(
 ): Result<ShadowDeleteOutcome, ShadowError> {
   if (!exists(current)) return err(shadowError(404, noShadowMessage(id.thingName, id.shadowName), clientToken));
   return ok({
-    shadow: { state: {}, metadata: {}, version: current.version, deleted: true },
+    shadow: { state: {}, metadata: {}, version: current.version, deleted: true, deletedAt: timestamp },
     accepted: withToken({ version: current.version, timestamp }, clientToken),
   });
 }
