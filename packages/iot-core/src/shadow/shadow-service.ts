@@ -59,6 +59,8 @@ interface ShadowRequest {
 }
 
 const TOMBSTONE_PURGE_INTERVAL_MS = 60 * 60 * 1000;
+/** Shadow requests one connection may have unanswered for one thing; more are answered 429, as AWS does. */
+const MAX_IN_FLIGHT_PER_CONNECTION = 10;
 const DEFAULT_PAGE_SIZE = 25;
 const MAX_PAGE_SIZE = 100;
 
@@ -136,6 +138,16 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     );
   };
 
+  // Requests answered not yet, per connection and thing: AWS answers 429 to the 11th
+  // (https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-error-messages.html). Counted only
+  // where the bus knows the publisher's client id (the embedded broker).
+  const inFlight = new Map<string, number>();
+  const release = (slot: string): void => {
+    const n = (inFlight.get(slot) ?? 1) - 1;
+    if (n > 0) inFlight.set(slot, n);
+    else inFlight.delete(slot);
+  };
+
   const onRequest = (message: InboundMessage): void => {
     if (closed) return;
     const topic = parseShadowTopic(message.topic);
@@ -148,12 +160,24 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
     // The request topic is the prefix of every answer's topic; no need to build it again.
     const request: ShadowRequest = { key, topic: message.topic };
     const timestamp = shadowTimestamp(now());
+    const slot = message.clientId === undefined ? undefined : `${message.clientId}\u0000${thingName}`;
+    if (slot !== undefined) {
+      const n = inFlight.get(slot) ?? 0;
+      if (n >= MAX_IN_FLIGHT_PER_CONNECTION) {
+        const token = parseShadowClientTokenRequest(message.payload, limits);
+        const clientToken = token.ok ? token.value.clientToken : undefined;
+        return reject(request, shadowError(429, ShadowErrorMessage.tooManyRequests, clientToken), timestamp);
+      }
+      inFlight.set(slot, n + 1);
+    }
     try {
       handleRequest(request, operation, message.payload, timestamp);
     } catch (e) {
       logger.error({ err: e, ...key, operation }, 'shadow request failed');
       reject(request, internalFailure(undefined), timestamp);
     }
+    // Every answer is sent from an afterCommit callback registered above; this one runs right after it.
+    if (slot !== undefined) commits.afterCommit(() => release(slot), () => release(slot));
   };
 
   const handleRequest = (

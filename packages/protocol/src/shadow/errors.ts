@@ -23,6 +23,8 @@ export const ShadowErrorMessage = {
   versionConflict: 'Version conflict',
   payloadTooLarge: 'The payload exceeds the maximum size allowed',
   unsupportedEncoding: 'Unsupported documented encoding; supported encoding is UTF-8',
+  // AWS documents the 429 case (more than 10 requests in flight on one connection) but not its wording.
+  tooManyRequests: 'Too Many Requests',
   internalFailure: 'Internal service failure',
 } as const;
 
