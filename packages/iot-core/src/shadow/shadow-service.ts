@@ -177,7 +177,11 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
       reject(request, internalFailure(undefined), timestamp);
     }
     // Every answer is sent from an afterCommit callback registered above; this one runs right after it.
-    if (slot !== undefined) commits.afterCommit(() => release(slot), () => release(slot));
+    if (slot !== undefined)
+      commits.afterCommit(
+        () => release(slot),
+        () => release(slot),
+      );
   };
 
   const handleRequest = (
