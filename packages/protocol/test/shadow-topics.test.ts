@@ -4,6 +4,7 @@ import {
   checkShadowName,
   checkThingName,
   parseShadowTopic,
+  shadowAnswerTopic,
   shadowTopic,
   shadowTopicPrefix,
   type ShadowTopic,
@@ -36,6 +37,15 @@ describe('shadow topics', () => {
     const topic = shadowTopic(t);
     expect(topic.startsWith('$aws/things/thing1/shadow/name/ota-config/')).toBe(true);
     expect(parseShadowTopic(topic)).toEqual({ ok: true, value: t });
+  });
+
+  it.each(kinds.filter((k) => k.responseType !== undefined))('answer topic from the request topic %o', (kind) => {
+    for (const shadowName of [undefined, 'ota-config']) {
+      const base = shadowName === undefined ? { thingName: 'thing1' } : { thingName: 'thing1', shadowName };
+      const request = shadowTopic({ ...base, operation: kind.operation });
+      const responseType = kind.responseType ?? 'accepted';
+      expect(shadowAnswerTopic(request, responseType)).toBe(shadowTopic({ ...base, ...kind }));
+    }
   });
 
   it('builds the exact AWS strings', () => {

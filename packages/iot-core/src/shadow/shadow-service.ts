@@ -14,6 +14,7 @@ import {
   parseShadowTopic,
   parseShadowUpdateRequest,
   resolveShadowLimits,
+  shadowAnswerTopic,
   shadowError,
   shadowErrorResponse,
   shadowTimestamp,
@@ -91,7 +92,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
 
   /** Publishes `body` on `<requestTopic>/<responseType>`, e.g. `$aws/things/t/shadow/update/accepted`. */
   const publish = (requestTopic: string, responseType: ShadowResponseType, body: unknown): void => {
-    const topic = `${requestTopic}/${responseType}`;
+    const topic = shadowAnswerTopic(requestTopic, responseType);
     if (bus.hasSubscribers?.(topic) === false) return; // nobody could receive it: skip building it
     publishing++;
     bus.publish(topic, JSON.stringify(body), { qos: 1 }).then(published, (e: unknown) => {

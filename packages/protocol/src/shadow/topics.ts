@@ -50,6 +50,14 @@ export function shadowTopic(t: ShadowTopic): string {
   return t.responseType === undefined ? request : `${request}/${t.responseType}`;
 }
 
+/**
+ * The topic of an answer to a request received on `requestTopic` (`.../shadow[/name/<n>]/<operation>`): AWS
+ * answers on the request topic plus `/accepted`, `/rejected` (and, for update, `/delta`, `/documents`). Saves
+ * rebuilding the topic from its parts for every answer.
+ */
+export const shadowAnswerTopic = (requestTopic: string, responseType: ShadowResponseType): string =>
+  `${requestTopic}/${responseType}`;
+
 /** The filters the shadow service subscribes to: every request topic of every thing, classic and named. */
 export const SHADOW_REQUEST_FILTERS: readonly string[] = Object.freeze([
   '$aws/things/+/shadow/+',
