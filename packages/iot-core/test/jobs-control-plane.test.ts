@@ -238,13 +238,21 @@ describe('jobs control plane', () => {
       statusCode: 409,
     });
     expect(env.jobs.describeJob({ jobId: 'dj' }).job?.status).toBe('IN_PROGRESS');
+    const started = await request(d, inbox, `${T('c1')}/dj/update`, { status: 'IN_PROGRESS' });
+    expect(started.outcome).toBe('accepted');
+    expect(exec('dj', 'c1')).toMatchObject({ status: 'IN_PROGRESS', versionNumber: 2 });
     await env.jobs.deleteJob({ jobId: 'dj', force: true });
     expect(await inbox.wait(`${T('c1')}/notify`)).toMatchObject({ jobs: {} });
     expect(await awsError(() => env.jobs.describeJob({ jobId: 'dj' }))).toMatchObject({ statusCode: 404 });
     const r = await request(d, inbox, `${T('c1')}/get`, {});
     expect(r.body).toMatchObject({ inProgressJobs: [], queuedJobs: [] });
-    // The id is free again.
+    const gone = await request(d, inbox, `${T('c1')}/dj/get`, {});
+    expect(gone.body).toMatchObject({ code: 'ResourceNotFound' });
+    // The id is free again, and the new job's execution starts over (nothing of the deleted one remains).
     await env.jobs.createJob({ jobId: 'dj', targets: [thingTarget('c1')], document: '{}' });
+    expect(exec('dj', 'c1')).toMatchObject({ status: 'QUEUED', versionNumber: 1, executionNumber: 1 });
+    const again = await request(d, inbox, `${T('c1')}/dj/update`, { status: 'IN_PROGRESS', expectedVersion: 1 });
+    expect(again.outcome).toBe('accepted');
   });
 
   it('CancelJobExecution: force for IN_PROGRESS, expectedVersion, terminal', async () => {

@@ -141,6 +141,12 @@ describe('jobs device API: a request that fails unexpectedly', () => {
         .prepare('SELECT status, status_details, version_number FROM jobs_execution WHERE thing_name = ?')
         .get(thing);
     expect(row('dev1')).toEqual({ status: 'IN_PROGRESS', status_details: '{"step":"2"}', version_number: 3 });
+    // The service's own view (its caches were dropped with the rolled-back batch) agrees with the database.
+    expect(env.jobs.describeJobExecution({ jobId: 'j1', thingName: 'dev1' }).execution).toMatchObject({
+      status: 'IN_PROGRESS',
+      statusDetails: { detailsMap: { step: '2' } },
+      versionNumber: 3,
+    });
     expect(row('dev2')).toEqual({ status: 'QUEUED', status_details: '{oops', version_number: 1 });
   });
 });

@@ -97,6 +97,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
         handleOne(tx, m);
       } catch (e) {
         logger.error({ err: e, topic: m.topic }, 'jobs request failed');
+        store.reloadAll(); // its savepoint was rolled back: drop what it left in the caches
         const reply = deviceApi.internalError(m);
         if (reply) tx.outbound.push(reply);
       }

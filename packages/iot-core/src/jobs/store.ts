@@ -99,12 +99,19 @@ const EXEC_COLS =
 
 export type StatusCounts = Partial<Record<JobExecutionStatus, number>>;
 
+/** Latest executions kept in memory at most (the least recently used are dropped). */
+const EXECUTION_CACHE_ENTRIES = 100_000;
+const executionKey = (jobId: string, thingName: string): string => `${jobId}\u0000${thingName}`;
+
 /**
- * All SQL of the Jobs service. Jobs are few and read on every request, so they are cached in memory
- * (the cache is refreshed by every write through this store; the store is the only writer).
+ * All SQL of the Jobs service. Jobs are few and read on every request, so they are cached in memory, and so
+ * are the latest executions that devices read and update on every request. Both caches follow every write
+ * through this store (the store is the only writer); after a rolled-back transaction call reloadAll().
  */
 export class JobsStore {
   private readonly jobs = new Map<string, JobRecord>();
+  /** Latest execution per (job, thing); Map order is recency order. */
+  private readonly latestExecutions = new Map<string, ExecutionRecord>();
   private readonly s;
 
   constructor(private readonly db: Db) {
@@ -221,10 +228,12 @@ export class JobsStore {
   deleteJob(jobId: string): void {
     this.s.deleteJob.run(jobId);
     this.jobs.delete(jobId);
+    for (const [key, e] of this.latestExecutions) if (e.jobId === jobId) this.latestExecutions.delete(key);
   }
 
-  /** Re-reads the cache from the database (after a rolled-back transaction). */
+  /** Re-reads the caches from the database (after a rolled-back transaction). */
   reloadAll(): void {
+    this.latestExecutions.clear();
     this.jobs.clear();
     for (const r of this.s.allJobs.all() as JobRow[]) this.jobs.set(r.job_id, toJob(r));
   }
@@ -238,12 +247,30 @@ export class JobsStore {
   }
 
   execution(jobId: string, thingName: string, executionNumber?: number): ExecutionRecord | undefined {
-    const row = (
-      executionNumber === undefined
-        ? this.s.latest.get(jobId, thingName)
-        : this.s.byNumber.get(jobId, thingName, executionNumber)
-    ) as ExecutionRow | undefined;
-    return row === undefined ? undefined : toExecution(row);
+    const key = executionKey(jobId, thingName);
+    const cached = this.latestExecutions.get(key);
+    if (cached !== undefined && (executionNumber === undefined || executionNumber === cached.executionNumber)) {
+      this.rememberLatest(key, cached);
+      return cached;
+    }
+    if (executionNumber !== undefined) {
+      const row = this.s.byNumber.get(jobId, thingName, executionNumber) as ExecutionRow | undefined;
+      return row === undefined ? undefined : toExecution(row);
+    }
+    const row = this.s.latest.get(jobId, thingName) as ExecutionRow | undefined;
+    if (row === undefined) return undefined;
+    const latest = toExecution(row);
+    this.rememberLatest(key, latest);
+    return latest;
+  }
+
+  private rememberLatest(key: string, e: ExecutionRecord): void {
+    this.latestExecutions.delete(key);
+    this.latestExecutions.set(key, e);
+    if (this.latestExecutions.size > EXECUTION_CACHE_ENTRIES) {
+      const oldest = this.latestExecutions.keys().next();
+      if (oldest.done !== true) this.latestExecutions.delete(oldest.value);
+    }
   }
 
   /** Released QUEUED and IN_PROGRESS executions of a thing, IN_PROGRESS first, then oldest first. */
@@ -262,6 +289,7 @@ export class JobsStore {
   insertExecution(e: ExecutionRecord): void {
     this.s.clearLatest.run(e.jobId, e.thingName);
     this.s.insertExecution.run({ ...executionParams(e), queuedAt: e.queuedAt });
+    this.rememberLatest(executionKey(e.jobId, e.thingName), e);
   }
 
   saveExecution(e: ExecutionRecord): void {
@@ -280,6 +308,8 @@ export class JobsStore {
       e.thingName,
       e.executionNumber,
     );
+    const key = executionKey(e.jobId, e.thingName);
+    if (this.latestExecutions.get(key)?.executionNumber === e.executionNumber) this.rememberLatest(key, e);
   }
 
   executionsOfJob(jobId: string): ExecutionRecord[] {
