@@ -3,8 +3,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
-import { requireMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 import { within } from './helpers/aws-sdk.js';
 
@@ -80,16 +79,12 @@ const binary = requireMosquitto();
 describe('aws-iot-device-sdk-v2 MQTT 5 client, mTLS, Mosquitto', () => {
   let mosquitto: MosquittoProcess;
   beforeAll(async () => {
-    const port = await freePort();
-    const { configPath } = await writeMosquittoConfig(join(pki.dir, 'mosquitto-sdk'), {
-      port,
+    mosquitto = await startTlsMosquitto(binary, join(pki.dir, 'mosquitto-sdk'), {
       cafile: join(pki.dir, 'ca.pem'),
       certfile: pki.server.paths.certPath,
       keyfile: pki.server.paths.keyPath,
       privilegedServices: [pki.serviceName],
-      ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
     });
-    mosquitto = await startMosquitto(binary, configPath, port);
   });
   afterAll(async () => {
     await mosquitto?.stop();

@@ -17,9 +17,8 @@ import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { ensurePki } from '../src/app/pki.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
-import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { openStream, within } from './helpers/aws-sdk.js';
-import { freePort, requireMosquitto, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 
 /**
  * The local core with Mosquitto 2 as its broker: the Shadow and Jobs services run as a privileged MQTT
@@ -42,16 +41,13 @@ beforeAll(async () => {
   const binary = requireMosquitto();
   dir = mkdtempSync(join(tmpdir(), 'core-mosq-'));
   const pki = await ensurePki(join(dir, 'pki'), logger);
-  const port = await freePort();
-  const { configPath } = await writeMosquittoConfig(join(dir, 'mosquitto'), {
-    port,
+  mosquitto = await startTlsMosquitto(binary, join(dir, 'mosquitto'), {
     cafile: pki.caPath,
     certfile: pki.server.certPath,
     keyfile: pki.server.keyPath,
     privilegedServices: ['iot-core'],
-    ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
   });
-  mosquitto = await startMosquitto(binary, configPath, port);
+  const { port } = mosquitto;
 
   const config = loadConfig(
     ['--data-dir', dir, '--http-port', '0', '--broker-url', `mqtts://127.0.0.1:${port}`, '--log-level', 'silent'],

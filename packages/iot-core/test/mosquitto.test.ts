@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createMqttBus, type MqttBus } from '../src/bus/mqtt-bus.js';
-import { renderMosquittoAcl, renderMosquittoConfig, writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
+import { renderMosquittoAcl, renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
-import { requireMosquitto, freePort, startMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 
 const logger = pino({ level: 'silent' });
@@ -62,16 +62,12 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
 
   beforeAll(async () => {
     pki = await createTestPki([A, B]);
-    const port = await freePort();
-    const { configPath } = await writeMosquittoConfig(join(pki.dir, 'mosquitto'), {
-      port,
+    mosquitto = await startTlsMosquitto(binary, join(pki.dir, 'mosquitto'), {
       cafile: join(pki.dir, 'ca.pem'),
       certfile: pki.server.paths.certPath,
       keyfile: pki.server.paths.keyPath,
       privilegedServices: [pki.serviceName],
-      ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
     });
-    mosquitto = await startMosquitto(binary, configPath, port);
   });
   afterEach(async () => {
     await endAll(clients.splice(0));

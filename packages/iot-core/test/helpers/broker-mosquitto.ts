@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { writeMosquittoConfig } from '../../src/mosquitto/mosquitto-config.js';
 
 const CANDIDATE_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/sbin'];
 
@@ -107,4 +108,26 @@ export async function startMosquitto(binary: string, configPath: string, port: n
   }
   await stop();
   throw new Error(`mosquitto did not listen on ${port} within 10 s:\n${log}`);
+}
+
+/** The TLS material and privileged services of a test Mosquitto. */
+export interface TestMosquittoTls {
+  readonly cafile: string;
+  readonly certfile: string;
+  readonly keyfile: string;
+  readonly privilegedServices: readonly string[];
+}
+
+/**
+ * Writes the project's mutual-TLS Mosquitto config (and ACL) into `dir` and starts `binary` with it on a free
+ * port. As root, mosquitto would drop to the `mosquitto` user, who cannot read the test keys: it stays root.
+ */
+export async function startTlsMosquitto(binary: string, dir: string, tls: TestMosquittoTls): Promise<MosquittoProcess> {
+  const port = await freePort();
+  const { configPath } = await writeMosquittoConfig(dir, {
+    port,
+    ...tls,
+    ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
+  });
+  return await startMosquitto(binary, configPath, port);
 }
