@@ -1,7 +1,8 @@
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { canPublish, canSubscribe, TELEMETRY_TOPIC_PREFIX } from '../src/broker/topic-authorization.js';
+import { TELEMETRY_PREFIX as TELEMETRY_TOPIC_PREFIX } from '@otafleet/protocol';
+import { canPublish, canSubscribe } from '../src/broker/topic-authorization.js';
 import { BrokerOptionsError, startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
 import type { Principal } from '../src/identity/principal.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';

@@ -2,7 +2,7 @@ import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { MessageBus, MessageHandler, PublishOptions } from '../bus.js';
 import { subscriptionIndexOf } from './subscription-index.js';
-import { compileTopicFilter, topicMatches } from './topic-filter.js';
+import { compileTopicFilter, topicMatches } from '@otafleet/protocol';
 
 // aedes keeps these at runtime but leaves them out of its type declarations.
 type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };

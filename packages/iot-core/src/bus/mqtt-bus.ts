@@ -1,7 +1,7 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
 import type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from '../bus.js';
-import { compileTopicFilter } from './topic-filter.js';
+import { compileTopicFilter } from '@otafleet/protocol';
 
 /**
  * The bus over an external broker (Mosquitto, EMQX, AWS IoT Core...) through MQTT.js, as a privileged

@@ -1,5 +1,5 @@
 import type { Aedes, Client, Subscription } from 'aedes';
-import { topicMatches } from './topic-filter.js';
+import { thingNamespaceOf as thingOf, topicMatches } from '@otafleet/protocol';
 
 /**
  * Which topic filters any session of the embedded broker holds, so a service can skip building and
@@ -84,17 +84,4 @@ export class SubscriptionIndex {
     const thing = thingOf(filter);
     if (b !== this.other && b.size === 0 && thing !== undefined) this.byThing.delete(thing);
   }
-}
-
-/**
- * The per-thing namespace a topic or filter lies in, `$aws/things/<name>` or `dt/<name>` (telemetry), with no
- * wildcard in it; undefined for anything else.
- */
-function thingOf(topic: string): string | undefined {
-  const start = topic.startsWith('$aws/things/') ? 12 : topic.startsWith('dt/') ? 3 : -1;
-  if (start === -1) return undefined;
-  const end = topic.indexOf('/', start);
-  const name = end === -1 ? topic.slice(start) : topic.slice(start, end);
-  if (name === '' || name === '+' || name === '#') return undefined;
-  return end === -1 ? topic : topic.slice(0, end);
 }

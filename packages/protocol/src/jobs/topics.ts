@@ -54,6 +54,11 @@ export function jobsRequestTopic(thingName: string, operation: JobsOperation): s
 
 export const jobsResponseTopic = (thingName: string, operation: JobsOperation, outcome: JobsOutcome): string =>
   `${jobsRequestTopic(thingName, operation)}/${outcome}`;
+/**
+ * The topic of an answer to a request received on `requestTopic`: AWS answers on the request topic plus
+ * `/accepted` or `/rejected`, so a service that has the request topic need not rebuild it from its parts.
+ */
+export const jobsAnswerTopic = (requestTopic: string, outcome: JobsOutcome): string => `${requestTopic}/${outcome}`;
 export const jobsNotifyTopic = (thingName: string): string => `${jobsPrefix(thingName)}/notify`;
 export const jobsNotifyNextTopic = (thingName: string): string => `${jobsPrefix(thingName)}/notify-next`;
 

@@ -1,13 +1,9 @@
 import { Type, type Static } from '@sinclair/typebox';
+import { TELEMETRY_PREFIX } from '../mqtt/thing-namespace.js';
 import { isValidThingName } from '../names.js';
 import { compileValidator } from '../schema.js';
 
-/**
- * Device telemetry lives outside the reserved `$aws/` space, under `dt/{thingName}/...` (AWS's recommended
- * "data telemetry" topic prefix; see AWS whitepaper "Designing MQTT Topics for AWS IoT Core"). A device may
- * publish only under its own prefix.
- */
-export const TELEMETRY_PREFIX = 'dt';
+/** A device may publish only under its own telemetry prefix `dt/{thingName}/` (see mqtt/thing-namespace.ts). */
 
 export const telemetryTopicFilter = (thingName: string): string => `${TELEMETRY_PREFIX}/${thingName}/#`;
 export const healthReportTopic = (thingName: string): string => `${TELEMETRY_PREFIX}/${thingName}/health`;

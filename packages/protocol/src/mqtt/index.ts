@@ -1,0 +1,2 @@
+export * from './topic-filter.js';
+export * from './thing-namespace.js';
