@@ -8,6 +8,7 @@ export default defineConfig({
   resolve: {
     alias: {
       '@otafleet/protocol': src('packages/protocol'),
+      '@otafleet/mqtt-client': src('packages/mqtt-client'),
       '@otafleet/bundle': src('packages/bundle'),
       '@otafleet/iot-core': src('packages/iot-core'),
       '@otafleet/agent': src('packages/agent'),

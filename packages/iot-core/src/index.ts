@@ -1,10 +1,8 @@
-export * from './bus.js';
 export * from './db.js';
 export * from './registry-types.js';
 export * from './aws-error.js';
 export type * from './service-contracts.js';
 export * from './bus/aedes-bus.js';
-export * from './bus/mqtt-bus.js';
 export * from './broker/embedded-broker.js';
 export * from './broker/topic-authorization.js';
 export * from './identity/principal.js';

@@ -1,7 +1,8 @@
 import mqtt from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createAedesBus, startEmbeddedBroker, type EmbeddedBroker, type InboundMessage } from '@otafleet/iot-core';
+import { createAedesBus, startEmbeddedBroker, type EmbeddedBroker } from '@otafleet/iot-core';
+import type { InboundMessage } from '@otafleet/mqtt-client';
 import { connectClient, nextMessage } from './helpers/mqtt.js';
 
 const logger = pino({ level: 'silent' });

@@ -1,9 +1,9 @@
 import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { InboundMessage, MessageBus } from '../src/bus.js';
+import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { createMqttBus, reconnectDelayMs, type MqttBusOptions } from '../src/bus/mqtt-bus.js';
+import { createMqttBus, reconnectDelayMs, type MqttBusOptions } from '@otafleet/mqtt-client';
 import { connectTls, endAll, sleep } from './helpers/broker-clients.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 

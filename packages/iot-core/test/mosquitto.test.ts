@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMqttBus, type MqttBus } from '../src/bus/mqtt-bus.js';
+import { createMqttBus, type MqttBus } from '@otafleet/mqtt-client';
 import { renderMosquittoAcl, renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
 import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';

@@ -1,6 +1,6 @@
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
-import type { MessageBus, MessageHandler, PublishOptions } from '../bus.js';
+import type { MessageBus, MessageHandler, PublishOptions } from '@otafleet/mqtt-client';
 import { subscriptionIndexOf } from './subscription-index.js';
 import { compileTopicFilter, topicMatches } from '@otafleet/protocol';
 

@@ -15,7 +15,7 @@ import {
   type StartNextPendingJobExecutionResponse,
   type UpdateJobExecutionResponse,
 } from '@otafleet/protocol';
-import type { InboundMessage } from '../bus.js';
+import type { InboundMessage } from '@otafleet/mqtt-client';
 import type { JobsEngine, TxChanges } from './engine.js';
 import { executionState, executionSummary, jobExecution, seconds, type Outbound } from './wire.js';
 import type { ExecutionRecord } from './model.js';

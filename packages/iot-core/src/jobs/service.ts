@@ -1,6 +1,6 @@
 import { isPendingStatus, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
 import type { Logger } from 'pino';
-import type { InboundMessage, MessageBus } from '../bus.js';
+import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
 import type { Db } from '../db.js';
 import { thingGroupArn, type ArnContext, type MembershipChange, type ThingRegistryView } from '../registry-types.js';
 import type { JobsControlPlane } from '../service-contracts.js';

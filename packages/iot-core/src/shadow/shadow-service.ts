@@ -28,7 +28,7 @@ import {
 } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import { AwsServiceError, isAwsServiceError } from '../aws-error.js';
-import type { InboundMessage, MessageBus } from '../bus.js';
+import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
 import type { Db } from '../db.js';
 import type { ShadowControlPlane } from '../service-contracts.js';
 import { shadowErrorToAwsServiceError } from './aws-errors.js';

@@ -2,6 +2,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import type { MessageBus } from '@otafleet/mqtt-client';
 import pino from 'pino';
 import {
   createAedesBus,
@@ -10,7 +11,6 @@ import {
   type ArnContext,
   type Db,
   type EmbeddedBroker,
-  type MessageBus,
   createJobsService,
   type JobsService,
 } from '@otafleet/iot-core';

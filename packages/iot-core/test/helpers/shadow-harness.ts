@@ -2,15 +2,9 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { MqttClient } from 'mqtt';
+import type { MessageBus } from '@otafleet/mqtt-client';
 import pino from 'pino';
-import {
-  createAedesBus,
-  openDatabase,
-  startEmbeddedBroker,
-  type Db,
-  type EmbeddedBroker,
-  type MessageBus,
-} from '@otafleet/iot-core';
+import { createAedesBus, openDatabase, startEmbeddedBroker, type Db, type EmbeddedBroker } from '@otafleet/iot-core';
 import { createShadowService, type ShadowService, type ShadowServiceOptions } from '../../src/shadow/index.js';
 import { connectClient } from './mqtt.js';
 

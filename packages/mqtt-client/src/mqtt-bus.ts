@@ -1,6 +1,6 @@
 import mqtt, { type IClientOptions, type IPublishPacket, type MqttClient } from 'mqtt';
 import type { Logger } from 'pino';
-import type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from '../bus.js';
+import type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
 import { compileTopicFilter } from '@otafleet/protocol';
 
 /**
