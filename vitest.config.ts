@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@otafleet/protocol': src('packages/protocol'),
       '@otafleet/mqtt-client': src('packages/mqtt-client'),
+      '@otafleet/runtime': src('packages/runtime'),
       '@otafleet/bundle': src('packages/bundle'),
       '@otafleet/iot-core': src('packages/iot-core'),
       '@otafleet/agent': src('packages/agent'),

@@ -351,4 +351,9 @@ async function main(argv: readonly string[]): Promise<number> {
 // Under `pnpm --filter @otafleet/bundle cli`, the script runs in the package folder: resolve the user's
 // relative paths against where they ran the command.
 if (process.env['INIT_CWD'] !== undefined) process.chdir(process.env['INIT_CWD']);
+// `otabundle inspect B | head`: a reader that stops early is not an error worth a stack trace.
+process.stdout.on('error', (e: NodeJS.ErrnoException) => {
+  if (e.code === 'EPIPE') process.exit(process.exitCode ?? 0);
+  throw e;
+});
 process.exitCode = await main(process.argv.slice(2));

@@ -20,7 +20,6 @@ import { PRIVILEGED_OU, principalFromSubject } from '../src/identity/principal.j
 
 const run = promisify(execFile);
 const cli = join(import.meta.dirname, '../src/identity/cli.ts');
-const tsx = join(import.meta.dirname, '../../../node_modules/.bin/tsx');
 
 const subjectOf = (pem: string): Record<string, string> =>
   Object.fromEntries(new X509Certificate(pem).subject.split('\n').map((line) => line.split('=') as [string, string]));
@@ -123,7 +122,13 @@ describe('CA directory and CLI', () => {
     const caDir = join(dir, 'cli');
     const call = async (...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> => {
       try {
-        const r = await run(tsx, [cli, '--dir', caDir, ...args], { timeout: 20_000 });
+        const r = await run(
+          process.execPath,
+          ['--conditions=source', '--import', 'tsx', cli, '--dir', caDir, ...args],
+          {
+            timeout: 20_000,
+          },
+        );
         return { code: 0, stdout: r.stdout, stderr: r.stderr };
       } catch (e) {
         const f = e as { code: number; stdout: string; stderr: string };
