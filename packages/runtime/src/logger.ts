@@ -1,5 +1,9 @@
+import { createRequire } from 'node:module';
 import { pino, type DestinationStream, type LevelWithSilentOrString, type Logger } from 'pino';
-import pretty from 'pino-pretty';
+import type PinoPretty from 'pino-pretty';
+
+// Loaded only when pretty output is wanted: a device logging JSON never pays for it.
+const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
 export type LogFormat = 'pretty' | 'json';
 
@@ -31,7 +35,7 @@ export function createProcessLogger(options: ProcessLoggerOptions): Logger {
   const format = options.format ?? logFormatFrom(process.env, process.stdout.isTTY);
   const base = { name: options.name, level: options.level };
   if (format === 'json') return options.destination === undefined ? pino(base) : pino(base, options.destination);
-  const stream = pretty({
+  const stream = loadPretty()({
     colorize: options.destination === undefined && process.stdout.isTTY,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',
