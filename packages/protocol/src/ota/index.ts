@@ -1,3 +1,16 @@
+export * from './fields.js';
+export * from './tagged-union.js';
+export * from './version-range.js';
+export type { OtaPayloadError, OtaPayloadErrorCode } from './payload.js';
+export * from './phases.js';
+export * from './reason-codes.js';
+export * from './health-checks.js';
+export * from './install-window.js';
 export * from './job-document.js';
+export * from './job-document-v1.js';
+export * from './job-document-parse.js';
+export * from './last-update.js';
+export * from './health-topics.js';
+export * from './health-status.js';
+export * from './health-report-v1.js';
 export * from './health-report.js';
-export * from './parse.js';
