@@ -14,3 +14,4 @@ export * from './health-topics.js';
 export * from './health-status.js';
 export * from './health-report-v1.js';
 export * from './health-report.js';
+export * from './status-details.js';
