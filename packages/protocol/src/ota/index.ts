@@ -15,3 +15,4 @@ export * from './health-status.js';
 export * from './health-report-v1.js';
 export * from './health-report.js';
 export * from './status-details.js';
+export * from './report-order.js';
