@@ -16,3 +16,6 @@ export * from './health-report-v1.js';
 export * from './health-report.js';
 export * from './status-details.js';
 export * from './report-order.js';
+export * from './shadow-sections.js';
+export * from './reported-state.js';
+export * from './config-shadow.js';
