@@ -122,7 +122,16 @@ describe('reported state (classic shadow)', () => {
     expect(parseReportedState(maxReported).ok).toBe(true);
     const size = checkOtaShadowSize('reported-state', maxReported);
     expect(size).toMatchObject({ ok: true, limit: OTA_SHADOW_BUDGETS['reported-state'] });
-    const wide = withField(maxReported, '/lastUpdate/reason', '€'.repeat(512));
+    // The worst case: 3 bytes for each reason character, 6 (`\u0001`) for each of the opaque ids'.
+    const wide = withField(
+      withField(
+        withField(maxReported, '/lastUpdate/reason', '€'.repeat(512)),
+        '/lastUpdate/rolloutId',
+        '\u0001'.repeat(64),
+      ),
+      '/lastUpdate/waveId',
+      '\u0001'.repeat(64),
+    );
     expect(parseReportedState(wide).ok).toBe(true);
     expect(checkOtaShadowSize('reported-state', wide).ok).toBe(true);
     expect(jsonDepth({ reported: maxReported })).toBeLessThanOrEqual(DEFAULT_SHADOW_LIMITS.maxDepth);
