@@ -1,7 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { JOB_DOCUMENT_MAX_BYTES, parseOtaJobDocument, type OtaJobDocument } from '@otafleet/protocol';
+import {
+  JOB_DOCUMENT_MAX_BYTES,
+  parseOtaJobDocument,
+  type OtaJobDocument,
+  type OtaJobDocumentV1,
+} from '@otafleet/protocol';
 
-const valid: OtaJobDocument = {
+const valid: OtaJobDocumentV1 = {
   operation: 'ota.install',
   schemaVersion: 1,
   bundle: { name: 'demo-app', version: '1.1.0', securityVersion: 2 },
@@ -11,9 +16,27 @@ const valid: OtaJobDocument = {
   rolloutId: 'r-1',
 };
 
+/** How version 2 reads `valid`. */
+const validAsV2: OtaJobDocument = {
+  operation: 'ota.install',
+  schemaVersion: 2,
+  component: 'application',
+  rolloutId: 'r-1',
+  bundle: valid.bundle,
+  download: valid.download,
+  install: { mode: 'immediate' },
+  rollback: valid.rollback,
+  healthChecks: {
+    deadlineSeconds: 120,
+    requiredPasses: 3,
+    intervalSeconds: 2,
+    checks: [{ kind: 'http', url: 'http://127.0.0.1:8080/health' }],
+  },
+};
+
 describe('OTA job document', () => {
   it('accepts a valid document as object, string and bytes', () => {
-    expect(parseOtaJobDocument(valid)).toEqual({ ok: true, value: valid });
+    expect(parseOtaJobDocument(valid)).toEqual({ ok: true, value: validAsV2 });
     expect(parseOtaJobDocument(JSON.stringify(valid)).ok).toBe(true);
     expect(parseOtaJobDocument(Buffer.from(JSON.stringify(valid))).ok).toBe(true);
   });
@@ -28,7 +51,7 @@ describe('OTA job document', () => {
 
   const bad: [string, unknown, string][] = [
     ['wrong operation', { ...valid, operation: 'reboot' }, '/operation'],
-    ['unknown schema version', { ...valid, schemaVersion: 2 }, '/schemaVersion'],
+    ['unknown schema version', { ...valid, schemaVersion: 0 }, '/schemaVersion'],
     ['non-semver version', { ...valid, bundle: { ...valid.bundle, version: '1.1' } }, '/bundle/version'],
     [
       'negative security version',

@@ -1,82 +1,131 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { TELEMETRY_PREFIX } from '../mqtt/thing-namespace.js';
-import { isValidThingName } from '../names.js';
-import { compileValidator } from '../schema.js';
+import { err, ok, type Result } from '../result.js';
+import type { SchemaIssue } from '../schema.js';
+import {
+  BootIdSchema,
+  CounterSchema,
+  EpochMillisSchema,
+  HardwareTypeSchema,
+  JobIdSchema,
+  OpaqueIdSchema,
+  SemVerSchema,
+  SlotSchema,
+  ThingNameSchema,
+} from './fields.js';
+import { HealthReportV1Schema, type HealthReportV1 } from './health-report-v1.js';
+import { HealthCheckResultV2Schema, HealthStatusSchema } from './health-status.js';
+import { OTA_JOB_OPERATIONS } from './job-document.js';
+import { LastUpdateSchema, lastUpdateIssues } from './last-update.js';
+import { decodeOtaPayload, fieldsError, newerSchemaVersion, type OtaPayloadError } from './payload.js';
+import { OtaPhaseSchema } from './phases.js';
+import { compileTaggedValidator, TaggedUnion } from './tagged-union.js';
 
-/** A device may publish only under its own telemetry prefix `dt/{thingName}/` (see mqtt/thing-namespace.ts). */
+/**
+ * The periodic health report a device publishes on `dt/{thing}/health`, version 2. A boot is one run of the
+ * agent: `bootId` is new at every start; `bootCount` and `previousBootId` are persisted (journaled) before the
+ * boot's first report; `sequence` counts this boot's reports from 0. Counters count since the boot, so the fleet service gets
+ * rates (crashes per hour of uptime, errors per request) comparable between updated and baseline devices.
+ */
+export const HEALTH_REPORT_SCHEMA_VERSION = 2;
+export const HEALTH_REPORT_MAX_BYTES = 8 * 1024;
 
-export const telemetryTopicFilter = (thingName: string): string => `${TELEMETRY_PREFIX}/${thingName}/#`;
-export const healthReportTopic = (thingName: string): string => `${TELEMETRY_PREFIX}/${thingName}/health`;
-/** Shared subscription for fleet-service instances (MQTT 5 `$share`), so each report is handled once. */
-export const HEALTH_REPORT_SHARED_FILTER = `$share/fleet-service/${TELEMETRY_PREFIX}/+/health`;
+const strict = { additionalProperties: false } as const;
 
-/** Parses `dt/{thing}/health`; undefined for any other topic. */
-export function parseHealthReportTopic(topic: string): { thingName: string } | undefined {
-  const parts = topic.split('/');
-  if (parts.length !== 3 || parts[0] !== TELEMETRY_PREFIX || parts[2] !== 'health') return undefined;
-  const thingName = parts[1];
-  if (thingName === undefined || !isValidThingName(thingName)) return undefined;
-  return { thingName };
-}
-
-export const HealthStatusSchema = Type.Union([
-  Type.Literal('healthy'),
-  Type.Literal('degraded'),
-  Type.Literal('unhealthy'),
-]);
-export type HealthStatus = Static<typeof HealthStatusSchema>;
-
-export const HealthCheckResultSchema = Type.Object(
+export const HealthCountersSchema = Type.Object(
   {
-    name: Type.String({ minLength: 1, maxLength: 64 }),
-    status: HealthStatusSchema,
-    detail: Type.Optional(Type.String({ maxLength: 1024 })),
+    /** Restarts of the supervised application process. */
+    processRestarts: CounterSchema,
+    /** Abnormal exits (signal or non-zero status) of the application. */
+    crashes: CounterSchema,
+    /** Errors the application or the agent logged or answered (e.g. HTTP 5xx). */
+    errors: CounterSchema,
+    /** Requests the application served; the denominator of the error rate. */
+    requests: CounterSchema,
   },
-  { additionalProperties: false },
+  strict,
 );
+export type HealthCounters = Static<typeof HealthCountersSchema>;
 
-export const OtaPhaseSchema = Type.Union([
-  Type.Literal('idle'),
-  Type.Literal('downloading'),
-  Type.Literal('verifying'),
-  Type.Literal('installing'),
-  Type.Literal('rebooting'),
-  Type.Literal('health-checking'),
-  Type.Literal('committed'),
-  Type.Literal('rolled-back'),
-  Type.Literal('failed'),
-]);
-export type OtaPhase = Static<typeof OtaPhaseSchema>;
-
-export const HealthReportSchema = Type.Object(
+export const HealthReportV2Schema = Type.Object(
   {
-    schemaVersion: Type.Literal(1),
-    thingName: Type.String({ minLength: 1, maxLength: 128 }),
-    /** Milliseconds since the epoch, device clock. */
-    timestamp: Type.Integer({ minimum: 0 }),
-    /** Per-boot monotonically increasing sequence, so the fleet service can drop duplicates and reorders. */
-    sequence: Type.Integer({ minimum: 0 }),
-    agentVersion: Type.String({ minLength: 1, maxLength: 64 }),
-    firmwareVersion: Type.String({ minLength: 1, maxLength: 128 }),
-    activeSlot: Type.Union([Type.Literal('A'), Type.Literal('B')]),
+    schemaVersion: Type.Literal(HEALTH_REPORT_SCHEMA_VERSION),
+    thingName: ThingNameSchema,
+    bootId: BootIdSchema,
+    /** The boot before this one; absent on the first boot the agent's journal remembers. */
+    previousBootId: Type.Optional(BootIdSchema),
+    bootCount: Type.Integer({ minimum: 1, maximum: Number.MAX_SAFE_INTEGER }),
+    sequence: CounterSchema,
+    /** Device clock, epoch milliseconds: for display and for ordering only when nothing better exists. */
+    timestamp: EpochMillisSchema,
+    agentVersion: SemVerSchema,
+    /** The version of the release in the active slot. */
+    firmwareVersion: SemVerSchema,
+    /** The release the last update replaced (in the other slot, unless it was overwritten since). */
+    previousFirmwareVersion: Type.Optional(SemVerSchema),
+    hardwareType: HardwareTypeSchema,
+    activeSlot: SlotSchema,
     status: HealthStatusSchema,
-    uptimeSeconds: Type.Integer({ minimum: 0 }),
-    checks: Type.Array(HealthCheckResultSchema, { maxItems: 32 }),
+    uptimeSeconds: CounterSchema,
+    counters: HealthCountersSchema,
+    /** Rollbacks over the device's life, automatic and operator ones. */
+    rollbackCount: CounterSchema,
+    lastUpdate: Type.Optional(LastUpdateSchema),
+    checks: Type.Array(HealthCheckResultV2Schema, { maxItems: 16 }),
+    /** The OTA job in progress, if any. */
     ota: Type.Optional(
       Type.Object(
         {
-          jobId: Type.String({ minLength: 1, maxLength: 64 }),
+          jobId: JobIdSchema,
+          operation: Type.Union(OTA_JOB_OPERATIONS.map((o) => Type.Literal(o))),
           phase: OtaPhaseSchema,
-          /** Why the last update failed or rolled back, in words an operator can act on. */
-          reason: Type.Optional(Type.String({ maxLength: 1024 })),
+          progress: Type.Optional(Type.Integer({ minimum: 0, maximum: 100 })),
+          rolloutId: Type.Optional(OpaqueIdSchema),
+          waveId: Type.Optional(OpaqueIdSchema),
         },
-        { additionalProperties: false },
+        strict,
       ),
     ),
   },
-  { additionalProperties: false },
+  strict,
 );
+export type HealthReportV2 = Static<typeof HealthReportV2Schema>;
 
-export type HealthReport = Static<typeof HealthReportSchema>;
-export const healthReportValidator = compileValidator(HealthReportSchema);
-export const HEALTH_REPORT_MAX_BYTES = 8 * 1024;
+/** Any health report on the wire; `schemaVersion` tells them apart. */
+export const HealthReportSchema = TaggedUnion('schemaVersion', [HealthReportV1Schema, HealthReportV2Schema]);
+export type HealthReport = HealthReportV1 | HealthReportV2;
+export const healthReportValidator = compileTaggedValidator(HealthReportSchema);
+
+const WHAT = 'health report';
+
+function ruleIssues(report: HealthReport, topicThingName: string): SchemaIssue[] {
+  const issues: SchemaIssue[] = [];
+  if (report.thingName !== topicThingName) {
+    issues.push({ path: '/thingName', message: `must equal the topic's thing name ${topicThingName}` });
+  }
+  if (report.schemaVersion === 2 && report.lastUpdate !== undefined) {
+    issues.push(...lastUpdateIssues(report.lastUpdate, '/lastUpdate'));
+  }
+  return issues;
+}
+
+/** A health report as received on `dt/{thing}/health`; the topic's thing must match the payload's. */
+export function parseHealthReport(
+  payload: Uint8Array | string,
+  topicThingName: string,
+): Result<HealthReport, OtaPayloadError> {
+  const decoded = decodeOtaPayload(payload, HEALTH_REPORT_MAX_BYTES, WHAT);
+  if (!decoded.ok) return decoded;
+  const newer = newerSchemaVersion(WHAT, decoded.value, HEALTH_REPORT_SCHEMA_VERSION);
+  if (newer !== undefined) return err(newer);
+  const checked = healthReportValidator.validate(decoded.value);
+  if (!checked.ok) return err(fieldsError(WHAT, checked.error));
+  const issues = ruleIssues(checked.value, topicThingName);
+  return issues.length > 0 ? err(fieldsError(WHAT, issues)) : ok(checked.value);
+}
+
+/** The payload the agent publishes: checked exactly as the fleet service will parse it, size included. */
+export function encodeHealthReport(report: HealthReportV2): Result<string, OtaPayloadError> {
+  const text = JSON.stringify(report);
+  const parsed = parseHealthReport(text, report.thingName);
+  return parsed.ok ? ok(text) : parsed;
+}
