@@ -158,5 +158,5 @@ describe('CA directory and CLI', () => {
     expect(written).toContain(`cafile ${join(caDir, 'ca.pem')}`);
     expect(await readFile(join(caDir, 'mq', 'acl'), 'utf8')).toContain('user svc.fleet');
     expect((await call('mosquitto', 'config', '--out', join(caDir, 'mq'), '--port', '99999')).code).toBe(2);
-  });
+  }, 120_000); // eleven CLI processes: about 2 s each on an idle machine, far more on a loaded one
 });
