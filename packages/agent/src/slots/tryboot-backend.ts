@@ -1,6 +1,6 @@
 import { readFile } from 'node:fs/promises';
 import type { Logger } from 'pino';
-import { parseAutoboot, renderAutoboot, type AutobootConfig } from './autoboot-txt.js';
+import { parseAutoboot, renderAutoboot } from './autoboot-txt.js';
 import { assertNotProvisioned } from './bootloader-backend.js';
 import { DEFAULT_BOOTLOADER_DT_DIR, readDeviceTreeCell } from './device-tree.js';
 import { writeFileAtomic } from './durable-fs.js';
@@ -51,7 +51,6 @@ export interface TrybootSlotOptions extends SlotBackendCommonOptions {
 interface TrybootView {
   readonly state: SlotState;
   readonly record: SlotRecord;
-  readonly autoboot: AutobootConfig;
   /** The firmware set the tryboot flag for this boot. */
   readonly tryboot: boolean;
 }
@@ -239,7 +238,7 @@ export class TrybootSlotBackend implements SlotBackend {
       failedTrial: trial?.slot === committed ? undefined : orUndefined(record.failedTrial),
       versions: versionsOf(record),
     };
-    return { state, record, autoboot, tryboot };
+    return { state, record, tryboot };
   }
 }
 
