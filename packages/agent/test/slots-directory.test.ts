@@ -72,6 +72,16 @@ describe('directory slots on real files', () => {
     expect((await readdir(layout.slotsDir)).sort()).toEqual(['A']);
   });
 
+  it('refuses to move a slot (or the slot root) into the other slot', async () => {
+    const { h, layout } = await harness();
+    const before = await treeFingerprint(layout.slotDir('A'));
+    for (const path of [layout.slotDir('A'), join(layout.slotDir('A'), 'lib'), h.root]) {
+      const e = await failure(h.backend.install('B', { kind: 'directory', path }, release('2.0.0')));
+      expect(isSlotError(e, 'SLOT_INVALID_ARGUMENT')).toBe(true);
+    }
+    expect(await treeFingerprint(layout.slotDir('A'))).toBe(before);
+  });
+
   it('a `current` link pointing elsewhere is corrupt to state(), and the boot step points it back', async () => {
     const { h, layout } = await harness();
     await rm(layout.current);

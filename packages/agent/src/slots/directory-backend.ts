@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { lstat, mkdir, readdir, readlink, rename, rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve, sep } from 'node:path';
 import type { Logger } from 'pino';
 import { asSlotError, SlotError, slotStateCorrupt } from './errors.js';
 import { fsyncPath, fsyncTree, moveTree, pathExists, replaceSymlink } from './durable-fs.js';
@@ -85,6 +85,13 @@ export class DirectorySlotBackend implements SlotBackend {
       const dirSource = checkDirectorySource(source);
       const { state, record } = await this.read();
       assertInstallTarget(state, slot);
+      const from = resolve(dirSource.path);
+      if (from === resolve(this.options.root) || from.startsWith(`${resolve(this.layout.slotsDir)}${sep}`)) {
+        throw new SlotError(
+          'SLOT_INVALID_ARGUMENT',
+          `install source ${dirSource.path} is a slot or the slot root itself`,
+        );
+      }
       const info = await lstat(dirSource.path).catch(() => undefined);
       if (!info?.isDirectory()) {
         throw new SlotError('SLOT_INVALID_ARGUMENT', `install source ${dirSource.path} is not a directory`);
