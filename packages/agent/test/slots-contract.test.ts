@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { isTrialRunning, SlotError, type SlotErrorCode, type SlotState } from '../src/slots/index.js';
 import { directoryHarness } from './slots-directory-harness.js';
 import { grubHarness } from './slots-grub-harness.js';
@@ -6,6 +6,9 @@ import { release, type SlotHarness } from './slots-harness.js';
 import { trybootHarness } from './slots-tryboot-harness.js';
 import { ubootHarness } from './slots-uboot-harness.js';
 import { virtualHarness } from './slots-virtual-harness.js';
+
+// Real bootloader tools run many times per test; on a loaded machine that takes long (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
 
 /**
  * One contract, every backend: the same update flows and refusals, with each backend's own bootloader (or

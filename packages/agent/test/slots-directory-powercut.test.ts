@@ -24,7 +24,7 @@ const CHILD = fileURLToPath(new URL('./slots-powercut-child.ts', import.meta.url
 const FACTORY = release('1.0.0');
 const OLD = release('1.5.0');
 const NEW = release('2.0.0');
-const NEW_FILES = 200; // enough files that a random kill can land inside the install
+const NEW_FILES = 80; // enough files that a random kill can land inside the install
 
 type Operation = 'install' | 'arm' | 'activate' | 'boot' | 'commit' | 'rollback';
 

@@ -2,10 +2,13 @@ import { execFile } from 'node:child_process';
 import { readdir, stat, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { createGrubSlotBackend, GRUB_SLOT_SCRIPT, isSlotError, MAX_TRIAL_ATTEMPTS } from '../src/slots/index.js';
 import { release, silentLogger, tempDir } from './slots-harness.js';
 import { grubHarness, grubTools } from './slots-grub-harness.js';
+
+// Real bootloader tools run many times per test; on a loaded machine that takes long (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
 
 const run = promisify(execFile);
 const cleanups: (() => Promise<void>)[] = [];

@@ -1,5 +1,5 @@
 import { readFile, writeFile } from 'node:fs/promises';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import {
   createUbootSlotBackend,
   isSlotError,
@@ -9,6 +9,9 @@ import {
 } from '../src/slots/index.js';
 import { imageBytes, release, sha256, silentLogger, tempDir } from './slots-harness.js';
 import { ubootDevice, ubootHarness, ubootTools } from './slots-uboot-harness.js';
+
+// Real bootloader tools run many times per test; on a loaded machine that takes long (no timing is asserted).
+vi.setConfig({ testTimeout: 120_000 });
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
