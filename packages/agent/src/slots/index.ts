@@ -19,8 +19,9 @@ export {
 } from './types.js';
 export { SLOT_ERROR_CODES, SlotError, isSlotError, type SlotErrorCode } from './errors.js';
 export { MAX_TRIAL_ATTEMPTS } from './schema.js';
-export { otherSlot, isSlotId, isTrialRunning, inactiveSlot } from './rules.js';
+export { isSlotId, isTrialRunning, inactiveSlot } from './rules.js';
 export { slotContentsOf, imageSourceOf } from './bundle-sources.js';
+export { slotErrorReasonCode, failedTrialReasonCode, type SlotOperationKind } from './reason-codes.js';
 export { execTool, type ExecTool, type ExecResult } from './exec.js';
 export { SLOT_CMDLINE_PARAMETER, DEFAULT_CMDLINE_PATH } from './kernel-cmdline.js';
 export {

@@ -1,15 +1,16 @@
+import { otherSlot } from '@otafleet/protocol';
 import { SlotError } from './errors.js';
 import { MAX_TRIAL_ATTEMPTS } from './schema.js';
-import type { FailedTrial, SlotId, SlotState, SlotTrial } from './types.js';
+import { SLOT_IDS, type FailedTrial, type SlotId, type SlotState, type SlotTrial } from './types.js';
 
 /**
  * The A/B rules every backend applies, written once: which slot an install may write, when a trial may be
  * armed or committed, and the boot step of the backends whose "bootloader" is the agent itself.
  */
 
-export const otherSlot = (slot: SlotId): SlotId => (slot === 'A' ? 'B' : 'A');
+export { otherSlot };
 
-export const isSlotId = (value: unknown): value is SlotId => value === 'A' || value === 'B';
+export const isSlotId = (value: unknown): value is SlotId => (SLOT_IDS as readonly unknown[]).includes(value);
 
 export function checkSlotId(value: unknown): SlotId {
   if (!isSlotId(value)) throw new SlotError('SLOT_INVALID_ARGUMENT', `slot must be 'A' or 'B', got ${String(value)}`);

@@ -1,21 +1,23 @@
 import { Type, type Static } from '@sinclair/typebox';
-import { BundleManifestSchema, compileValidator, describeIssues } from '@otafleet/protocol';
+import {
+  compileValidator,
+  describeIssues,
+  RollbackPolicySchema,
+  Sha256HexSchema,
+  SlotContentSchema,
+  SlotSchema,
+} from '@otafleet/protocol';
 import { SlotError } from './errors.js';
 import type { SlotContents } from './types.js';
 
-/** The job document allows at most 10 boot attempts (rollback.maxBootAttempts); the GRUB script counts to 10. */
-export const MAX_TRIAL_ATTEMPTS = 10;
+/** The job document's limit on boot attempts (rollback.maxBootAttempts); the GRUB script counts up to it. */
+export const MAX_TRIAL_ATTEMPTS: number = RollbackPolicySchema.properties.maxBootAttempts.maximum ?? 10;
 
-export const SlotIdSchema = Type.Union([Type.Literal('A'), Type.Literal('B')]);
+export const SlotIdSchema = SlotSchema;
 
-/** Name, version and security version follow the bundle manifest's own rules (one definition). */
+/** protocol's SlotContent plus the manifest digest, each field by protocol's own rule. */
 export const SlotContentsSchema = Type.Object(
-  {
-    name: BundleManifestSchema.properties.name,
-    version: BundleManifestSchema.properties.version,
-    securityVersion: BundleManifestSchema.properties.securityVersion,
-    manifestSha256: Type.String({ pattern: '^[0-9a-f]{64}$' }),
-  },
+  { ...SlotContentSchema.properties, manifestSha256: Sha256HexSchema },
   { additionalProperties: false },
 );
 

@@ -1,15 +1,15 @@
 import type { Logger } from 'pino';
+import { SLOTS, type Slot, type SlotContent } from '@otafleet/protocol';
 
-/** The two halves of an A/B device. */
-export type SlotId = 'A' | 'B';
-export const SLOT_IDS: readonly SlotId[] = ['A', 'B'];
+/** The two halves of an A/B device (protocol's `Slot`). */
+export type SlotId = Slot;
+export const SLOT_IDS: readonly SlotId[] = SLOTS;
 
-/** What a slot holds: the identity of the verified release written into it. */
-export interface SlotContents {
-  readonly name: string;
-  readonly version: string;
-  readonly securityVersion: number;
-  /** SHA-256 of the release's signed manifest (its identity: payload digests are inside it). */
+/**
+ * What a slot holds: the verified release written into it. The reported part is protocol's SlotContent
+ * (name, version, securityVersion); the device also keeps the signed manifest's SHA-256, the release's identity.
+ */
+export interface SlotContents extends SlotContent {
   readonly manifestSha256: string;
 }
 
