@@ -1,1 +1,1 @@
-export {};
+export * from './slots/index.js';
