@@ -15,15 +15,20 @@ export interface Validator<S extends TSchema> {
   validate(value: unknown): Result<Static<S>, readonly SchemaIssue[]>;
 }
 
+/**
+ * Compiles on first use, not at import: protocol defines dozens of validators and a process uses a few of them, so
+ * compiling all at module load would cost every process start (a device agent, a CLI call) for nothing.
+ */
 export function compileValidator<S extends TSchema>(schema: S): Validator<S> {
-  const compiled: TypeCheck<S> = TypeCompiler.Compile(schema);
+  let compiled: TypeCheck<S> | undefined;
+  const get = (): TypeCheck<S> => (compiled ??= TypeCompiler.Compile(schema));
   return {
     schema,
-    check: (value: unknown): value is Static<S> => compiled.Check(value),
+    check: (value: unknown): value is Static<S> => get().Check(value),
     validate(value: unknown) {
-      if (compiled.Check(value)) return ok(value);
+      if (get().Check(value)) return ok(value);
       const issues: SchemaIssue[] = [];
-      for (const e of compiled.Errors(value)) {
+      for (const e of get().Errors(value)) {
         issues.push({ path: e.path === '' ? '/' : e.path, message: e.message });
         if (issues.length >= 10) break;
       }
