@@ -193,13 +193,13 @@ function mqttJsSession(client: MqttClient, sessionPresent: boolean, up: () => bo
     acksAfterHandler: true,
     subscribe: (filter, qos) =>
       new Promise((resolve, reject) => {
-        client.subscribe(filter, { qos }, (err, granted) => {
-          const refusedCode =
-            numericCodeOf(err) ??
-            (granted?.[0]?.qos !== undefined && granted[0].qos >= 0x80 ? granted[0].qos : undefined);
-          if (refusedCode !== undefined)
+        client.subscribe(filter, { qos }, (err) => {
+          // A SUBACK failure code (0x80 and up) comes as an error carrying the SUBACK packet.
+          const codes = (err as { packet?: { granted?: unknown } } | null)?.packet?.granted;
+          const refused = Array.isArray(codes) ? codes.find((c) => typeof c === 'number' && c >= 0x80) : undefined;
+          if (refused !== undefined)
             reject(
-              new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${refusedCode})`),
+              new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(refused)})`),
             );
           else if (err) reject(err);
           else resolve();
