@@ -50,7 +50,9 @@ const credentials = (pki: TestPki, identity: Identity): { cert: string; key: str
   identity === 'device' ? pki.device(THING) : pki.service;
 
 /** aedes with mutual TLS and per-thing authorization (the local core's broker). */
-export async function aedesTls(pki: TestPki): Promise<BrokerFixture & { readonly port: number }> {
+export async function aedesTls(
+  pki: TestPki,
+): Promise<BrokerFixture & { readonly port: number; current(): EmbeddedBroker }> {
   const start = (port: number): Promise<EmbeddedBroker> =>
     startEmbeddedBroker({ logger, tls: { port, ca: pki.caPem, cert: pki.server.cert, key: pki.server.key } });
   let broker = await start(0);
@@ -58,6 +60,7 @@ export async function aedesTls(pki: TestPki): Promise<BrokerFixture & { readonly
   return {
     name: 'aedes (mTLS)',
     port,
+    current: () => broker,
     kill: () => broker.close(),
     restart: async () => {
       broker = await start(port);

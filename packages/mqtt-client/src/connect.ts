@@ -22,8 +22,8 @@ export async function connectMqtt(options: ConnectMqttOptions): Promise<MqttConn
     await new Promise<void>((resolve, reject) => {
       const deadline = clock.setTimeout(() => {
         off();
-        void connection.close(); // now, before any later timer on this clock can start another attempt
         const last = connection.state.kind === 'backoff' ? `: ${connection.state.reason.message}` : '';
+        void connection.close(); // now, before any later timer on this clock can start another attempt
         reject(
           new MqttClientError(
             'ConnectFailed',
