@@ -1,4 +1,5 @@
-import mqtt, { type IClientOptions, type MqttClient } from 'mqtt';
+import type * as MqttJs from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Duplex } from 'node:stream';
 import { abortReasonOf, MqttClientError } from '../errors.js';
 import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '../transport.js';
@@ -22,6 +23,11 @@ export interface MqttJsTransportOptions {
   /** Used with mqtts:// and wss://. */
   readonly tls?: MqttJsTlsOptions;
 }
+
+// Loaded on the first attempt: importing mqtt.js costs about 20 MiB of RSS, which a process using only the SDK
+// transport need not pay.
+let loading: Promise<typeof MqttJs> | undefined;
+const loadMqttJs = (): Promise<typeof MqttJs> => (loading ??= import('mqtt'));
 
 const sessionOptions = (request: SessionRequest): IClientOptions => ({
   clientId: request.clientId,
@@ -79,13 +85,15 @@ export function mqttJsTransport(options: MqttJsTransportOptions): MqttTransport 
   return {
     kind: 'mqtt.js',
     endpoint,
-    open: (request, events, signal) =>
-      openSession(
+    open: async (request, events, signal) => {
+      const mqtt = await loadMqttJs();
+      return openSession(
         () => mqtt.connect(options.url, { ...sessionOptions(request), ...tlsOptions }),
         endpoint,
         events,
         signal,
-      ),
+      );
+    },
   };
 }
 
@@ -101,8 +109,15 @@ export function mqttJsStreamTransport(
   return {
     kind: 'mqtt.js',
     endpoint,
-    open: (request, events, signal) =>
-      openSession(() => new mqtt.MqttClient(() => createStream(), sessionOptions(request)), endpoint, events, signal),
+    open: async (request, events, signal) => {
+      const mqtt = await loadMqttJs();
+      return openSession(
+        () => new mqtt.MqttClient(() => createStream(), sessionOptions(request)),
+        endpoint,
+        events,
+        signal,
+      );
+    },
   };
 }
 
