@@ -211,7 +211,9 @@ function mqttJsSession(client: MqttClient, sessionPresent: boolean, up: () => bo
         client.subscribe(filter, { qos }, (err) => {
           // A SUBACK failure code (0x80 and up) comes as an error carrying the SUBACK packet.
           const codes = (err as { packet?: { granted?: unknown } } | null)?.packet?.granted;
-          const refused = Array.isArray(codes) ? codes.find((c) => typeof c === 'number' && c >= 0x80) : undefined;
+          const refused = Array.isArray(codes)
+            ? (codes as unknown[]).find((c): c is number => typeof c === 'number' && c >= 0x80)
+            : undefined;
           if (refused !== undefined)
             reject(
               new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(refused)})`),
