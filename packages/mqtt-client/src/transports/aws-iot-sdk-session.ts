@@ -6,7 +6,7 @@ import { io, iot, mqtt, mqtt5 } from 'aws-iot-device-sdk-v2';
 import { abortReasonOf, MqttClientError } from '../errors.js';
 import type { SessionEvents, SessionRequest, TransportSession } from '../transport.js';
 import type { ResolvedSdkOptions } from './aws-iot-sdk-options.js';
-import { crtConnectErrorOf } from './crt-errors.js';
+import { crtConnectErrorOf, isCrtValidationError } from './crt-errors.js';
 
 // The SDK's own reconnection must never run: one hour between its retries, and we stop it first.
 const NEVER_MS = 3_600_000;
@@ -36,6 +36,18 @@ const lostError = (endpoint: string, e: unknown): MqttClientError =>
       cause: e,
     },
   );
+
+const refusedIfInvalid = (e: unknown, code: 'SubscribeRefused' | 'PublishRefused', topic: string): never => {
+  if (isCrtValidationError(e))
+    throw new MqttClientError(
+      code,
+      `aws-crt refused the operation on ${topic}: ${e instanceof Error ? e.message : String(e)}`,
+      {
+        cause: e,
+      },
+    );
+  throw e instanceof Error ? e : new Error(String(e));
+};
 
 /** MQTT 5 through Mqtt5Client: manual PUBACK control, so a handler's promise holds the acknowledgement back. */
 export function openMqtt5Session(
@@ -128,7 +140,9 @@ export function openMqtt5Session(
         sessionPresent: e.connack.sessionPresent,
         acksAfterHandler: true,
         async subscribe(filter, qos) {
-          const suback = await client.subscribe({ subscriptions: [{ topicFilter: filter, qos }] });
+          const suback = await client
+            .subscribe({ subscriptions: [{ topicFilter: filter, qos }] })
+            .catch((e: unknown) => refusedIfInvalid(e, 'SubscribeRefused', filter));
           const code = suback.reasonCodes[0];
           if (code === undefined || Number(code) >= REFUSED)
             throw new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(code)})`);
@@ -137,7 +151,9 @@ export function openMqtt5Session(
           await client.unsubscribe({ topicFilters: [filter] });
         },
         async publish(topic, payload, qos) {
-          const puback = await client.publish({ topicName: topic, payload, qos });
+          const puback = await client
+            .publish({ topicName: topic, payload, qos })
+            .catch((e: unknown) => refusedIfInvalid(e, 'PublishRefused', topic));
           const reason = puback?.reasonCode;
           if (reason !== undefined && Number(reason) >= REFUSED)
             throw new MqttClientError('PublishRefused', `broker refused publish to ${topic} (reason ${reason})`);
@@ -239,7 +255,9 @@ export async function openMqtt311Session(
     sessionPresent,
     acksAfterHandler: false,
     async subscribe(filter, qos) {
-      const granted = await connection.subscribe(filter, qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce);
+      const granted = await connection
+        .subscribe(filter, qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce)
+        .catch((e: unknown) => refusedIfInvalid(e, 'SubscribeRefused', filter));
       if (Number(granted.qos) >= REFUSED)
         throw new MqttClientError(
           'SubscribeRefused',
@@ -250,7 +268,9 @@ export async function openMqtt311Session(
       await connection.unsubscribe(filter);
     },
     async publish(topic, payload, qos) {
-      await connection.publish(topic, payload, qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce);
+      await connection
+        .publish(topic, payload, qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce)
+        .catch((e: unknown) => refusedIfInvalid(e, 'PublishRefused', topic));
     },
     end: () => {
       phase = 'over';

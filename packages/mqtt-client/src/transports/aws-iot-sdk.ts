@@ -10,6 +10,17 @@ export type SdkSessionModule = typeof SdkSession;
 
 let loading: Promise<SdkSessionModule> | undefined;
 
+/** A platform without aws-crt's native binary cannot use this transport: closed for good, not retried. */
+const loadSdk = (): Promise<SdkSessionModule> =>
+  import('./aws-iot-sdk-session.js').catch((e: unknown) => {
+    throw new MqttClientError(
+      'InvalidOptions',
+      `the aws-iot-device-sdk-v2 transport cannot load the SDK (${e instanceof Error ? e.message : String(e)}): ` +
+        'install aws-iot-device-sdk-v2 for this platform, or use mqttJsTransport',
+      { cause: e },
+    );
+  });
+
 /**
  * aws-iot-device-sdk-v2 (aws-crt) over mutual TLS: MQTT 5 through its Mqtt5Client, 3.1.1 through its
  * MqttClientConnection, one native client per connection attempt with the SDK's own reconnection held off
@@ -30,7 +41,7 @@ export function awsIotSdkTransport(options: AwsIotSdkTransportOptions): MqttTran
     kind: 'aws-iot-device-sdk-v2',
     endpoint,
     async open(request, events, signal) {
-      const sdk = await (loading ??= import('./aws-iot-sdk-session.js'));
+      const sdk = await (loading ??= loadSdk());
       if (signal.aborted) throw signal.reason;
       return request.protocolVersion === 5
         ? sdk.openMqtt5Session(resolved, endpoint, request, events, signal)

@@ -3,7 +3,7 @@ import { MqttClientError } from '../errors.js';
 const AUTH_REASONS = new Set([0x85, 0x86, 0x87, 0x8a, 0x8c]);
 const VERSION_REASON = 0x84;
 
-const nameOf = (e: unknown): string => {
+export const crtErrorNameOf = (e: unknown): string => {
   const name = (e as { error_name?: unknown } | undefined)?.error_name;
   if (typeof name === 'string') return name;
   // MqttClientConnection.connect() rejects with a string: "Failed to connect: aws-c-io: AWS_IO_..., ...".
@@ -24,7 +24,7 @@ export function crtConnectErrorOf(
   protocolVersion: 4 | 5,
   endpoint: string,
 ): MqttClientError {
-  const name = nameOf(e);
+  const name = crtErrorNameOf(e);
   const message = e instanceof Error ? e.message : String(e);
   if (reasonCode === VERSION_REASON || (protocolVersion === 5 && name === 'AWS_ERROR_MQTT5_DECODE_PROTOCOL_ERROR'))
     return new MqttClientError(
@@ -46,3 +46,9 @@ export function crtConnectErrorOf(
     return new MqttClientError('NotAuthorized', `${endpoint} refused the TLS credentials: ${message}`, { cause: e });
   return new MqttClientError('ConnectFailed', `could not connect to ${endpoint}: ${message}`, { cause: e });
 }
+
+/**
+ * aws-crt refusing an operation itself (a packet the negotiated settings do not allow, such as a payload over the
+ * broker's maximum packet size): it will fail again on any session, so it is a refusal, not a lost connection.
+ */
+export const isCrtValidationError = (e: unknown): boolean => crtErrorNameOf(e).includes('VALIDATION');

@@ -236,7 +236,7 @@ function mqttJsSession(client: MqttClient, sessionPresent: boolean, up: () => bo
           else if (err) {
             // Still up: MQTT.js itself refused the packet (e.g. over the broker's maximum packet size).
             reject(
-              up() && !client.disconnecting
+              up() && client.connected && !client.disconnecting
                 ? new MqttClientError('PublishRefused', `publish to ${topic}: ${err.message}`)
                 : err,
             );
