@@ -16,7 +16,7 @@ let pki: TestPki;
 let broker: EmbeddedBroker;
 let front: Server;
 let port: number;
-const negotiated: (string | false)[] = [];
+const negotiated: (string | false | null)[] = [];
 const connections: MqttConnection[] = [];
 
 beforeAll(async () => {

@@ -330,6 +330,13 @@ export function createMqttConnection(options: MqttConnectionOptions): MqttConnec
       });
     })());
 
+  const onStateChange = (listener: StateListener): (() => void) => {
+    listeners.add(listener);
+    return () => {
+      listeners.delete(listener);
+    };
+  };
+
   const closedError = (): MqttClientError =>
     state.kind === 'closed' && state.reason !== undefined
       ? new MqttClientError('Closed', `the connection is closed (${state.reason.code}: ${state.reason.message})`)
@@ -347,17 +354,14 @@ export function createMqttConnection(options: MqttConnectionOptions): MqttConnec
     start() {
       apply({ type: 'start', protocolVersion: version });
     },
-    onStateChange(listener) {
-      listeners.add(listener);
-      return () => listeners.delete(listener);
-    },
+    onStateChange,
     waitFor<K extends ConnectionStateKind>(kind: K): Promise<Extract<ConnectionState, { kind: K }>> {
       type Wanted = Extract<ConnectionState, { kind: K }>;
       const is = (s: ConnectionState): s is Wanted => s.kind === kind;
       if (is(state)) return Promise.resolve(state);
       if (state.kind === 'closed') return Promise.reject(closedError());
       return new Promise((resolve, reject) => {
-        const off = this.onStateChange((s) => {
+        const off = onStateChange((s) => {
           if (is(s)) {
             off();
             resolve(s);
