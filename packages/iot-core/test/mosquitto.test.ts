@@ -2,7 +2,7 @@ import type { MqttClient } from 'mqtt';
 import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createMqttBus, type MqttBus } from '@otafleet/mqtt-client';
+import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { renderMosquittoAcl, renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
 import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
@@ -53,7 +53,7 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
   let pki: TestPki;
   let mosquitto: MosquittoProcess;
   const clients: (MqttClient | undefined)[] = [];
-  const buses: MqttBus[] = [];
+  const buses: MqttConnection[] = [];
   const connect = async (clientId: string, cred: { cert: string; key: string }): Promise<MqttClient> => {
     const c = await connectTls({ port: mosquitto.port, clientId, ca: pki.caPem, protocolVersion: 5, ...cred });
     clients.push(c);
@@ -158,10 +158,12 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
   });
 
   it('the MQTT bus speaks MQTT 5 through Mosquitto, both ways', async () => {
-    const bus = await createMqttBus({
-      url: `mqtts://127.0.0.1:${mosquitto.port}`,
+    const bus = await connectMqtt({
+      transport: mqttJsTransport({
+        url: `mqtts://127.0.0.1:${mosquitto.port}`,
+        tls: { ca: pki.caPem, cert: pki.service.cert, key: pki.service.key },
+      }),
       clientId: 'svc.fleet',
-      tls: { ca: pki.caPem, cert: pki.service.cert, key: pki.service.key },
       logger,
     });
     buses.push(bus);
@@ -181,10 +183,12 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
   });
 
   it("a device's bus gets PublishRefused for another thing's topic", async () => {
-    const bus = await createMqttBus({
-      url: `mqtts://127.0.0.1:${mosquitto.port}`,
+    const bus = await connectMqtt({
+      transport: mqttJsTransport({
+        url: `mqtts://127.0.0.1:${mosquitto.port}`,
+        tls: { ca: pki.caPem, ...pki.device(A) },
+      }),
       clientId: A,
-      tls: { ca: pki.caPem, ...pki.device(A) },
       logger,
     });
     buses.push(bus);

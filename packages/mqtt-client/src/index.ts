@@ -1,11 +1,36 @@
 export type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
+export { MqttClientError, isMqttClientError, type MqttClientErrorCode } from './errors.js';
+export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
+export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 export {
-  createMqttBus,
-  reconnectDelayMs,
-  MqttBusError,
-  type MqttBus,
-  type MqttBusErrorCode,
-  type MqttBusOptions,
-  type MqttBusTlsOptions,
-  type ReconnectPolicy,
-} from './mqtt-bus.js';
+  nextConnectionState,
+  type ConnectionEvent,
+  type ConnectionState,
+  type ConnectionStateKind,
+  type MqttProtocolVersion,
+} from './connection-state.js';
+export {
+  createMqttConnection,
+  type MqttConnection,
+  type MqttConnectionOptions,
+  type StateListener,
+  type SubscribeOptions,
+} from './connection.js';
+export { connectMqtt, type ConnectMqttOptions } from './connect.js';
+export { assertPublishTopic, routingFilterOf } from './topic-rules.js';
+export type {
+  InboundPublish,
+  LastWill,
+  MqttTransport,
+  SessionEvents,
+  SessionRequest,
+  TransportSession,
+} from './transport.js';
+export {
+  mqttJsStreamTransport,
+  mqttJsTransport,
+  type MqttJsTlsOptions,
+  type MqttJsTransportOptions,
+} from './transports/mqttjs.js';
+export { createStreamPair } from './transports/stream-pair.js';
+export { awsIotSdkTransport, type AwsIotSdkTransportOptions } from './transports/aws-iot-sdk.js';

@@ -2,7 +2,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
-import { createMqttBus, type MessageBus } from '@otafleet/mqtt-client';
+import { connectMqtt, mqttJsTransport, type MessageBus } from '@otafleet/mqtt-client';
 import { createAedesBus } from '../bus/aedes-bus.js';
 import { buildControlPlane, type ControlPlaneApp } from '../control-plane/index.js';
 import { openDatabase, type Db } from '../db.js';
@@ -62,10 +62,10 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
           key: await readFile(pki.service.keyPath, 'utf8'),
         }
       : undefined;
-    bus = await createMqttBus({
-      url: config.brokerUrl,
+    // A privileged client: MQTT 5 where the broker speaks it, 3.1.1 otherwise; waits for the first connection.
+    bus = await connectMqtt({
+      transport: mqttJsTransport({ url: config.brokerUrl, ...(tls === undefined ? {} : { tls }) }),
       clientId: pki.serviceCommonName,
-      ...(tls === undefined ? {} : { tls }),
       logger: logger.child({ component: 'bus' }),
     });
   }

@@ -1,0 +1,153 @@
+import type { Logger } from 'pino';
+import type { InboundMessage, MessageHandler } from './message-bus.js';
+import { MqttClientError } from './errors.js';
+import { compileRoute } from './topic-rules.js';
+import type { InboundPublish, TransportSession } from './transport.js';
+
+interface Waiter {
+  readonly resolve: () => void;
+  readonly reject: (e: unknown) => void;
+}
+
+/** One filter the application wants: its handlers, and whether the current session has it granted. */
+interface Entry {
+  readonly filter: string;
+  readonly qos: 0 | 1;
+  readonly matches: (topic: string) => boolean;
+  readonly handlers: MessageHandler[];
+  /** Granted by the broker at least once (so a refusal on resubscription is a loss, not an answer). */
+  granted: boolean;
+  /** The session it is granted on; undefined while it waits for one. */
+  activeOn: TransportSession | undefined;
+  waiters: Waiter[];
+}
+
+/**
+ * The application's subscriptions, kept across sessions: sent on subscribe when connected, again on every new
+ * session that does not resume the old one, and used to route each inbound message to its handlers.
+ */
+export class SubscriptionTable {
+  readonly #entries = new Map<string, Entry>();
+  readonly #logger: Logger;
+  #current: TransportSession | undefined;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  /** Adds `handler`; resolves once the filter is granted (now, or on the next session). */
+  add(filter: string, handler: MessageHandler, qos: 0 | 1): Promise<void> {
+    const existing = this.#entries.get(filter);
+    if (existing !== undefined) {
+      existing.handlers.push(handler);
+      if (existing.activeOn !== undefined) return Promise.resolve();
+      return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
+    }
+    const entry: Entry = {
+      filter,
+      qos,
+      matches: compileRoute(filter),
+      handlers: [handler],
+      granted: false,
+      activeOn: undefined,
+      waiters: [],
+    };
+    this.#entries.set(filter, entry);
+    const active = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
+    if (this.#current !== undefined) void this.#send(entry, this.#current);
+    return active;
+  }
+
+  /** Removes `handler` (all handlers when absent); true when no handler is left for `filter`. */
+  remove(filter: string, handler: MessageHandler | undefined): boolean {
+    const entry = this.#entries.get(filter);
+    if (entry === undefined) return false;
+    if (handler !== undefined) {
+      const i = entry.handlers.indexOf(handler);
+      if (i !== -1) entry.handlers.splice(i, 1);
+    } else entry.handlers.length = 0;
+    if (entry.handlers.length > 0) return false;
+    this.#entries.delete(filter);
+    const closed = new MqttClientError('Closed', `unsubscribed from ${filter} before the broker granted it`);
+    for (const w of entry.waiters.splice(0)) w.reject(closed);
+    return true;
+  }
+
+  /**
+   * Makes every filter active on a new `session`: all of them, or only the never-granted ones when the broker
+   * resumed the session (it kept the rest). Resolves when every SUBACK is in.
+   */
+  async activate(session: TransportSession): Promise<void> {
+    this.#current = session;
+    const toSend = [...this.#entries.values()].filter((e) => !(session.sessionPresent && e.granted));
+    for (const e of this.#entries.values()) if (!toSend.includes(e)) this.#markActive(e, session);
+    await Promise.all(toSend.map((e) => this.#send(e, session)));
+  }
+
+  /** The session went away: every filter waits for the next one. */
+  deactivate(): void {
+    this.#current = undefined;
+    for (const e of this.#entries.values()) e.activeOn = undefined;
+  }
+
+  /** Rejects every waiting subscribe and forgets every filter. */
+  clear(reason: MqttClientError): void {
+    this.#current = undefined;
+    for (const e of this.#entries.values()) for (const w of e.waiters.splice(0)) w.reject(reason);
+    this.#entries.clear();
+  }
+
+  /**
+   * Runs the handlers of every filter matching the topic, in subscription order. Returns a promise only when a
+   * handler did (that promise is what delays the PUBACK); a failing handler is logged, never thrown.
+   */
+  dispatch(publish: InboundPublish): Promise<void> | undefined {
+    const message: InboundMessage = { topic: publish.topic, payload: publish.payload };
+    let pending: Promise<void>[] | undefined;
+    for (const entry of this.#entries.values()) {
+      if (!entry.matches(publish.topic)) continue;
+      for (const handler of [...entry.handlers]) {
+        try {
+          const result = handler(message);
+          if (result instanceof Promise) (pending ??= []).push(result.catch((e: unknown) => this.#failed(e, publish)));
+        } catch (e) {
+          this.#failed(e, publish);
+        }
+      }
+    }
+    return pending === undefined ? undefined : Promise.all(pending).then(() => undefined);
+  }
+
+  #failed(e: unknown, publish: InboundPublish): void {
+    this.#logger.error({ err: e, topic: publish.topic }, 'mqtt: message handler failed');
+  }
+
+  #markActive(entry: Entry, session: TransportSession): void {
+    if (session !== this.#current) return; // answered on a session that is gone: sent again on the next
+    entry.granted = true;
+    entry.activeOn = session;
+    for (const w of entry.waiters.splice(0)) w.resolve();
+  }
+
+  async #send(entry: Entry, session: TransportSession): Promise<void> {
+    try {
+      await session.subscribe(entry.filter, entry.qos);
+    } catch (e) {
+      if (!(e instanceof MqttClientError && e.code === 'SubscribeRefused')) return; // the session dropped: retried on the next
+      if (this.#entries.get(entry.filter) !== entry || session !== this.#current) return;
+      this.#entries.delete(entry.filter);
+      if (entry.granted)
+        this.#logger.error(
+          { filter: entry.filter, err: e.message },
+          'mqtt: broker refused a resubscription, dropped it',
+        );
+      for (const w of entry.waiters.splice(0)) w.reject(e);
+      return;
+    }
+    if (this.#entries.get(entry.filter) === entry) this.#markActive(entry, session);
+  }
+}

@@ -1,0 +1,73 @@
+import type { MqttProtocolVersion } from './connection-state.js';
+
+/**
+ * What the connection asks of a transport: one MQTT session per `open()`, nothing more. Reconnection,
+ * backoff, resubscription, the publish queue and routing live in the connection, once, above every transport.
+ */
+export interface MqttTransport {
+  /** 'mqtt.js' | 'aws-iot-device-sdk-v2' | ...: for logs. */
+  readonly kind: string;
+  /** Where it connects (a URL, `host:port`, `stream`): for logs and error messages. */
+  readonly endpoint: string;
+  /**
+   * One connection attempt. Resolves once the broker accepted the CONNECT; rejects with an MqttClientError
+   * (`NotAuthorized`, `UnsupportedProtocolVersion`, `ConnectFailed`) otherwise, or with `signal.reason` when
+   * aborted. After it resolves, `events.lost` is called at most once, when the session ends without close.
+   */
+  open(request: SessionRequest, events: SessionEvents, signal: AbortSignal): Promise<TransportSession>;
+}
+
+export interface LastWill {
+  readonly topic: string;
+  readonly payload: Buffer | string;
+  readonly qos?: 0 | 1;
+  readonly retain?: boolean;
+}
+
+export interface SessionRequest {
+  readonly clientId: string;
+  readonly protocolVersion: MqttProtocolVersion;
+  /** Clean session (3.1.1) / clean start (5). */
+  readonly clean: boolean;
+  /** MQTT 5 session expiry when not clean. */
+  readonly sessionExpirySeconds: number;
+  readonly keepaliveSeconds: number;
+  readonly will?: LastWill;
+  /** How long a transport-level timer may wait for CONNACK (a real-time backstop to the connection's own). */
+  readonly connectTimeoutMs: number;
+}
+
+export interface InboundPublish {
+  readonly topic: string;
+  readonly payload: Buffer;
+  readonly qos: 0 | 1 | 2;
+}
+
+export interface SessionEvents {
+  /**
+   * A PUBLISH arrived. When this returns a promise, a QoS 1 message is acknowledged (PUBACK) only after it
+   * settles, where the transport can (`TransportSession.acksAfterHandler`).
+   */
+  message(publish: InboundPublish): Promise<void> | undefined;
+  /** The session ended by itself (network, broker). Called at most once. */
+  lost(reason: Error): void;
+}
+
+export interface TransportSession {
+  readonly protocolVersion: MqttProtocolVersion;
+  readonly sessionPresent: boolean;
+  /** False where the library acknowledges QoS 1 on receipt (aws-crt's MQTT 3.1.1 connection). */
+  readonly acksAfterHandler: boolean;
+  /** Resolves once granted; rejects SubscribeRefused on a SUBACK failure code, or with the connection error. */
+  subscribe(filter: string, qos: 0 | 1): Promise<void>;
+  unsubscribe(filter: string): Promise<void>;
+  /**
+   * Resolves on PUBACK (QoS 1) or once written (QoS 0). Rejects PublishRefused on a PUBACK failure code; any
+   * other rejection means the connection went away (the connection resends the message on the next one).
+   */
+  publish(topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void>;
+  /** Graceful: DISCONNECT (so no last will is published), then close. */
+  end(): Promise<void>;
+  /** At once, without DISCONNECT. */
+  destroy(): void;
+}

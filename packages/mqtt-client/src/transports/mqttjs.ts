@@ -1,0 +1,251 @@
+import type * as MqttJs from 'mqtt';
+import type { IClientOptions, MqttClient } from 'mqtt';
+import type { Duplex } from 'node:stream';
+import { abortReasonOf, MqttClientError } from '../errors.js';
+import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '../transport.js';
+import { connectErrorOf, numericCodeOf } from './mqttjs-errors.js';
+
+export interface MqttJsTlsOptions {
+  /** PEM of the CA that signed the broker's certificate. Absent: Node's default trust store. */
+  readonly ca?: string | Buffer;
+  /** PEM client certificate and key (mutual TLS). */
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
+  /** ALPN protocols to offer; AWS IoT Core on port 443 needs ['x-amzn-mqtt-ca']. */
+  readonly alpnProtocols?: readonly string[];
+  /** SNI / certificate host name, when it differs from the URL's host. */
+  readonly servername?: string;
+}
+
+export interface MqttJsTransportOptions {
+  /** mqtt://, mqtts://, ws:// or wss://host:port[/path]. */
+  readonly url: string;
+  /** Used with mqtts:// and wss://. */
+  readonly tls?: MqttJsTlsOptions;
+}
+
+// Loaded on the first attempt: importing mqtt.js costs about 20 MiB of RSS, which a process using only the SDK
+// transport need not pay.
+let loading: Promise<typeof MqttJs> | undefined;
+const loadMqttJs = (): Promise<typeof MqttJs> => (loading ??= import('mqtt'));
+
+const sessionOptions = (request: SessionRequest): IClientOptions => ({
+  clientId: request.clientId,
+  protocolVersion: request.protocolVersion,
+  clean: request.clean,
+  keepalive: request.keepaliveSeconds,
+  connectTimeout: request.connectTimeoutMs,
+  reconnectPeriod: 0, // reconnection is the connection's, with backoff
+  resubscribe: false, // so is resubscription
+  queueQoSZero: false,
+  ...(request.protocolVersion === 5 && !request.clean
+    ? { properties: { sessionExpiryInterval: request.sessionExpirySeconds } }
+    : {}),
+  ...(request.will === undefined
+    ? {}
+    : {
+        will: {
+          topic: request.will.topic,
+          payload: Buffer.from(request.will.payload),
+          qos: request.will.qos ?? 1,
+          retain: request.will.retain ?? false,
+        },
+      }),
+});
+
+/** mqtt.js over TCP, TLS or WebSocket, by URL. */
+export function mqttJsTransport(options: MqttJsTransportOptions): MqttTransport {
+  let parsed: URL;
+  try {
+    parsed = new URL(options.url);
+  } catch {
+    throw new MqttClientError(
+      'InvalidOptions',
+      `url must be mqtt://, mqtts://, ws:// or wss://host:port, got ${options.url}`,
+    );
+  }
+  if (!['mqtt:', 'mqtts:', 'ws:', 'wss:'].includes(parsed.protocol))
+    throw new MqttClientError(
+      'InvalidOptions',
+      `url must be mqtt://, mqtts://, ws:// or wss://host:port, got ${options.url}`,
+    );
+  const tls = options.tls;
+  const tlsOptions: IClientOptions =
+    tls === undefined
+      ? {}
+      : {
+          rejectUnauthorized: true,
+          ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+          ...(tls.cert === undefined ? {} : { cert: tls.cert }),
+          ...(tls.key === undefined ? {} : { key: tls.key }),
+          ...(tls.alpnProtocols === undefined ? {} : { ALPNProtocols: [...tls.alpnProtocols] }),
+          ...(tls.servername === undefined ? {} : { servername: tls.servername }),
+        };
+  const endpoint = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  return {
+    kind: 'mqtt.js',
+    endpoint,
+    open: async (request, events, signal) => {
+      const mqtt = await loadMqttJs();
+      return openSession(
+        () => mqtt.connect(options.url, { ...sessionOptions(request), ...tlsOptions }),
+        endpoint,
+        events,
+        signal,
+      );
+    },
+  };
+}
+
+/**
+ * mqtt.js over any duplex stream (the simulator's in-memory pairs, a socket made elsewhere): `createStream` is
+ * called once per connection attempt; a throw or an error on the stream is a failed attempt.
+ */
+export function mqttJsStreamTransport(
+  createStream: () => Duplex,
+  options: { readonly endpoint?: string } = {},
+): MqttTransport {
+  const endpoint = options.endpoint ?? 'stream';
+  return {
+    kind: 'mqtt.js',
+    endpoint,
+    open: async (request, events, signal) => {
+      const mqtt = await loadMqttJs();
+      return openSession(
+        () => new mqtt.MqttClient(() => createStream(), sessionOptions(request)),
+        endpoint,
+        events,
+        signal,
+      );
+    },
+  };
+}
+
+function openSession(
+  createClient: () => MqttClient,
+  endpoint: string,
+  events: SessionEvents,
+  signal: AbortSignal,
+): Promise<TransportSession> {
+  return new Promise((resolve, reject) => {
+    if (signal.aborted) {
+      reject(abortReasonOf(signal));
+      return;
+    }
+    let client: MqttClient;
+    try {
+      client = createClient();
+    } catch (e) {
+      reject(connectErrorOf(e, endpoint));
+      return;
+    }
+    let phase: 'connecting' | 'connected' | 'over' = 'connecting';
+    let lastError: unknown;
+    const failConnect = (error: Error): void => {
+      if (phase !== 'connecting') return;
+      phase = 'over';
+      signal.removeEventListener('abort', onAbort);
+      client.end(true);
+      reject(error);
+    };
+    const onAbort = (): void => failConnect(abortReasonOf(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+
+    // MQTT.js sends the PUBACK when this callback runs, so a handler's promise holds it back. MQTT.js reads no
+    // further packet from this connection meanwhile: messages are handled one at a time, in order.
+    client.handleMessage = (packet, callback) => {
+      const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
+      const done = events.message({ topic: packet.topic, payload, qos: packet.qos });
+      if (done === undefined) callback();
+      else
+        done.then(
+          () => callback(),
+          () => callback(),
+        );
+    };
+    client.on('error', (e) => {
+      lastError = e;
+      // A CONNACK refusal or TLS alert settles the attempt at once; a socket error waits for 'close'.
+      if (
+        phase === 'connecting' &&
+        (numericCodeOf(e) !== undefined || connectErrorOf(e, endpoint).code === 'NotAuthorized')
+      )
+        failConnect(connectErrorOf(e, endpoint));
+    });
+    client.on('close', () => {
+      if (phase === 'connecting') {
+        failConnect(
+          lastError === undefined
+            ? new MqttClientError(
+                'ConnectFailed',
+                `${endpoint} closed the connection before CONNACK (certificate refused?)`,
+              )
+            : connectErrorOf(lastError, endpoint),
+        );
+        return;
+      }
+      if (phase !== 'connected') return;
+      phase = 'over';
+      client.end(true);
+      const why = lastError instanceof Error ? lastError.message : 'closed';
+      events.lost(new MqttClientError('ConnectFailed', `connection to ${endpoint} lost: ${why}`, { cause: lastError }));
+    });
+    client.on('connect', (connack) => {
+      if (phase !== 'connecting') return;
+      phase = 'connected';
+      lastError = undefined;
+      signal.removeEventListener('abort', onAbort);
+      resolve(mqttJsSession(client, connack.sessionPresent, () => phase === 'connected'));
+    });
+  });
+}
+
+function mqttJsSession(client: MqttClient, sessionPresent: boolean, up: () => boolean): TransportSession {
+  const protocolVersion = client.options.protocolVersion === 5 ? 5 : 4;
+  return {
+    protocolVersion,
+    sessionPresent,
+    acksAfterHandler: true,
+    subscribe: (filter, qos) =>
+      new Promise((resolve, reject) => {
+        client.subscribe(filter, { qos }, (err) => {
+          // A SUBACK failure code (0x80 and up) comes as an error carrying the SUBACK packet.
+          const codes = (err as { packet?: { granted?: unknown } } | null)?.packet?.granted;
+          const refused = Array.isArray(codes)
+            ? (codes as unknown[]).find((c): c is number => typeof c === 'number' && c >= 0x80)
+            : undefined;
+          if (refused !== undefined)
+            reject(
+              new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(refused)})`),
+            );
+          else if (err) reject(err);
+          else resolve();
+        });
+      }),
+    unsubscribe: (filter) =>
+      new Promise((resolve, reject) => {
+        client.unsubscribe(filter, (err) => (err ? reject(err) : resolve()));
+      }),
+    publish: (topic, payload, qos) =>
+      new Promise((resolve, reject) => {
+        client.publish(topic, payload, { qos }, (err, packet) => {
+          const reason =
+            numericCodeOf(err) ?? (packet !== undefined && 'reasonCode' in packet ? packet.reasonCode : undefined);
+          if (reason !== undefined && reason >= 0x80)
+            reject(new MqttClientError('PublishRefused', `broker refused publish to ${topic} (reason ${reason})`));
+          else if (err) {
+            // Still up: MQTT.js itself refused the packet (e.g. over the broker's maximum packet size).
+            reject(
+              up() && client.connected && !client.disconnecting
+                ? new MqttClientError('PublishRefused', `publish to ${topic}: ${err.message}`)
+                : err,
+            );
+          } else resolve();
+        });
+      }),
+    end: () => client.endAsync(false),
+    destroy: () => {
+      client.end(true);
+    },
+  };
+}
