@@ -73,11 +73,14 @@ function shadowField(shadowName: string | undefined, rest: string): FieldRef | s
 /** Characters a field or value written unquoted must escape. */
 const NEEDS_ESCAPE = /[\s()[\]{}:"<>\\*?`@#%/';,~^]/u;
 
-/** Writes text as one unquoted word that lexes back to exactly this text (no wildcards). */
-export function escapeWord(text: string): string {
+/**
+ * Writes text as (part of) an unquoted word that lexes back to exactly this text, wildcards escaped. A word's
+ * first character also escapes a "-" (which would read as NOT); `wordStart: false` is for later parts.
+ */
+export function escapeWord(text: string, wordStart = true): string {
   let out = '';
   for (const c of text) out += NEEDS_ESCAPE.test(c) ? `\\${c}` : c;
-  return out.startsWith('-') ? `\\${out}` : out;
+  return wordStart && out.startsWith('-') ? `\\${out}` : out;
 }
 
 /** The canonical name of a field, escaped so that it parses back to the same field. */

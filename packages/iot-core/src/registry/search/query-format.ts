@@ -36,7 +36,9 @@ const KEYWORDS = new Set(['AND', 'OR', 'NOT', 'TO']);
 function formatValue(value: ValuePattern): string {
   if (value.kind === 'exact')
     return PLAIN_WORD.test(value.text) && !KEYWORDS.has(value.text) ? value.text : quote(value.text);
-  return value.parts.map((p) => (p.kind === 'text' ? escapeWord(p.text) : p.kind === 'many' ? '*' : '?')).join('');
+  return value.parts
+    .map((p, i) => (p.kind === 'text' ? escapeWord(p.text, i === 0) : p.kind === 'many' ? '*' : '?'))
+    .join('');
 }
 
 const quote = (text: string): string => `"${text.replace(/[\\"]/g, '\\$&')}"`;

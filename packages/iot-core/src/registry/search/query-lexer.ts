@@ -82,6 +82,9 @@ export function lexFleetQuery(text: string): Result<Token[], FleetQueryError> {
       i++;
       continue;
     }
+    if (c === '-' && atTermStart(text, i) && (i + 1 >= text.length || endsWord(text.charAt(i + 1)))) {
+      return err(syntaxError(i, '"-" must be followed by a term, with no space between'));
+    }
     const word = lexWord(text, i);
     if (!word.ok) return word;
     tokens.push(word.value);
@@ -90,16 +93,16 @@ export function lexFleetQuery(text: string): Result<Token[], FleetQueryError> {
   return ok(tokens);
 }
 
-/** A hyphen excludes when it stands where a term starts (query start, after whitespace or "(") and touches one. */
-function startsTerm(text: string, i: number): boolean {
+/** Where a term may start: the query's start, or after whitespace or "(". */
+function atTermStart(text: string, i: number): boolean {
   const before = i === 0 ? ' ' : text.charAt(i - 1);
+  return isQueryWhitespace(before) || before === '(';
+}
+
+/** A hyphen excludes when it stands where a term starts and touches it. */
+function startsTerm(text: string, i: number): boolean {
   const after = text.charAt(i + 1);
-  return (
-    (isQueryWhitespace(before) || before === '(') &&
-    after !== '' &&
-    !isQueryWhitespace(after) &&
-    !')]}:'.includes(after)
-  );
+  return atTermStart(text, i) && after !== '' && !isQueryWhitespace(after) && !')]}:'.includes(after);
 }
 
 function lexQuoted(text: string, start: number): Result<Token, FleetQueryError> {

@@ -113,7 +113,8 @@ function rangeMatcher(range: ValueRange): (v: Scalar) => boolean {
   };
 }
 
-const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|/-]/g, '\\$&');
+/** Escapes what is special in a `u`-flag pattern outside a class (there, `\-` would be an error). */
+const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|]/g, '\\$&');
 
 function accessor(ref: FieldRef): Accessor {
   switch (ref.kind) {

@@ -154,7 +154,8 @@ class Parser {
     const following = this.tokens[this.at + 1];
     const namesField = token.kind === 'word' && (following?.kind === 'colon' || following?.kind === 'cmp');
     if (field !== undefined) {
-      if (namesField) {
+      // In a field group `(a >5)` is the value a and the comparison >5; only "x:" names another field.
+      if (token.kind === 'word' && following?.kind === 'colon') {
         this.fail(
           syntaxError(
             token.start,
@@ -299,7 +300,7 @@ class Parser {
       word = this.adjacentWord(token);
       if (word === undefined) this.fail(syntaxError(token.end, 'expected a number after "-"'));
       prefix = '-';
-    } else if (token.kind === 'word' && !isKeyword(token, 'TO')) {
+    } else if (token.kind === 'word' && !isKeyword(token, 'TO') && !this.isOperator(token)) {
       word = token;
       this.next();
     }
