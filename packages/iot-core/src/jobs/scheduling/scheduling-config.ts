@@ -46,11 +46,12 @@ export const SCHEDULING_LIMITS = {
   /** startTime and endTime are at least 30 minutes after the current time, and endTime 30 minutes after startTime. */
   minLeadMinutes: 30,
   minDurationMinutes: 30,
-  /** startTime "can be scheduled up to a year in advance"; endTime no later than two years from now. */
+  /**
+   * startTime "can be scheduled up to a year in advance"; endTime no later than two years from now (which also
+   * keeps AWS's "maximum duration between startTime and endTime is two years", as startTime is after now).
+   */
   maxStartYearsAhead: 1,
   maxEndYearsAhead: 2,
-  /** The maximum duration between startTime and endTime is two years. */
-  maxDurationYears: 2,
   /** Both start and end times are strings of 1-64 characters; a window's cron 1-256. */
   maxTimeLength: 64,
   maxCronLength: 256,
@@ -98,9 +99,6 @@ export function validateSchedulingConfig(
     const from = startTime ?? nowMs;
     if (endTime < from + L.minDurationMinutes * MINUTE_MS) {
       return fail('endTime', `endTime must be at least ${L.minDurationMinutes} minutes after startTime`);
-    }
-    if (endTime > addUtcYears(from, L.maxDurationYears)) {
-      return fail('endTime', 'endTime can be at most two years after startTime');
     }
   }
 
