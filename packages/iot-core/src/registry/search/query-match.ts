@@ -4,8 +4,11 @@ import type { FieldRef, FleetQuery, ValuePattern, ValueRange } from './query-ast
 import { foldCase, isNumericLiteral, numericValue } from './query-values.js';
 
 type Scalar = string | number | boolean;
-/** The raw values a field holds in one thing: scalars, and objects (which only `field:*` looks into). */
-type Accessor = (thing: IndexedThing) => readonly unknown[];
+/**
+ * Whether some value the field holds in one thing passes `test` (values are scalars, and objects, which only
+ * `field:*` looks into). A visitor rather than a list, so matching a thing allocates nothing.
+ */
+type Accessor = (thing: IndexedThing, test: (value: unknown) => boolean) => boolean;
 export type ThingPredicate = (thing: IndexedThing) => boolean;
 
 /**
@@ -39,17 +42,19 @@ export function compileFleetQuery(query: FleetQuery): ThingPredicate {
     }
     case 'term': {
       const matches = valueMatcher(query.value);
-      const values = query.field === undefined ? anyFieldValues : accessor(query.field.ref);
-      return (thing) => values(thing).some((v) => isScalar(v) && matches(v));
+      const some = query.field === undefined ? someAnyField : accessor(query.field.ref);
+      const test = (v: unknown): boolean => isScalar(v) && matches(v);
+      return (thing) => some(thing, test);
     }
     case 'exists': {
-      const values = accessor(query.field.ref);
-      return (thing) => values(thing).some(hasLeaf);
+      const some = accessor(query.field.ref);
+      return (thing) => some(thing, hasLeaf);
     }
     case 'range': {
       const inRange = rangeMatcher(query.range);
-      const values = accessor(query.field.ref);
-      return (thing) => values(thing).some((v) => isScalar(v) && inRange(v));
+      const some = accessor(query.field.ref);
+      const test = (v: unknown): boolean => isScalar(v) && inRange(v);
+      return (thing) => some(thing, test);
     }
   }
 }
@@ -119,36 +124,34 @@ const escapeRegExp = (text: string): string => text.replace(/[\\^$.*+?()[\]{}|]/
 function accessor(ref: FieldRef): Accessor {
   switch (ref.kind) {
     case 'thingName':
-      return (t) => [t.thingName];
+      return (t, test) => test(t.thingName);
     case 'thingTypeName':
-      return (t) => (t.thingTypeName === undefined ? [] : [t.thingTypeName]);
+      return (t, test) => t.thingTypeName !== undefined && test(t.thingTypeName);
     case 'thingGroupNames':
-      return (t) => t.thingGroupNames;
+      return (t, test) => t.thingGroupNames.some(test);
     case 'attribute': {
       const name = ref.name;
-      return (t) => (Object.hasOwn(t.attributes, name) ? [t.attributes[name]] : []);
+      return (t, test) => Object.hasOwn(t.attributes, name) && test(t.attributes[name]);
     }
     case 'shadowValue': {
       const { shadowName, section, path } = ref;
-      return (t) => {
+      return (t, test) => {
         const shadow = shadowOf(t, shadowName);
-        const out: unknown[] = [];
-        if (shadow !== undefined) collectAtPath(shadow[section], path, 0, out);
-        return out;
+        return shadow !== undefined && someAtPath(shadow[section], path, 0, test);
       };
     }
     case 'shadowHasDelta': {
       const shadowName = ref.shadowName;
-      return (t) => {
+      return (t, test) => {
         const shadow = shadowOf(t, shadowName);
-        return shadow === undefined ? [] : [hasDelta(shadow)];
+        return shadow !== undefined && test(hasDelta(shadow));
       };
     }
     case 'connectivity': {
       const key = ref.key;
-      return (t) => {
+      return (t, test) => {
         const value = t.connectivity?.[key];
-        return value === undefined ? [] : [value];
+        return value !== undefined && test(value);
       };
     }
   }
@@ -161,17 +164,11 @@ function shadowOf(thing: IndexedThing, shadowName: string | undefined): IndexedS
 }
 
 /** Values under `path`; arrays on the way (and at the end) are searched element by element, as Lucene flattens them. */
-function collectAtPath(node: unknown, path: readonly string[], i: number, out: unknown[]): void {
-  if (Array.isArray(node)) {
-    for (const element of node) collectAtPath(element, path, i, out);
-    return;
-  }
-  if (i === path.length) {
-    if (node !== undefined && node !== null) out.push(node);
-    return;
-  }
+function someAtPath(node: unknown, path: readonly string[], i: number, test: (value: unknown) => boolean): boolean {
+  if (Array.isArray(node)) return node.some((element) => someAtPath(element, path, i, test));
+  if (i === path.length) return node !== undefined && node !== null && test(node);
   const key = path[i] as string;
-  if (isPlainObject(node) && Object.hasOwn(node, key)) collectAtPath(node[key], path, i + 1, out);
+  return isPlainObject(node) && Object.hasOwn(node, key) && someAtPath(node[key], path, i + 1, test);
 }
 
 function hasDelta(shadow: IndexedShadow): boolean {
@@ -180,21 +177,17 @@ function hasDelta(shadow: IndexedShadow): boolean {
   return Object.keys(computeShadowDelta(shadow.desired, reported)).length > 0;
 }
 
-/** Every value a term without a field searches. */
-function anyFieldValues(thing: IndexedThing): readonly unknown[] {
-  const out: unknown[] = [thing.thingName, ...thing.thingGroupNames, ...Object.values(thing.attributes)];
-  if (thing.thingTypeName !== undefined) out.push(thing.thingTypeName);
+/** What a term without a field searches: registry values and every value in every shadow. */
+function someAnyField(thing: IndexedThing, test: (value: unknown) => boolean): boolean {
+  if (test(thing.thingName) || thing.thingGroupNames.some(test) || Object.values(thing.attributes).some(test))
+    return true;
+  if (thing.thingTypeName !== undefined && test(thing.thingTypeName)) return true;
   const shadows = [thing.shadow, ...Object.values(thing.namedShadows ?? {})];
-  for (const shadow of shadows) {
-    if (shadow === undefined) continue;
-    collectLeaves(shadow.reported, out);
-    collectLeaves(shadow.desired, out);
-  }
-  return out;
+  return shadows.some((s) => s !== undefined && (someLeaf(s.reported, test) || someLeaf(s.desired, test)));
 }
 
-function collectLeaves(node: unknown, out: unknown[]): void {
-  if (isScalar(node)) out.push(node);
-  else if (Array.isArray(node)) for (const v of node) collectLeaves(v, out);
-  else if (isPlainObject(node)) for (const v of Object.values(node)) collectLeaves(v, out);
+function someLeaf(node: unknown, test: (value: unknown) => boolean): boolean {
+  if (isScalar(node)) return test(node);
+  if (Array.isArray(node)) return node.some((v) => someLeaf(v, test));
+  return isPlainObject(node) && Object.values(node).some((v) => someLeaf(v, test));
 }
