@@ -41,6 +41,15 @@ class QueryFailure extends Error {
  *   value   := word | "quoted" | "*" | range | "(" group ")"       (group: or/and/unary over values)
  *   range   := ("[" | "{") bound "TO" bound ("]" | "}")            (bound: word, "quoted" or * for open)
  *
+ * Supported: fields thingName, thingTypeName, thingGroupNames, attributes.<name>, shadow.reported|desired.<path>,
+ * shadow.hasDelta, shadow.name.<shadow>.(reported|desired.<path>|hasDelta), connectivity.connected|timestamp|
+ * disconnectReason; bare terms (any field) and bare `*` (every thing); wildcards `*` and `?` in words; quoted
+ * literals; `\` escapes; `field:*`; inclusive/exclusive/open ranges and comparisons; AND/OR/NOT/`-`, implicit AND,
+ * parentheses, field groups. AWS's limits: 12 terms, one leading-wildcard term, 100 characters with one.
+ * Not supported (refused with an error naming the part): other fields, regular expressions, fuzzy/proximity (`~`),
+ * boosting (`^`), wildcards in field names, unescaped `` ` @ # % / ' ; , ``. Lucene's `&&`, `||`, `!`, `+` are
+ * not operators here (they are ordinary characters of a word).
+ *
  * Errors name the offending part and its 0-based offset, e.g.
  * `Syntax error at 14: expected a value after "attributes.hw:"`.
  */
