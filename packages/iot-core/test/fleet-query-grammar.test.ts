@@ -83,6 +83,7 @@ const VALID: readonly (readonly [string, string])[] = [
   ['thingName:"AND"', 'thingName:"AND"'],
   // Quoting and escaping.
   ['thingName:"pi 01"', 'thingName:"pi 01"'],
+  ['shadow.reported.build:1.0+git AND thingName:a!', 'shadow.reported.build:"1.0+git" AND thingName:"a!"'],
   ['thingName:pi\\*01', 'thingName:"pi*01"'],
   ['thingName:"pi*01"', 'thingName:"pi*01"'],
   ['thingName:"say \\"hi\\""', 'thingName:"say \\"hi\\""'],
@@ -164,6 +165,10 @@ const INVALID: readonly (readonly [string, string, number])[] = [
   ['thingName:pi~2', 'Syntax error at 12: fuzzy and proximity searches ("~") are not supported', 12],
   ['thingName:pi^2', 'Syntax error at 12: boosting ("^") is not supported', 12],
   ['thingName:pi\\', 'Syntax error at 12: "\\" at the end of the query escapes nothing', 12],
+  ['a && b', 'Syntax error at 2: "&&" is not supported: write AND', 2],
+  ['a || b', 'Syntax error at 2: "||" is not supported: write OR', 2],
+  ['!thingName:a', 'Syntax error at 0: "!" is not supported: write NOT', 0],
+  ['a (+b)', 'Syntax error at 3: "+" (required term) is not supported: terms are AND-ed by default', 3],
   ['foo:bar', `${field('foo')}; supported fields: ${SUPPORTED_FIELDS}`, 0],
   ['thingname:x', `${field('thingname')}; supported fields: ${SUPPORTED_FIELDS}`, 0],
   [

@@ -87,10 +87,20 @@ export function lexFleetQuery(text: string): Result<Token[], FleetQueryError> {
     }
     const word = lexWord(text, i);
     if (!word.ok) return word;
+    const lucene = atTermStart(text, i) ? luceneOperator(word.value.raw) : undefined;
+    if (lucene !== undefined) return err(syntaxError(i, lucene));
     tokens.push(word.value);
     i = word.value.end;
   }
   return ok(tokens);
+}
+
+/** Lucene operators AWS does not document, refused where they would stand rather than read as words. */
+function luceneOperator(raw: string): string | undefined {
+  if (raw === '&&' || raw === '||') return `"${raw}" is not supported: write ${raw === '&&' ? 'AND' : 'OR'}`;
+  if (raw.startsWith('!')) return '"!" is not supported: write NOT';
+  if (raw.startsWith('+')) return '"+" (required term) is not supported: terms are AND-ed by default';
+  return undefined;
 }
 
 /** Where a term may start: the query's start, or after whitespace or "(". */

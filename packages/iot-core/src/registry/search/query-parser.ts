@@ -47,8 +47,8 @@ class QueryFailure extends Error {
  * literals; `\` escapes; `field:*`; inclusive/exclusive/open ranges and comparisons; AND/OR/NOT/`-`, implicit AND,
  * parentheses, field groups. AWS's limits: 12 terms, one leading-wildcard term, 100 characters with one.
  * Not supported (refused with an error naming the part): other fields, regular expressions, fuzzy/proximity (`~`),
- * boosting (`^`), wildcards in field names, unescaped `` ` @ # % / ' ; , ``. Lucene's `&&`, `||`, `!`, `+` are
- * not operators here (they are ordinary characters of a word).
+ * boosting (`^`), wildcards in field names, unescaped `` ` @ # % / ' ; , ``, and Lucene's `&&`, `||`, `!`, `+`
+ * where a term starts (inside a word they are ordinary characters: `1.0+build`).
  *
  * Errors name the offending part and its 0-based offset, e.g.
  * `Syntax error at 14: expected a value after "attributes.hw:"`.
