@@ -522,7 +522,7 @@ export class QueryGenerator {
       (field.kind === 'string' && r.chance(0.15))
     ) {
       if (r.chance(0.7) || field.kind === 'string') return this.numericRange();
-      const n = r.pick(field.samples.length > 0 && field.kind !== 'string' ? field.samples : ['1', '60', '75']);
+      const n = r.pick(field.samples);
       return { t: 'eq', text: n, written: n };
     }
     if (r.chance(0.2)) return this.stringRange(field);

@@ -93,7 +93,7 @@ export function fieldName(ref: FieldRef): string {
     case 'attribute':
       return `attributes.${escapeWord(ref.name)}`;
     case 'shadowValue':
-      return `${shadowPrefix(ref.shadowName)}${ref.section}.${ref.path.map(escapeWord).join('.')}`;
+      return `${shadowPrefix(ref.shadowName)}${ref.section}.${ref.path.map((key) => escapeWord(key, false)).join('.')}`;
     case 'shadowHasDelta':
       return `${shadowPrefix(ref.shadowName)}hasDelta`;
     case 'connectivity':
