@@ -6,7 +6,9 @@ import {
   parseFleetQuery,
   type IndexedThing,
 } from '../src/registry/search/index.js';
-import { generateFleet, prng, QueryGenerator, Rand, reference } from './fleet-query-reference.js';
+import { generateFleet } from './fleet-query-fleet.js';
+import { QueryGenerator, reference } from './fleet-query-reference.js';
+import { prng, Rand } from './helpers/seeded-random.js';
 
 const SEED = 20_260_301;
 const FLEET_SIZE = 1500;

@@ -1,5 +1,5 @@
 import { err, ok, type Result } from '@otafleet/protocol';
-import type { FleetQuery, FleetQueryError, QueryField, RangeBound, ValuePattern, ValueRange } from './query-ast.js';
+import type { FleetQuery, FleetQueryError, QueryField, ValuePattern } from './query-ast.js';
 import { resolveField } from './query-fields.js';
 import {
   isKeyword,
@@ -10,18 +10,13 @@ import {
   type Token,
   type WordToken,
 } from './query-lexer.js';
-import { isNumericLiteral } from './query-values.js';
+import { invalidQuery, rangeOf, typedRangeError, typedValueError, type BoundText } from './query-typed.js';
 
 /** AWS: "The maximum number of terms in a query is twelve." */
 export const MAX_QUERY_TERMS = 12;
 /** AWS: leading wildcards in at most one term per query, and such a query is at most 100 characters. */
 export const MAX_LEADING_WILDCARD_TERMS = 1;
 export const MAX_LEADING_WILDCARD_QUERY_LENGTH = 100;
-
-const invalid = (position: number, detail: string): FleetQueryError => ({
-  message: `Invalid query at ${position}: ${detail}`,
-  position,
-});
 
 /** Thrown inside the parser only, to unwind recursive descent; parseFleetQuery turns it into an err. */
 class QueryFailure extends Error {
@@ -85,7 +80,7 @@ class Parser {
     }
     if (this.leadingWildcards > 0 && this.text.length > MAX_LEADING_WILDCARD_QUERY_LENGTH) {
       this.fail(
-        invalid(
+        invalidQuery(
           MAX_LEADING_WILDCARD_QUERY_LENGTH,
           `a query with a leading wildcard is at most ${MAX_LEADING_WILDCARD_QUERY_LENGTH} characters long (this one has ${this.text.length})`,
         ),
@@ -244,7 +239,8 @@ class Parser {
     this.countTerm(token);
     if (token.kind === 'word' && isLoneStar(token)) return { kind: 'exists', field: field.field };
     const value = this.pattern(token);
-    this.checkTyped(field.field, token.start, value);
+    const typeError = typedValueError(field.field, token.start, value);
+    if (typeError !== undefined) this.fail(typeError);
     return { kind: 'term', field: field.field, value };
   }
 
@@ -297,7 +293,7 @@ class Parser {
   }
 
   /** Reads one range bound (consuming it): 'open' for `*`, undefined when the token cannot be a bound. */
-  private bound(token: Token): Bound | 'open' | undefined {
+  private bound(token: Token): BoundText | 'open' | undefined {
     if (token.kind === 'quoted') {
       this.next();
       return { text: token.text, quoted: true };
@@ -331,55 +327,15 @@ class Parser {
   private rangeNode(
     field: FieldContext,
     position: number,
-    lower: Bound | undefined,
-    upper: Bound | undefined,
+    lower: BoundText | undefined,
+    upper: BoundText | undefined,
     lowerInclusive: boolean,
     upperInclusive: boolean,
   ): FleetQuery {
-    const numeric = [lower, upper].every((b) => b === undefined || (!b.quoted && isNumericLiteral(b.text)));
-    const range: ValueRange = numeric
-      ? {
-          type: 'number',
-          lower: lower === undefined ? undefined : { value: Number(lower.text), inclusive: lowerInclusive },
-          upper: upper === undefined ? undefined : { value: Number(upper.text), inclusive: upperInclusive },
-        }
-      : {
-          type: 'string',
-          lower: stringBound(lower, lowerInclusive),
-          upper: stringBound(upper, upperInclusive),
-        };
-    this.checkTypedRange(field.field, position, range);
+    const range = rangeOf(lower, upper, lowerInclusive, upperInclusive);
+    const typeError = typedRangeError(field.field, position, range);
+    if (typeError !== undefined) this.fail(typeError);
     return { kind: 'range', field: field.field, range };
-  }
-
-  /** Managed fields with a type (AWS: Boolean connected/hasDelta, Number timestamp) refuse values of another type. */
-  private checkTyped(field: QueryField, position: number, value: ValuePattern): void {
-    const ref = field.ref;
-    const isBoolean = ref.kind === 'shadowHasDelta' || (ref.kind === 'connectivity' && ref.key === 'connected');
-    if (isBoolean && !(value.kind === 'exact' && /^(true|false)$/i.test(value.text))) {
-      this.fail(invalid(position, `${field.name} is a Boolean field: query it with true, false or *`));
-    }
-    if (
-      ref.kind === 'connectivity' &&
-      ref.key === 'timestamp' &&
-      !(value.kind === 'exact' && isNumericLiteral(value.text))
-    ) {
-      this.fail(
-        invalid(position, `${field.name} is a Number field (epoch milliseconds): query it with a number or a range`),
-      );
-    }
-  }
-
-  private checkTypedRange(field: QueryField, position: number, range: ValueRange): void {
-    const ref = field.ref;
-    if (ref.kind === 'shadowHasDelta' || (ref.kind === 'connectivity' && ref.key === 'connected')) {
-      this.fail(invalid(position, `${field.name} is a Boolean field: a range does not apply`));
-    }
-    if (ref.kind === 'connectivity' && ref.key === 'timestamp' && range.type !== 'number') {
-      this.fail(
-        invalid(position, `${field.name} is a Number field (epoch milliseconds): its range bounds are numbers`),
-      );
-    }
   }
 
   private pattern(token: WordToken | Extract<Token, { kind: 'quoted' }>): ValuePattern {
@@ -392,13 +348,14 @@ class Parser {
 
   private countTerm(token: Token): void {
     this.terms++;
-    if (this.terms > MAX_QUERY_TERMS) this.fail(invalid(token.start, `a query has at most ${MAX_QUERY_TERMS} terms`));
+    if (this.terms > MAX_QUERY_TERMS)
+      this.fail(invalidQuery(token.start, `a query has at most ${MAX_QUERY_TERMS} terms`));
   }
 
   private countLeadingWildcard(token: Token): void {
     this.leadingWildcards++;
     if (this.leadingWildcards > MAX_LEADING_WILDCARD_TERMS) {
-      this.fail(invalid(token.start, 'only one term per query may start with a wildcard'));
+      this.fail(invalidQuery(token.start, 'only one term per query may start with a wildcard'));
     }
   }
 
@@ -432,15 +389,7 @@ interface FieldContext {
   readonly written: string;
 }
 
-interface Bound {
-  readonly text: string;
-  readonly quoted: boolean;
-}
-
 const isLoneStar = (word: WordToken): boolean => word.parts.length === 1 && word.parts[0]?.kind === 'many';
-
-const stringBound = (bound: Bound | undefined, inclusive: boolean): RangeBound<string> | undefined =>
-  bound === undefined ? undefined : { value: bound.text, inclusive };
 
 const flatten =
   (kind: 'and' | 'or') =>
