@@ -201,6 +201,20 @@ describe('validateSchedulingConfig', () => {
     expect(valid({ maintenanceWindows: [window('cron(0 11 ? * SUN *)', 60)] }).maintenanceWindows).toHaveLength(1);
   });
 
+  it("restores after a restart: the stored input validated at the job's creation time gives the same result", () => {
+    const input: SchedulingConfigInput = {
+      startTime: '2026-03-02T10:00',
+      endTime: '2026-03-09T10:00',
+      endBehavior: 'CANCEL',
+      maintenanceWindows: [window('cron(0 2 ? * MON-FRI *)', 90)],
+    };
+    const createdAt = NOW;
+    const restored = validateSchedulingConfig(JSON.parse(JSON.stringify(input)) as SchedulingConfigInput, createdAt);
+    expect(restored).toEqual(validateSchedulingConfig(input, createdAt));
+    // Validated at the restart's own clock instead, the same config would be refused (startTime has passed).
+    expect(validateSchedulingConfig(input, Date.UTC(2026, 2, 5)).ok).toBe(false);
+  });
+
   it('checks against the clock it is given, not the machine clock', () => {
     const later = Date.UTC(2030, 0, 1);
     expect(validateSchedulingConfig({ startTime: '2026-03-02T10:00' }, later).ok).toBe(false);
