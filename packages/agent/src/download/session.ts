@@ -1,0 +1,407 @@
+import type { Logger } from 'pino';
+import { backoffDelayMs, parseRetryAfter } from './backoff.js';
+import { sleep } from './clock.js';
+import { DownloadError } from './errors.js';
+import { BodyReader, HttpGet, readErrorBody } from './http-get.js';
+import { planResponse } from './http-response.js';
+import { parseBundleUrl, type ResolvedDownloadOptions } from './options.js';
+import type { PartialFile } from './partial-file.js';
+import { TokenBucket } from './rate-limiter.js';
+
+const MAX_REDIRECTS = 5;
+const USER_AGENT = 'otafleet-agent';
+
+/** Certificate failures: a wrong pin or a bad store certificate is configuration, not weather. */
+const TLS_CERTIFICATE_ERRORS =
+  /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
+
+/** What the next network step produced. */
+export type NetworkStep = Uint8Array | 'restarted' | null;
+
+/**
+ * The network half of a download: one connection at a time, continued with `Range` from the file's end;
+ * retries with backoff (the count resets whenever bytes beyond any seen before arrive); fresh URLs when the
+ * old one expired; restarts from byte 0 when the server cannot continue; and the durability schedule
+ * (fdatasync, then save the offset, in the background every `syncEveryBytes`).
+ */
+export class DownloadSession {
+  private url: URL;
+  private body: BodyReader | null = null;
+  private current: HttpGet | null = null;
+  /** Set by a 416 / wrong Content-Range: the next request asks for the whole file. */
+  private fetchWhole = false;
+  private rangeRestarts = 0;
+  /** The furthest offset reached in this run: only bytes beyond it count as progress. */
+  private highWater: number;
+  private failures = 0;
+  private highWaterAtFailure: number;
+  private refreshes = 0;
+  private highWaterAtRefresh: number;
+  private syncing: Promise<void> | null = null;
+  private syncFailure: unknown = undefined;
+  private syncStartedAt: number;
+  private lastProgressAt = Number.NEGATIVE_INFINITY;
+  private readonly limiter: TokenBucket | null;
+  private readonly log: Logger;
+  private readonly onAbort = (): void => {
+    const reason = new Error('download canceled');
+    this.current?.abort(reason);
+    this.body?.destroy(reason);
+  };
+
+  /** Bumped at every restart from byte 0: a reader that already handed bytes on must start over. */
+  epoch = 0;
+  completed = false;
+  requests = 0;
+  networkBytes = 0;
+  restartsFromZero = 0;
+  urlRefreshes = 0;
+
+  constructor(
+    private readonly o: ResolvedDownloadOptions,
+    readonly file: PartialFile,
+  ) {
+    this.url = o.url;
+    this.highWater = this.highWaterAtFailure = this.highWaterAtRefresh = this.syncStartedAt = file.length;
+    this.limiter =
+      o.maxBandwidthBytesPerSecond === undefined ? null : new TokenBucket(o.maxBandwidthBytesPerSecond, o.clock);
+    this.log = o.logger.child({ partialPath: o.partialPath });
+    o.signal?.addEventListener('abort', this.onAbort, { once: true });
+  }
+
+  get offset(): number {
+    return this.file.length;
+  }
+
+  /** Opens a body that continues at `offset` unless one is open or the file is complete. See `connect`. */
+  async ensureConnected(): Promise<boolean> {
+    if (this.body !== null || this.offset === this.o.expectedSize) return false;
+    return this.connect();
+  }
+
+  /** The next chunk from the network (already queued to the file), 'restarted', or null when the file is complete. */
+  async next(): Promise<NetworkStep> {
+    for (;;) {
+      this.throwIfFailed();
+      if (this.body === null) {
+        if (this.offset === this.o.expectedSize) return null;
+        if (await this.connect()) return 'restarted';
+        continue;
+      }
+      let chunk: Buffer | null;
+      try {
+        chunk = await this.body.next();
+      } catch (e) {
+        this.body = null;
+        this.throwIfAborted();
+        await this.failed(e);
+        continue;
+      }
+      if (chunk === null) {
+        this.body = null;
+        await this.failed(new Error(`the body ended at byte ${this.offset} of ${this.o.expectedSize}`));
+        continue;
+      }
+      if (chunk.byteLength === 0) continue;
+      if (this.offset + chunk.byteLength > this.o.expectedSize) {
+        this.dropBody();
+        throw tooManyBytes(this.o.expectedSize);
+      }
+      await this.file.append(chunk);
+      this.networkBytes += chunk.byteLength;
+      this.highWater = Math.max(this.highWater, this.offset);
+      this.maybeStartSync();
+      this.reportProgress(false);
+      if (this.limiter !== null) await this.wait(this.limiter.take(chunk.byteLength));
+      if (this.offset === this.o.expectedSize) await this.expectEndOfBody();
+      return chunk;
+    }
+  }
+
+  /** The whole file is in: check its digest, make it durable, save the final offset. */
+  async complete(sha256: string): Promise<void> {
+    if (sha256 !== this.o.expectedSha256) {
+      throw new DownloadError(
+        'DOWNLOAD_DIGEST_MISMATCH',
+        `the file's SHA-256 is ${sha256}, the job says ${this.o.expectedSha256}`,
+        { retryable: false },
+      );
+    }
+    await this.settle();
+    this.throwIfFailed();
+    const durable = await this.file.sync();
+    await this.o.progressStore.save(durable);
+    this.completed = true;
+    this.reportProgress(true);
+  }
+
+  /** Waits for a background sync + save, so nothing saves an offset after this. */
+  async settle(): Promise<void> {
+    await this.syncing;
+  }
+
+  dispose(): void {
+    this.o.signal?.removeEventListener('abort', this.onAbort);
+    this.dropBody();
+    this.current?.abort(new Error('download finished'));
+  }
+
+  throwIfAborted(): void {
+    if (this.o.signal?.aborted === true) throw canceled(this.o.signal.reason);
+  }
+
+  /**
+   * Sends GET (with Range unless at byte 0) until a body continuing the file is open. Returns true when
+   * the file had to be cut back to byte 0 (the server ignored Range, or could not continue at our offset).
+   */
+  private async connect(): Promise<boolean> {
+    let url = this.url;
+    let redirects = 0;
+    for (;;) {
+      this.throwIfAborted();
+      const from = this.fetchWhole ? 0 : this.offset;
+      const headers: Record<string, string> = { 'user-agent': USER_AGENT, 'accept-encoding': 'identity' };
+      if (from > 0) headers.range = `bytes=${from}-`;
+      this.requests += 1;
+      this.log.debug({ host: url.host, from, request: this.requests }, 'requesting bundle');
+      const get = new HttpGet(url, headers, this.o.tls, this.o.idleTimeoutMs);
+      this.current = get;
+      let res;
+      try {
+        res = await get.response;
+      } catch (e) {
+        this.throwIfAborted();
+        const code = (e as NodeJS.ErrnoException).code;
+        if (code !== undefined && TLS_CERTIFICATE_ERRORS.test(code)) {
+          throw new DownloadError('DOWNLOAD_FAILED', `TLS to ${url.host} refused: ${(e as Error).message}`, {
+            retryable: false,
+            cause: e,
+          });
+        }
+        await this.failed(e);
+        url = this.url;
+        continue;
+      } finally {
+        this.current = null;
+      }
+      const status = res.statusCode ?? 0;
+      const plan = planResponse(status, res.headers, from, this.o.expectedSize);
+      switch (plan.kind) {
+        case 'body': {
+          let restarted = false;
+          if (plan.start !== this.offset) {
+            this.log.info({ offset: this.offset, status }, 'server sends the file from byte 0: starting over');
+            await this.restartFromZero();
+            restarted = true;
+          }
+          this.fetchWhole = false;
+          this.body = new BodyReader(res, this.o.idleTimeoutMs);
+          return restarted;
+        }
+        case 'restart-from-zero':
+          res.destroy();
+          if (from === 0 || this.rangeRestarts >= 1) {
+            throw new DownloadError('DOWNLOAD_FAILED', `the server cannot serve the file consistently: ${plan.why}`, {
+              retryable: true,
+            });
+          }
+          this.rangeRestarts += 1;
+          this.fetchWhole = true;
+          this.log.warn({ why: plan.why }, 'cannot continue at the offset: fetching the whole file');
+          continue;
+        case 'size-mismatch':
+          res.destroy();
+          throw new DownloadError('DOWNLOAD_SIZE_MISMATCH', plan.why, { retryable: false });
+        case 'refused': {
+          const body = await readErrorBody(res);
+          if (!this.o.isExpiredUrl(status, body)) {
+            throw new DownloadError('DOWNLOAD_FAILED', `HTTP ${status}: ${awsErrorSummary(body)}`, {
+              retryable: false,
+            });
+          }
+          await this.refresh(status, body);
+          url = this.url;
+          continue;
+        }
+        case 'redirect': {
+          res.destroy();
+          const next = new URL(plan.location, url);
+          if (++redirects > MAX_REDIRECTS) {
+            throw new DownloadError('DOWNLOAD_FAILED', `more than ${MAX_REDIRECTS} redirects`, { retryable: false });
+          }
+          if (url.protocol === 'https:' && next.protocol !== 'https:') {
+            throw new DownloadError('DOWNLOAD_FAILED', `refusing a redirect from https to ${next.protocol}`, {
+              retryable: false,
+            });
+          }
+          url = parseBundleUrl(next.href, 'redirect Location');
+          continue;
+        }
+        case 'transient':
+          res.destroy();
+          await this.failed(new Error(plan.why), parseRetryAfter(plan.retryAfter, Date.now()));
+          url = this.url;
+          continue;
+        case 'fatal':
+          res.destroy();
+          throw new DownloadError('DOWNLOAD_FAILED', `${plan.why} from ${url.host}`, { retryable: false });
+        default:
+          return assertNever(plan);
+      }
+    }
+  }
+
+  /** A failed attempt: back off, or give up after maxRetries in a row without progress. */
+  private async failed(cause: unknown, retryAfterMs?: number): Promise<void> {
+    this.throwIfAborted();
+    if (this.highWater > this.highWaterAtFailure) {
+      this.failures = 0;
+      this.highWaterAtFailure = this.highWater;
+    }
+    this.failures += 1;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    if (this.failures > this.o.maxRetries) {
+      throw new DownloadError(
+        'DOWNLOAD_FAILED',
+        `gave up after ${this.failures} attempts without progress at byte ${this.offset}: ${message}`,
+        { retryable: true, cause },
+      );
+    }
+    const delay = backoffDelayMs(this.failures - 1, this.o.backoff, this.o.random, retryAfterMs);
+    this.log.warn(
+      { err: message, offset: this.offset, attempt: this.failures, delayMs: delay },
+      'download attempt failed',
+    );
+    await this.wait(delay);
+  }
+
+  private async refresh(status: number, body: string): Promise<void> {
+    const summary = `HTTP ${status}: ${awsErrorSummary(body)}`;
+    if (this.o.refreshUrl === undefined) {
+      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, and no way to get a fresh URL`, { retryable: true });
+    }
+    if (this.highWater > this.highWaterAtRefresh) {
+      this.refreshes = 0;
+      this.highWaterAtRefresh = this.highWater;
+    }
+    if (this.refreshes >= this.o.maxUrlRefreshes) {
+      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, after ${this.refreshes} fresh URLs`, {
+        retryable: true,
+      });
+    }
+    this.refreshes += 1;
+    let fresh: string;
+    try {
+      fresh = await this.o.refreshUrl();
+    } catch (e) {
+      throw new DownloadError(
+        'DOWNLOAD_URL_EXPIRED',
+        `${summary}; getting a fresh URL failed: ${(e as Error).message}`,
+        {
+          retryable: true,
+          cause: e,
+        },
+      );
+    }
+    this.throwIfAborted();
+    this.url = parseBundleUrl(fresh, 'refreshUrl result');
+    this.urlRefreshes += 1;
+    this.log.info({ offset: this.offset, status }, 'URL refused as expired: continuing with a fresh one');
+  }
+
+  private async restartFromZero(): Promise<void> {
+    await this.settle();
+    this.throwIfFailed();
+    // The offset goes back first: a crash after this point must not trust bytes about to be overwritten.
+    await this.o.progressStore.save(0);
+    await this.file.truncate(0);
+    this.syncStartedAt = 0;
+    this.epoch += 1;
+    this.restartsFromZero += 1;
+  }
+
+  /** After the last expected byte the body must end: more bytes mean this is not the job's file. */
+  private async expectEndOfBody(): Promise<void> {
+    const body = this.body;
+    this.body = null;
+    if (body === null) return;
+    let extra: Buffer | null = null;
+    try {
+      extra = await body.next();
+    } catch {
+      // Every expected byte is in; a connection that breaks now loses nothing.
+    } finally {
+      body.destroy();
+    }
+    if (extra !== null && extra.byteLength > 0) throw tooManyBytes(this.o.expectedSize);
+  }
+
+  private maybeStartSync(): void {
+    if (this.syncing !== null || this.offset - this.syncStartedAt < this.o.syncEveryBytes) return;
+    this.syncStartedAt = this.offset;
+    this.syncing = (async () => {
+      try {
+        const durable = await this.file.sync();
+        await this.o.progressStore.save(durable);
+      } catch (e) {
+        this.syncFailure = e;
+      } finally {
+        this.syncing = null;
+      }
+    })();
+  }
+
+  private throwIfFailed(): void {
+    if (this.syncFailure === undefined) return;
+    const e = this.syncFailure;
+    throw e instanceof DownloadError
+      ? e
+      : new DownloadError('DOWNLOAD_FAILED', `cannot save the offset: ${(e as Error).message}`, {
+          retryable: true,
+          cause: e,
+        });
+  }
+
+  private reportProgress(force: boolean): void {
+    if (this.o.onProgress === undefined) return;
+    const now = this.o.clock.now();
+    if (!force && now - this.lastProgressAt < this.o.progressIntervalMs) return;
+    this.lastProgressAt = now;
+    this.o.onProgress(this.offset, this.o.expectedSize);
+  }
+
+  private async wait(ms: number): Promise<void> {
+    try {
+      await sleep(ms, this.o.clock, this.o.signal);
+    } catch (e) {
+      throw canceled(e);
+    }
+  }
+
+  private dropBody(): void {
+    this.body?.destroy();
+    this.body = null;
+  }
+}
+
+export function canceled(reason: unknown): DownloadError {
+  return new DownloadError('CANCELED', 'download canceled', { retryable: false, cause: reason });
+}
+
+function tooManyBytes(expectedSize: number): DownloadError {
+  return new DownloadError('DOWNLOAD_SIZE_MISMATCH', `the server sends more than the job's ${expectedSize} bytes`, {
+    retryable: false,
+  });
+}
+
+/** `AccessDenied: Request has expired` out of an S3-style XML error document, else the body's start. */
+function awsErrorSummary(body: string): string {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  if (code !== undefined) return message === undefined ? code : `${code}: ${message}`;
+  return body.slice(0, 200).trim() || '(no body)';
+}
+
+function assertNever(value: never): never {
+  throw new Error(`unhandled response plan ${JSON.stringify(value)}`);
+}
