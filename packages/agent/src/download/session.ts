@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import { backoffDelayMs, parseRetryAfter } from './backoff.js';
 import { sleep } from './clock.js';
-import { DownloadError } from './errors.js';
+import { asDownloadError, DownloadError, localIoError } from './errors.js';
 import { BodyReader, HttpGet, readErrorBody } from './http-get.js';
 import { planResponse } from './http-response.js';
 import { parseBundleUrl, type ResolvedDownloadOptions } from './options.js';
@@ -38,7 +38,7 @@ export class DownloadSession {
   private refreshes = 0;
   private highWaterAtRefresh: number;
   private syncing: Promise<void> | null = null;
-  private syncFailure: unknown = undefined;
+  private syncFailure: DownloadError | undefined = undefined;
   private syncStartedAt: number;
   private lastProgressAt = Number.NEGATIVE_INFINITY;
   private readonly limiter: TokenBucket | null;
@@ -129,8 +129,7 @@ export class DownloadSession {
     }
     await this.settle();
     this.throwIfFailed();
-    const durable = await this.file.sync();
-    await this.o.progressStore.save(durable);
+    await this.saveOffset(await this.file.sync());
     this.completed = true;
     this.reportProgress(true);
   }
@@ -251,25 +250,29 @@ export class DownloadSession {
     }
   }
 
-  /** A failed attempt: back off, or give up after maxRetries in a row without progress. */
+  /**
+   * A failed attempt: back off and retry, or give up after maxRetries + 1 failures in a row that brought
+   * no byte beyond any seen before (an attempt that did bring new bytes starts the count afresh).
+   */
   private async failed(cause: unknown, retryAfterMs?: number): Promise<void> {
     this.throwIfAborted();
-    if (this.highWater > this.highWaterAtFailure) {
-      this.failures = 0;
-      this.highWaterAtFailure = this.highWater;
-    }
-    this.failures += 1;
     const message = cause instanceof Error ? cause.message : String(cause);
-    if (this.failures > this.o.maxRetries) {
-      throw new DownloadError(
-        'DOWNLOAD_FAILED',
-        `gave up after ${this.failures} attempts without progress at byte ${this.offset}: ${message}`,
-        { retryable: true, cause },
-      );
+    if (this.highWater > this.highWaterAtFailure) {
+      this.highWaterAtFailure = this.highWater;
+      this.failures = 0;
+    } else {
+      this.failures += 1;
+      if (this.failures > this.o.maxRetries) {
+        throw new DownloadError(
+          'DOWNLOAD_FAILED',
+          `gave up after ${this.failures} attempts without progress at byte ${this.offset}: ${message}`,
+          { retryable: true, cause },
+        );
+      }
     }
-    const delay = backoffDelayMs(this.failures - 1, this.o.backoff, this.o.random, retryAfterMs);
+    const delay = backoffDelayMs(Math.max(0, this.failures - 1), this.o.backoff, this.o.random, retryAfterMs);
     this.log.warn(
-      { err: message, offset: this.offset, attempt: this.failures, delayMs: delay },
+      { err: message, offset: this.offset, failures: this.failures, delayMs: delay },
       'download attempt failed',
     );
     await this.wait(delay);
@@ -313,7 +316,7 @@ export class DownloadSession {
     await this.settle();
     this.throwIfFailed();
     // The offset goes back first: a crash after this point must not trust bytes about to be overwritten.
-    await this.o.progressStore.save(0);
+    await this.saveOffset(0);
     await this.file.truncate(0);
     this.syncStartedAt = 0;
     this.epoch += 1;
@@ -341,25 +344,25 @@ export class DownloadSession {
     this.syncStartedAt = this.offset;
     this.syncing = (async () => {
       try {
-        const durable = await this.file.sync();
-        await this.o.progressStore.save(durable);
+        await this.saveOffset(await this.file.sync());
       } catch (e) {
-        this.syncFailure = e;
+        this.syncFailure = asDownloadError(e);
       } finally {
         this.syncing = null;
       }
     })();
   }
 
+  private async saveOffset(offset: number): Promise<void> {
+    try {
+      await this.o.progressStore.save(offset);
+    } catch (e) {
+      throw localIoError('cannot save the download offset', e);
+    }
+  }
+
   private throwIfFailed(): void {
-    if (this.syncFailure === undefined) return;
-    const e = this.syncFailure;
-    throw e instanceof DownloadError
-      ? e
-      : new DownloadError('DOWNLOAD_FAILED', `cannot save the offset: ${(e as Error).message}`, {
-          retryable: true,
-          cause: e,
-        });
+    if (this.syncFailure !== undefined) throw this.syncFailure;
   }
 
   private reportProgress(force: boolean): void {
