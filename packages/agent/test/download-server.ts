@@ -57,7 +57,7 @@ export interface ServeOptions {
   /** Honour Range (default true); false answers every request 200 with the whole file. */
   readonly range?: boolean;
   /** Destroy the socket after sending this many body bytes in this response. */
-  readonly dropAfterBytes?: number;
+  readonly dropAfterBytes?: number | undefined;
   /** Content-Length to announce (default: the true one); null sends chunked with no length. */
   readonly contentLength?: number | null;
   /** Bytes appended after the file (a server with more than the job says). */
