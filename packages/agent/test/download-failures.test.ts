@@ -60,7 +60,12 @@ describe('downloadBundle: bounded retries with backoff', () => {
     await new Promise((r) => probe.close(r));
     const clock = instantClock();
     const file = randomFile(1024);
-    const options = { ...baseOptions(await dir(), `http://127.0.0.1:${port}/b`, file), maxRetries: 2, clock };
+    const options = {
+      ...baseOptions(await dir(), `http://127.0.0.1:${port}/b`, file),
+      maxRetries: 2,
+      clock,
+      random: () => 0.5,
+    };
 
     const error = await failure(downloadBundle(options));
 
@@ -256,6 +261,53 @@ describe('downloadBundle: cancel', () => {
     expect((await failure(downloadBundle(options))).code).toBe('CANCELED');
     expect(existsSync(options.partialPath)).toBe(false);
     expect(await options.progressStore.load()).toBeUndefined();
+  });
+});
+
+describe('downloadBundle: stop (agent shutdown)', () => {
+  it('keeps the partial file, makes every received byte durable, and the next run resumes there', async () => {
+    const file = randomFile(8 * MiB);
+    const server = await startTestServer((req, res) => serveBytes(req, res, file));
+    cleanups.push(server.close);
+    const stop = new AbortController();
+    let seen = 0;
+    const options = {
+      ...baseOptions(await dir(), server.url(), file),
+      stopSignal: stop.signal,
+      maxBandwidthBytesPerSecond: 4 * MiB,
+      progressIntervalMs: 0,
+      onProgress: (bytes: number) => {
+        seen = bytes;
+      },
+    };
+    const running = failure(downloadBundle(options));
+    await waitFor(() => seen >= 2 * MiB);
+    stop.abort();
+
+    const error = await running;
+
+    expect(error).toMatchObject({ code: 'DOWNLOAD_STOPPED', retryable: true });
+    const saved = (await options.progressStore.load()) ?? 0;
+    // Not just the last 1 MiB sync point: everything that had arrived.
+    expect(saved).toBe((await stat(options.partialPath)).size);
+    expect(saved).toBeGreaterThanOrEqual(2 * MiB);
+    expect(sha256((await readFile(options.partialPath)).subarray(0, saved))).toBe(sha256(file.subarray(0, saved)));
+
+    const { stopSignal: _stopped, ...again } = options;
+    const result = await downloadBundle({ ...again, maxBandwidthBytesPerSecond: 64 * MiB });
+    expect(result.resumedFrom).toBe(saved);
+    expect(server.requests.at(-1)?.range).toBe(`bytes=${saved}-`);
+    expect(sha256(await readFile(options.partialPath))).toBe(sha256(file));
+  });
+
+  it('an already stopped signal touches nothing', async () => {
+    const file = randomFile(MiB);
+    const options = { ...baseOptions(await dir(), 'http://127.0.0.1:9/b', file), stopSignal: AbortSignal.abort() };
+    await writeFile(options.partialPath, file.subarray(0, 1000));
+    await options.progressStore.save(1000);
+    expect((await failure(downloadBundle(options))).code).toBe('DOWNLOAD_STOPPED');
+    expect((await readFile(options.partialPath)).byteLength).toBe(1000);
+    expect(await options.progressStore.load()).toBe(1000);
   });
 });
 

@@ -1,10 +1,11 @@
 import { createHash } from 'node:crypto';
-import { rm, stat } from 'node:fs/promises';
+import { mkdir, rm, stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import { asDownloadError, DownloadError, localIoError, type DownloadErrorCode } from './errors.js';
 import { checkFreeSpace, type SpaceNeed } from './free-space.js';
 import { resolveDownloadOptions, type DownloadOptions, type ResolvedDownloadOptions } from './options.js';
 import { PartialFile } from './partial-file.js';
-import { canceled, DownloadSession } from './session.js';
+import { DownloadSession, interruption } from './session.js';
 
 export interface DownloadResult {
   /** The complete file (`partialPath`), its size and SHA-256 (both as the job says: they were checked). */
@@ -46,16 +47,21 @@ export async function downloadThrough<T>(
   extraSpace: readonly SpaceNeed[] = [],
 ): Promise<{ readonly download: DownloadResult; readonly consumed: T }> {
   const o = resolveDownloadOptions(options);
-  const aborted = (): boolean => o.signal?.aborted === true;
-  if (aborted()) {
-    await discard(o);
-    throw canceled(o.signal?.reason);
+  const early = interruption(o);
+  if (early !== null) {
+    if (early.code === 'CANCELED') await discard(o);
+    throw early;
   }
   const resumedFrom = await trustedOffset(o);
   await checkFreeSpace([
     { path: o.partialPath, bytes: o.expectedSize - resumedFrom + o.requiredExtraBytes },
     ...extraSpace,
   ]);
+  try {
+    await mkdir(dirname(o.partialPath), { recursive: true });
+  } catch (e) {
+    throw localIoError(`cannot create the directory of ${o.partialPath}`, e);
+  }
   const file = await PartialFile.open(o.partialPath, resumedFrom);
   const session = new DownloadSession(o, file);
   try {
@@ -72,12 +78,15 @@ export async function downloadThrough<T>(
     };
     return { download: result, consumed };
   } catch (e) {
-    const error = aborted() && !(e instanceof DownloadError) ? canceled(o.signal?.reason) : asDownloadError(e);
+    // Whatever surfaced (a destroyed socket, a wrapped verifier error), a cancel or stop asked for is what happened.
+    const error = interruption(o) ?? asDownloadError(e);
     session.dispose();
     await session.settle();
+    if (error.code === 'DOWNLOAD_STOPPED') await keepProgress(o, file);
     await file.close();
     if (bytesAreUnwanted(error)) await discard(o);
-    o.logger.warn({ code: error.code, retryable: error.retryable, err: error.message }, 'download failed');
+    if (error.code === 'DOWNLOAD_STOPPED') o.logger.info({ offset: file.length }, 'download stopped');
+    else o.logger.warn({ code: error.code, retryable: error.retryable, err: error.message }, 'download failed');
     throw error;
   } finally {
     session.dispose();
@@ -185,6 +194,7 @@ const KEEP_PARTIAL_AFTER: ReadonlySet<DownloadErrorCode> = new Set([
   'DOWNLOAD_URL_EXPIRED',
   'INSUFFICIENT_SPACE',
   'BUNDLE_IO_ERROR',
+  'DOWNLOAD_STOPPED',
 ]);
 
 /**
@@ -193,6 +203,18 @@ const KEEP_PARTIAL_AFTER: ReadonlySet<DownloadErrorCode> = new Set([
  */
 function bytesAreUnwanted(e: DownloadError): boolean {
   return !KEEP_PARTIAL_AFTER.has(e.code);
+}
+
+/** On a stop: everything received becomes durable and resumable. */
+async function keepProgress(o: ResolvedDownloadOptions, file: PartialFile): Promise<void> {
+  try {
+    await o.progressStore.save(await file.sync());
+  } catch (e) {
+    o.logger.error(
+      { err: (e as Error).message },
+      'cannot save the offset on stop: the next run resumes from the last saved one',
+    );
+  }
 }
 
 async function discard(o: ResolvedDownloadOptions): Promise<void> {

@@ -17,6 +17,11 @@ export const DOWNLOAD_ERROR_CODES = [
   'INSUFFICIENT_SPACE',
   /** The caller's AbortSignal fired; the partial file and the saved offset are gone. */
   'CANCELED',
+  /**
+   * Not a failure and never reported: the agent stopped the download (`stopSignal`, e.g. on SIGTERM); every
+   * byte received was synced and its offset saved, so the next run resumes there.
+   */
+  'DOWNLOAD_STOPPED',
 ] as const;
 
 export type DownloadFailureCode = (typeof DOWNLOAD_ERROR_CODES)[number];

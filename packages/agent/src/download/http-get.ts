@@ -37,37 +37,87 @@ export class HttpGet {
   }
 }
 
+/** Chunks held before the response is paused (TCP flow control then holds the sender back). */
+const QUEUED_CHUNKS = 4;
+
 /**
- * Pulls a response body chunk by chunk. The socket's idle timer runs only while a chunk is awaited, so
- * holding the stream paused (bandwidth cap, a slow consumer) never looks like a dead server.
+ * Pulls a response body chunk by chunk, on 'data' events with pause/resume rather than the stream's async
+ * iterator (whose read() concatenates buffered chunks into fresh large buffers: copies, and external
+ * memory that forces full garbage collections). Chunks that arrived before the connection broke are still
+ * handed out before the error. Idle time counts only while a chunk is awaited, so a paused stream
+ * (bandwidth cap, slow consumer) never looks like a dead server; one coarse interval timer checks it.
  */
 export class BodyReader {
-  private readonly iterator: AsyncIterator<Buffer>;
+  private readonly queue: Buffer[] = [];
+  private ended = false;
+  private failure: Error | null = null;
+  private wake: (() => void) | null = null;
+  private waitingSince: number | null = null;
+  private readonly watchdog: NodeJS.Timeout;
 
   constructor(
     private readonly res: IncomingMessage,
-    private readonly idleTimeoutMs: number,
+    idleTimeoutMs: number,
   ) {
-    this.iterator = (res as AsyncIterable<Buffer>)[Symbol.asyncIterator]();
+    // The request's own socket timeout covered connecting; from here on the watchdog decides.
     res.socket.setTimeout(0);
-    res.socket.on('timeout', () => {
-      res.destroy(new NetworkTimeoutError(`no data for ${idleTimeoutMs} ms`));
+    res.on('data', (chunk: Buffer) => {
+      this.queue.push(chunk);
+      if (this.queue.length >= QUEUED_CHUNKS) res.pause();
+      this.notify();
     });
+    res.once('end', () => {
+      this.ended = true;
+      this.notify();
+    });
+    res.once('error', (e) => this.fail(e));
+    res.once('close', () => {
+      if (!this.ended) this.fail(new Error('connection closed before the end of the body'));
+    });
+    this.watchdog = setInterval(
+      () => {
+        if (this.waitingSince !== null && performance.now() - this.waitingSince >= idleTimeoutMs) {
+          res.destroy(new NetworkTimeoutError(`no data for ${idleTimeoutMs} ms`));
+        }
+      },
+      Math.max(5, Math.floor(idleTimeoutMs / 4)),
+    ).unref();
   }
 
-  /** The next chunk, or null at the end of the body; rejects when the connection breaks. */
+  /** The next chunk, or null at the end of the body; rejects when the connection broke (after its last chunks). */
   async next(): Promise<Buffer | null> {
-    this.res.socket?.setTimeout(this.idleTimeoutMs);
-    try {
-      const r = await this.iterator.next();
-      return r.done === true ? null : r.value;
-    } finally {
-      this.res.socket?.setTimeout(0);
+    for (;;) {
+      const chunk = this.queue.shift();
+      if (chunk !== undefined) {
+        if (this.queue.length < QUEUED_CHUNKS && this.res.isPaused() && !this.res.destroyed) this.res.resume();
+        return chunk;
+      }
+      if (this.failure !== null) throw this.failure;
+      if (this.ended) {
+        clearInterval(this.watchdog);
+        return null;
+      }
+      this.waitingSince = performance.now();
+      await new Promise<void>((resolve) => (this.wake = resolve));
+      this.waitingSince = null;
     }
   }
 
   destroy(reason?: Error): void {
+    clearInterval(this.watchdog);
     this.res.destroy(reason);
+  }
+
+  private fail(e: Error): void {
+    this.failure ??= e;
+    clearInterval(this.watchdog);
+    this.notify();
+  }
+
+  private notify(): void {
+    const wake = this.wake;
+    this.wake = null;
+    wake?.();
   }
 }
 

@@ -31,6 +31,11 @@ export interface DownloadOptions {
   readonly clock?: DownloadClock;
   /** Cancels: the request stops, the partial file and the saved offset are deleted, CANCELED is thrown. */
   readonly signal?: AbortSignal;
+  /**
+   * Stops for now (agent shutdown): the request stops, what arrived is synced and its offset saved, the
+   * partial file is kept, DOWNLOAD_STOPPED is thrown. The next run resumes from there.
+   */
+  readonly stopSignal?: AbortSignal;
   /** Bytes on disk and the total, at most once per `progressIntervalMs` and once at the end. */
   readonly onProgress?: (bytes: number, total: number) => void;
   readonly progressIntervalMs?: number;
@@ -61,6 +66,9 @@ export interface ResolvedDownloadOptions {
   readonly random: () => number;
   readonly clock: DownloadClock;
   readonly signal: AbortSignal | undefined;
+  readonly stopSignal: AbortSignal | undefined;
+  /** Fires on either: what the network side listens to. */
+  readonly interrupt: AbortSignal | undefined;
   readonly onProgress: ((bytes: number, total: number) => void) | undefined;
   readonly progressIntervalMs: number;
   readonly syncEveryBytes: number;
@@ -125,6 +133,8 @@ export function resolveDownloadOptions(o: DownloadOptions): ResolvedDownloadOpti
     random: o.random ?? Math.random,
     clock: o.clock ?? systemClock,
     signal: o.signal,
+    stopSignal: o.stopSignal,
+    interrupt: anyOf(o.signal, o.stopSignal),
     onProgress: o.onProgress,
     progressIntervalMs: count('progressIntervalMs', o.progressIntervalMs, 1_000, 0),
     syncEveryBytes: count('syncEveryBytes', o.syncEveryBytes, 8 * 1024 * 1024, MIN_SYNC_BYTES),
@@ -135,4 +145,10 @@ export function resolveDownloadOptions(o: DownloadOptions): ResolvedDownloadOpti
     idleTimeoutMs: count('idleTimeoutMs', o.idleTimeoutMs, 30_000, 1),
     logger: o.logger ?? pino({ name: 'ota-download' }),
   };
+}
+
+function anyOf(a: AbortSignal | undefined, b: AbortSignal | undefined): AbortSignal | undefined {
+  if (a === undefined) return b;
+  if (b === undefined) return a;
+  return AbortSignal.any([a, b]);
 }

@@ -66,7 +66,7 @@ export class DownloadSession {
     this.limiter =
       o.maxBandwidthBytesPerSecond === undefined ? null : new TokenBucket(o.maxBandwidthBytesPerSecond, o.clock);
     this.log = o.logger.child({ partialPath: o.partialPath });
-    o.signal?.addEventListener('abort', this.onAbort, { once: true });
+    o.interrupt?.addEventListener('abort', this.onAbort, { once: true });
   }
 
   get offset(): number {
@@ -140,13 +140,14 @@ export class DownloadSession {
   }
 
   dispose(): void {
-    this.o.signal?.removeEventListener('abort', this.onAbort);
+    this.o.interrupt?.removeEventListener('abort', this.onAbort);
     this.dropBody();
     this.current?.abort(new Error('download finished'));
   }
 
   throwIfAborted(): void {
-    if (this.o.signal?.aborted === true) throw canceled(this.o.signal.reason);
+    const error = interruption(this.o);
+    if (error !== null) throw error;
   }
 
   /**
@@ -375,9 +376,9 @@ export class DownloadSession {
 
   private async wait(ms: number): Promise<void> {
     try {
-      await sleep(ms, this.o.clock, this.o.signal);
+      await sleep(ms, this.o.clock, this.o.interrupt);
     } catch (e) {
-      throw canceled(e);
+      throw interruption(this.o) ?? canceled(e);
     }
   }
 
@@ -389,6 +390,18 @@ export class DownloadSession {
 
 export function canceled(reason: unknown): DownloadError {
   return new DownloadError('CANCELED', 'download canceled', { retryable: false, cause: reason });
+}
+
+/** CANCELED or DOWNLOAD_STOPPED if the caller asked for either (cancel wins), else null. */
+export function interruption(o: Pick<ResolvedDownloadOptions, 'signal' | 'stopSignal'>): DownloadError | null {
+  if (o.signal?.aborted === true) return canceled(o.signal.reason);
+  if (o.stopSignal?.aborted === true) {
+    return new DownloadError('DOWNLOAD_STOPPED', 'download stopped; it resumes from the saved offset', {
+      retryable: true,
+      cause: o.stopSignal.reason,
+    });
+  }
+  return null;
 }
 
 function tooManyBytes(expectedSize: number): DownloadError {
