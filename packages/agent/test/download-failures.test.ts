@@ -147,6 +147,22 @@ describe('downloadBundle: answers no retry can fix', () => {
     expect(server.requests.map((r) => r.range)).toEqual([`bytes=${MiB}-`]);
   });
 
+  it('416 naming another size than the job says: DOWNLOAD_SIZE_MISMATCH, no restart', async () => {
+    const file = randomFile(MiB);
+    const server = await startTestServer((req, res) => serveBytes(req, res, file));
+    cleanups.push(server.close);
+    // The job says 3 MiB and an earlier run got 2 MiB of it; the store now has a 1 MiB file.
+    const options = { ...baseOptions(await dir(), server.url(), randomFile(3 * MiB)) };
+    await writeFile(options.partialPath, randomFile(2 * MiB));
+    await options.progressStore.save(2 * MiB);
+
+    const error = await failure(downloadBundle(options));
+
+    expect(error.code).toBe('DOWNLOAD_SIZE_MISMATCH');
+    expect(server.requests.map((r) => r.range)).toEqual([`bytes=${2 * MiB}-`]);
+    expect(existsSync(options.partialPath)).toBe(false);
+  });
+
   it('more bytes than the job says (no Content-Length): stops at once, DOWNLOAD_SIZE_MISMATCH', async () => {
     const file = randomFile(MiB);
     const server = await startTestServer((req, res) =>

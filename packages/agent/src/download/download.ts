@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { dirname } from 'node:path';
-import { asDownloadError, DownloadError, localIoError, type DownloadErrorCode } from './errors.js';
+import { asDownloadError, localIoError, type DownloadError, type DownloadErrorCode } from './errors.js';
 import { checkFreeSpace, type SpaceNeed } from './free-space.js';
 import { resolveDownloadOptions, type DownloadOptions, type ResolvedDownloadOptions } from './options.js';
 import { PartialFile } from './partial-file.js';
-import { DownloadSession, interruption } from './session.js';
+import { interruption } from './interrupt.js';
+import { DownloadSession } from './session.js';
 
 export interface DownloadResult {
   /** The complete file (`partialPath`), its size and SHA-256 (both as the job says: they were checked). */

@@ -107,3 +107,11 @@ export function looksLikeExpiredUrl(status: number, body: string): boolean {
   }
   return /expired/i.test(body);
 }
+
+/** `AccessDenied: Request has expired` out of an S3-style XML error document, else the body's start. */
+export function awsErrorSummary(body: string): string {
+  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
+  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
+  if (code !== undefined) return message === undefined ? code : `${code}: ${message}`;
+  return body.slice(0, 200).trim() || '(no body)';
+}

@@ -3,7 +3,8 @@ import { backoffDelayMs, parseRetryAfter } from './backoff.js';
 import { sleep } from './clock.js';
 import { asDownloadError, DownloadError, localIoError } from './errors.js';
 import { BodyReader, HttpGet, readErrorBody } from './http-get.js';
-import { planResponse } from './http-response.js';
+import { awsErrorSummary, planResponse } from './http-response.js';
+import { canceled, interruption, untilInterrupted } from './interrupt.js';
 import { parseBundleUrl, type ResolvedDownloadOptions } from './options.js';
 import type { PartialFile } from './partial-file.js';
 import { TokenBucket } from './rate-limiter.js';
@@ -296,8 +297,9 @@ export class DownloadSession {
     this.refreshes += 1;
     let fresh: string;
     try {
-      fresh = await this.o.refreshUrl();
+      fresh = await untilInterrupted(this.o.refreshUrl(), this.o.interrupt);
     } catch (e) {
+      this.throwIfAborted();
       throw new DownloadError(
         'DOWNLOAD_URL_EXPIRED',
         `${summary}; getting a fresh URL failed: ${(e as Error).message}`,
@@ -388,34 +390,10 @@ export class DownloadSession {
   }
 }
 
-export function canceled(reason: unknown): DownloadError {
-  return new DownloadError('CANCELED', 'download canceled', { retryable: false, cause: reason });
-}
-
-/** CANCELED or DOWNLOAD_STOPPED if the caller asked for either (cancel wins), else null. */
-export function interruption(o: Pick<ResolvedDownloadOptions, 'signal' | 'stopSignal'>): DownloadError | null {
-  if (o.signal?.aborted === true) return canceled(o.signal.reason);
-  if (o.stopSignal?.aborted === true) {
-    return new DownloadError('DOWNLOAD_STOPPED', 'download stopped; it resumes from the saved offset', {
-      retryable: true,
-      cause: o.stopSignal.reason,
-    });
-  }
-  return null;
-}
-
 function tooManyBytes(expectedSize: number): DownloadError {
   return new DownloadError('DOWNLOAD_SIZE_MISMATCH', `the server sends more than the job's ${expectedSize} bytes`, {
     retryable: false,
   });
-}
-
-/** `AccessDenied: Request has expired` out of an S3-style XML error document, else the body's start. */
-function awsErrorSummary(body: string): string {
-  const code = /<Code>([^<]*)<\/Code>/.exec(body)?.[1];
-  const message = /<Message>([^<]*)<\/Message>/.exec(body)?.[1];
-  if (code !== undefined) return message === undefined ? code : `${code}: ${message}`;
-  return body.slice(0, 200).trim() || '(no body)';
 }
 
 function assertNever(value: never): never {
