@@ -121,6 +121,7 @@ const { bundle } = await downloadAndVerifyBundle({
   trust,
   policy: { hardware: 'bench-hw' },
   ...(job.workDir ? { workDir: job.workDir } : {}),
+  ...(job.syncEveryBytes ? { syncEveryBytes: job.syncEveryBytes } : {}),
   logger: pino({ level: 'silent' }),
 });
 const seconds = Number(process.hrtime.bigint() - t0) / 1e9;
@@ -212,6 +213,7 @@ try {
         out,
         trustPath,
         ...(withWorkDir ? { workDir } : {}),
+        ...(process.env.BENCH_SYNC_BYTES === undefined ? {} : { syncEveryBytes: Number(process.env.BENCH_SYNC_BYTES) }),
       }),
     ]);
 

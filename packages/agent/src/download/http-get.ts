@@ -37,8 +37,13 @@ export class HttpGet {
   }
 }
 
-/** Chunks held before the response is paused (TCP flow control then holds the sender back). */
-const QUEUED_CHUNKS = 4;
+/**
+ * The response is paused when this many chunks wait (TCP flow control then holds the sender back) and
+ * resumed when they are down to RESUME_AT: hysteresis, so a consumer slower than the network does not
+ * pause and resume the socket on every chunk.
+ */
+const PAUSE_AT = 16;
+const RESUME_AT = 4;
 
 /**
  * Pulls a response body chunk by chunk, on 'data' events with pause/resume rather than the stream's async
@@ -63,7 +68,7 @@ export class BodyReader {
     res.socket.setTimeout(0);
     res.on('data', (chunk: Buffer) => {
       this.queue.push(chunk);
-      if (this.queue.length >= QUEUED_CHUNKS) res.pause();
+      if (this.queue.length >= PAUSE_AT) res.pause();
       this.notify();
     });
     res.once('end', () => {
@@ -89,7 +94,7 @@ export class BodyReader {
     for (;;) {
       const chunk = this.queue.shift();
       if (chunk !== undefined) {
-        if (this.queue.length < QUEUED_CHUNKS && this.res.isPaused() && !this.res.destroyed) this.res.resume();
+        if (this.queue.length <= RESUME_AT && this.res.isPaused() && !this.res.destroyed) this.res.resume();
         return chunk;
       }
       if (this.failure !== null) throw this.failure;
