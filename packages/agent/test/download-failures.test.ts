@@ -110,12 +110,12 @@ describe('downloadBundle: bounded retries with backoff', () => {
 });
 
 describe('downloadBundle: answers no retry can fix', () => {
-  it('404 fails at once, not retryable', async () => {
+  it('404 fails at once: DOWNLOAD_REFUSED, not retryable', async () => {
     const server = await startTestServer((_req, res) => void res.writeHead(404).end());
     cleanups.push(server.close);
     const file = randomFile(1024);
     const error = await failure(downloadBundle(baseOptions(await dir(), server.url(), file)));
-    expect(error).toMatchObject({ code: 'DOWNLOAD_FAILED', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_REFUSED', retryable: false });
     expect(server.requests).toHaveLength(1);
   });
 
@@ -127,7 +127,7 @@ describe('downloadBundle: answers no retry can fix', () => {
 
     const error = await failure(downloadBundle(options));
 
-    expect(error).toMatchObject({ code: 'DOWNLOAD_SIZE_MISMATCH', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_SIZE_MISMATCH', retryable: true });
     expect(existsSync(options.partialPath)).toBe(false);
     expect(await options.progressStore.load()).toBeUndefined();
   });
@@ -173,7 +173,7 @@ describe('downloadBundle: answers no retry can fix', () => {
 
     const error = await failure(downloadBundle(options));
 
-    expect(error).toMatchObject({ code: 'DOWNLOAD_SIZE_MISMATCH', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_SIZE_MISMATCH', retryable: true });
     expect(existsSync(options.partialPath)).toBe(false);
   });
 
@@ -193,7 +193,7 @@ describe('downloadBundle: answers no retry can fix', () => {
 
     const error = await failure(downloadBundle(options));
 
-    expect(error).toMatchObject({ code: 'DOWNLOAD_DIGEST_MISMATCH', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_DIGEST_MISMATCH', retryable: true });
     expect(existsSync(options.partialPath)).toBe(false);
     expect(await options.progressStore.load()).toBeUndefined();
   });
@@ -203,19 +203,21 @@ describe('downloadBundle: answers no retry can fix', () => {
     const file = randomFile(16);
     const base = baseOptions(d, 'http://127.0.0.1:9/b', file);
     const cases = [
-      { ...base, url: 'ftp://127.0.0.1/b' },
-      { ...base, url: 'not a url' },
-      { ...base, expectedSha256: 'abc' },
-      { ...base, expectedSize: 0 },
-      { ...base, expectedSize: 1.5 },
-      { ...base, maxRetries: -1 },
-      { ...base, maxBandwidthBytesPerSecond: 0 },
-      { ...base, syncEveryBytes: 10 },
-      { ...base, backoff: { initialDelayMs: 10, maxDelayMs: 5 } },
+      // The job document's own fields: the job's fault.
+      { options: { ...base, url: 'ftp://127.0.0.1/b' }, code: 'INVALID_JOB_DOCUMENT' },
+      { options: { ...base, url: 'not a url' }, code: 'INVALID_JOB_DOCUMENT' },
+      { options: { ...base, expectedSha256: 'abc' }, code: 'INVALID_JOB_DOCUMENT' },
+      { options: { ...base, expectedSize: 0 }, code: 'INVALID_JOB_DOCUMENT' },
+      { options: { ...base, expectedSize: 1.5 }, code: 'INVALID_JOB_DOCUMENT' },
+      // The agent's own settings: a bug.
+      { options: { ...base, maxRetries: -1 }, code: 'INTERNAL_ERROR' },
+      { options: { ...base, maxBandwidthBytesPerSecond: 0 }, code: 'INTERNAL_ERROR' },
+      { options: { ...base, syncEveryBytes: 10 }, code: 'INTERNAL_ERROR' },
+      { options: { ...base, backoff: { initialDelayMs: 10, maxDelayMs: 5 } }, code: 'INTERNAL_ERROR' },
     ];
-    for (const options of cases) {
+    for (const { options, code } of cases) {
       const error = await failure(downloadBundle(options));
-      expect(error).toMatchObject({ code: 'DOWNLOAD_FAILED', retryable: false });
+      expect(error).toMatchObject({ code, retryable: false });
       expect(error.message).toMatch(/^Invalid download option/);
     }
     expect(existsSync(base.partialPath)).toBe(false);
@@ -349,7 +351,7 @@ describe('downloadBundle: https with a pinned CA', () => {
     const clock = instantClock();
     const unpinned = { ...baseOptions(await dir(), server.url(), file), tls: { ca: otherCa.certPem }, clock };
     const error = await failure(downloadBundle(unpinned));
-    expect(error).toMatchObject({ code: 'DOWNLOAD_FAILED', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_REFUSED', retryable: false });
     expect(error.message).toContain('TLS');
     expect(clock.delays).toEqual([]);
     expect((await stat(unpinned.partialPath)).size).toBe(0);

@@ -298,7 +298,7 @@ describe('downloadBundle: an expired presigned URL', () => {
       refreshUrl: () => Promise.resolve(server.url(`/x?${++refreshed}`)),
     };
     const error = (await downloadBundle(options).catch((e: unknown) => e)) as DownloadError;
-    expect(error).toMatchObject({ code: 'DOWNLOAD_FAILED', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_REFUSED', retryable: false });
     expect(refreshed).toBe(0);
   });
 });

@@ -54,7 +54,7 @@ describe('free space is checked before a byte is written', () => {
 
     const error = await failure(downloadBundle(options));
 
-    expect(error).toMatchObject({ code: 'INSUFFICIENT_SPACE', retryable: true });
+    expect(error).toMatchObject({ code: 'INSUFFICIENT_SPACE', retryable: false });
     expect(server.requests).toHaveLength(0);
     expect(existsSync(options.partialPath)).toBe(false);
     expect(existsSync(join(d, 'bundle.offset'))).toBe(false);
@@ -110,7 +110,7 @@ describe('free space is checked before a byte is written', () => {
     expect(existsSync(options.partialPath)).toBe(false);
   });
 
-  it('a disk that fills up during the download: INSUFFICIENT_SPACE (retryable), durable bytes kept', async () => {
+  it('a disk that fills up during the download: INSUFFICIENT_SPACE, durable bytes kept', async () => {
     const small = await smallFileSystem();
     const file = randomFile(700 * 1024);
     let started = false;
@@ -130,7 +130,7 @@ describe('free space is checked before a byte is written', () => {
     released = true;
     const error = await running;
 
-    expect(error).toMatchObject({ code: 'INSUFFICIENT_SPACE', retryable: true });
+    expect(error).toMatchObject({ code: 'INSUFFICIENT_SPACE', retryable: false });
     expect(existsSync(options.partialPath)).toBe(true);
     const saved = (await options.progressStore.load()) ?? 0;
     expect(saved).toBeLessThan(file.byteLength);

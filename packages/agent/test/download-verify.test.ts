@@ -149,7 +149,7 @@ describe('downloadAndVerifyBundle: refusals come out as typed errors and leave n
     const bundle = await buildImageBundle(await dir(), MiB, signer);
     const { options, workDir } = await setup(bundle);
     const error = await failure(downloadAndVerifyBundle({ ...options, expectedSha256: sha256(Buffer.from('x')) }));
-    expect(error).toMatchObject({ code: 'DOWNLOAD_DIGEST_MISMATCH', retryable: false });
+    expect(error).toMatchObject({ code: 'DOWNLOAD_DIGEST_MISMATCH', retryable: true });
     expect(existsSync(options.partialPath)).toBe(false);
     expect(await verifyDirs(workDir)).toEqual([]);
   });

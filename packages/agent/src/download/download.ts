@@ -192,7 +192,10 @@ async function trustedOffset(o: ResolvedDownloadOptions): Promise<number> {
 /** Failures after which the bytes on disk may still be the job's: kept, so a later attempt resumes. */
 const KEEP_PARTIAL_AFTER: ReadonlySet<DownloadErrorCode> = new Set([
   'DOWNLOAD_FAILED',
+  'DOWNLOAD_REFUSED',
   'DOWNLOAD_URL_EXPIRED',
+  'INVALID_JOB_DOCUMENT',
+  'INTERNAL_ERROR',
   'INSUFFICIENT_SPACE',
   'BUNDLE_IO_ERROR',
   'DOWNLOAD_STOPPED',

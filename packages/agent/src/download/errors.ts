@@ -1,12 +1,16 @@
 import { isBundleError, type BundleErrorCode } from '@otafleet/bundle';
+import { otaReasonInfo, type OtaReasonCode } from '@otafleet/protocol';
 
 /**
- * Why a download was given up. The names are the OTA reason codes the agent reports in its job status
- * (`OTA_REASON_CODES` in `@otafleet/protocol`); the bundle library's `BUNDLE_*` refusals pass through unchanged.
+ * Why a download was given up: the OTA reason codes the agent reports in its job status (`OTA_REASON_CODES` of
+ * `@otafleet/protocol`, where each code's meaning and retry policy are written), the bundle library's
+ * `BUNDLE_*` refusals passed through unchanged, and DOWNLOAD_STOPPED, which is never reported.
  */
 export const DOWNLOAD_ERROR_CODES = [
-  /** Transient failures (network, 5xx) outlasted the retries, or the server answered in a way no retry fixes. */
+  /** Transient failures (network, 5xx, 408, 429, a server that cannot continue consistently) outlasted the retries. */
   'DOWNLOAD_FAILED',
+  /** The server or its TLS certificate was refused, or it refused us (4xx other than an expired URL, bad redirects). */
+  'DOWNLOAD_REFUSED',
   /** The server's Content-Length / Content-Range total, or the bytes it sent, disagree with the job's size. */
   'DOWNLOAD_SIZE_MISMATCH',
   /** The whole file's SHA-256 is not the job's. */
@@ -17,31 +21,35 @@ export const DOWNLOAD_ERROR_CODES = [
   'INSUFFICIENT_SPACE',
   /** The caller's AbortSignal fired; the partial file and the saved offset are gone. */
   'CANCELED',
+  /** A job document field given to the downloader is unusable (URL scheme, size, digest). */
+  'INVALID_JOB_DOCUMENT',
+  /** The agent passed an unusable option (a bug, not the job's fault). */
+  'INTERNAL_ERROR',
   /**
    * Not a failure and never reported: the agent stopped the download (`stopSignal`, e.g. on SIGTERM); every
    * byte received was synced and its offset saved, so the next run resumes there.
    */
   'DOWNLOAD_STOPPED',
-] as const;
+] as const satisfies readonly (OtaReasonCode | 'DOWNLOAD_STOPPED')[];
 
 export type DownloadFailureCode = (typeof DOWNLOAD_ERROR_CODES)[number];
 export type DownloadErrorCode = DownloadFailureCode | BundleErrorCode;
 
 /**
  * The one error a download rejects with. Callers branch on `code` (stable), never on `message`.
- * `retryable`: the same download may succeed later (the partial file and offset are kept for it);
- * false means the bundle, the job document or the configuration must change first (the partial is deleted
- * when its bytes are known to be wrong).
+ * `retryable` is the protocol's verdict for the code (`otaReasonInfo`): whether the same job may succeed if
+ * tried again. Whether the partial file is kept is the downloader's own call (kept unless its bytes are known
+ * to be wrong, or the download was canceled).
  */
 export class DownloadError extends Error {
   override readonly name = 'DownloadError';
   readonly code: DownloadErrorCode;
   readonly retryable: boolean;
 
-  constructor(code: DownloadErrorCode, message: string, options: { retryable: boolean; cause?: unknown }) {
+  constructor(code: DownloadErrorCode, message: string, options: { cause?: unknown } = {}) {
     super(message, options.cause === undefined ? undefined : { cause: options.cause });
     this.code = code;
-    this.retryable = options.retryable;
+    this.retryable = code === 'DOWNLOAD_STOPPED' || otaReasonInfo(code).retryable;
   }
 }
 
@@ -51,17 +59,16 @@ export function isDownloadError(e: unknown): e is DownloadError {
 
 /**
  * Any failure as a DownloadError: the download's own error when a consumer (the bundle verifier) only
- * wrapped it, a bundle refusal with its `BUNDLE_*` code (final: the same bytes would be refused again,
- * except a local I/O error in the work dir), anything else as a retryable DOWNLOAD_FAILED.
+ * wrapped it, a bundle refusal with its `BUNDLE_*` code, anything else as DOWNLOAD_FAILED.
  */
 export function asDownloadError(e: unknown): DownloadError {
   if (e instanceof DownloadError) return e;
   if (isBundleError(e)) {
     if (e.cause instanceof DownloadError) return e.cause;
-    return new DownloadError(e.code, e.message, { retryable: e.code === 'BUNDLE_IO_ERROR', cause: e });
+    return new DownloadError(e.code, e.message, { cause: e });
   }
   const message = e instanceof Error ? e.message : String(e);
-  return new DownloadError('DOWNLOAD_FAILED', message, { retryable: true, cause: e });
+  return new DownloadError('DOWNLOAD_FAILED', message, { cause: e });
 }
 
 const SPACE_ERRNOS = new Set(['ENOSPC', 'EDQUOT']);
@@ -71,7 +78,7 @@ export function localIoError(what: string, e: unknown): DownloadError {
   const code = (e as NodeJS.ErrnoException | undefined)?.code;
   const detail = e instanceof Error ? e.message : String(e);
   if (code !== undefined && SPACE_ERRNOS.has(code)) {
-    return new DownloadError('INSUFFICIENT_SPACE', `${what}: ${detail}`, { retryable: true, cause: e });
+    return new DownloadError('INSUFFICIENT_SPACE', `${what}: ${detail}`, { cause: e });
   }
-  return new DownloadError('DOWNLOAD_FAILED', `${what}: ${detail}`, { retryable: true, cause: e });
+  return new DownloadError('DOWNLOAD_FAILED', `${what}: ${detail}`, { cause: e });
 }

@@ -34,7 +34,6 @@ export async function checkFreeSpace(needs: readonly SpaceNeed[], probe: FreeSpa
       throw new DownloadError(
         'INSUFFICIENT_SPACE',
         `${bytes} bytes are needed on the file system of ${dir} (for ${paths.join(', ')}), ${available} are free; free space there and retry`,
-        { retryable: true },
       );
     }
   }

@@ -2,7 +2,7 @@ import { DownloadError } from './errors.js';
 import type { ResolvedDownloadOptions } from './options.js';
 
 export function canceled(reason: unknown): DownloadError {
-  return new DownloadError('CANCELED', 'download canceled', { retryable: false, cause: reason });
+  return new DownloadError('CANCELED', 'download canceled', { cause: reason });
 }
 
 /** CANCELED or DOWNLOAD_STOPPED if the caller asked for either (cancel wins), else null. */
@@ -10,7 +10,6 @@ export function interruption(o: Pick<ResolvedDownloadOptions, 'signal' | 'stopSi
   if (o.signal?.aborted === true) return canceled(o.signal.reason);
   if (o.stopSignal?.aborted === true) {
     return new DownloadError('DOWNLOAD_STOPPED', 'download stopped; it resumes from the saved offset', {
-      retryable: true,
       cause: o.stopSignal.reason,
     });
   }

@@ -1,7 +1,7 @@
 import { pino, type Logger } from 'pino';
 import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
 import { systemClock, type DownloadClock } from './clock.js';
-import { DownloadError } from './errors.js';
+import { DownloadError, type DownloadErrorCode } from './errors.js';
 import type { DownloadTlsOptions } from './http-get.js';
 import { looksLikeExpiredUrl } from './http-response.js';
 import type { DownloadProgressStore } from './progress-store.js';
@@ -12,7 +12,7 @@ export interface DownloadOptions {
   /**
    * Gives a fresh URL when the current one is refused as expired (the agent re-reads its job document,
    * whose presigned URL AWS IoT Jobs renews); the download continues at the same offset. Without it an
-   * expired URL fails the download with DOWNLOAD_URL_EXPIRED (retryable).
+   * expired URL fails the download with DOWNLOAD_URL_EXPIRED.
    */
   readonly refreshUrl?: () => Promise<string>;
   /** The job document's `download.size` and `download.sha256` (of the whole file). */
@@ -82,8 +82,12 @@ export interface ResolvedDownloadOptions {
 
 const MIN_SYNC_BYTES = 64 * 1024;
 
-function invalid(option: string, what: string): DownloadError {
-  return new DownloadError('DOWNLOAD_FAILED', `Invalid download option ${option}: ${what}.`, { retryable: false });
+/** Options that carry the job document's own fields: a bad value there is the job's fault. */
+const JOB_DOCUMENT_OPTIONS = new Set(['url', 'expectedSize', 'expectedSha256']);
+
+function invalid(option: string, what: string, code?: DownloadErrorCode): DownloadError {
+  const reason = code ?? (JOB_DOCUMENT_OPTIONS.has(option) ? 'INVALID_JOB_DOCUMENT' : 'INTERNAL_ERROR');
+  return new DownloadError(reason, `Invalid download option ${option}: ${what}.`);
 }
 
 function count(option: string, value: number | undefined, fallback: number, min: number): number {
@@ -93,15 +97,16 @@ function count(option: string, value: number | undefined, fallback: number, min:
 }
 
 /** A bundle URL as the downloader accepts it: absolute http: or https:. */
-export function parseBundleUrl(value: string, option = 'url'): URL {
+export function parseBundleUrl(value: string, option = 'url', code?: DownloadErrorCode): URL {
   let url: URL;
   try {
     url = new URL(value);
   } catch {
-    throw invalid(option, `${JSON.stringify(value.slice(0, 200))} is not an absolute URL`);
+    throw invalid(option, `${JSON.stringify(value.slice(0, 200))} is not an absolute URL`, code);
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:')
-    throw invalid(option, `use http: or https:, not ${url.protocol}`);
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw invalid(option, `use http: or https:, not ${url.protocol}`, code);
+  }
   return url;
 }
 

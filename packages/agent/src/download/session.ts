@@ -12,7 +12,7 @@ import { TokenBucket } from './rate-limiter.js';
 const MAX_REDIRECTS = 5;
 const USER_AGENT = 'otafleet-agent';
 
-/** Certificate failures: a wrong pin or a bad store certificate is configuration, not weather. */
+/** Certificate failures: a wrong pin or a bad store certificate is configuration, not weather: DOWNLOAD_REFUSED. */
 const TLS_CERTIFICATE_ERRORS =
   /^(CERT_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT|SELF_SIGNED_CERT_IN_CHAIN|ERR_TLS_CERT_ALTNAME_INVALID|HOSTNAME_MISMATCH)/;
 
@@ -125,7 +125,6 @@ export class DownloadSession {
       throw new DownloadError(
         'DOWNLOAD_DIGEST_MISMATCH',
         `the file's SHA-256 is ${sha256}, the job says ${this.o.expectedSha256}`,
-        { retryable: false },
       );
     }
     await this.settle();
@@ -174,8 +173,7 @@ export class DownloadSession {
         this.throwIfAborted();
         const code = (e as NodeJS.ErrnoException).code;
         if (code !== undefined && TLS_CERTIFICATE_ERRORS.test(code)) {
-          throw new DownloadError('DOWNLOAD_FAILED', `TLS to ${url.host} refused: ${(e as Error).message}`, {
-            retryable: false,
+          throw new DownloadError('DOWNLOAD_REFUSED', `TLS to ${url.host} refused: ${(e as Error).message}`, {
             cause: e,
           });
         }
@@ -202,9 +200,7 @@ export class DownloadSession {
         case 'restart-from-zero':
           res.destroy();
           if (from === 0 || this.rangeRestarts >= 1) {
-            throw new DownloadError('DOWNLOAD_FAILED', `the server cannot serve the file consistently: ${plan.why}`, {
-              retryable: true,
-            });
+            throw new DownloadError('DOWNLOAD_FAILED', `the server cannot serve the file consistently: ${plan.why}`);
           }
           this.rangeRestarts += 1;
           this.fetchWhole = true;
@@ -212,13 +208,11 @@ export class DownloadSession {
           continue;
         case 'size-mismatch':
           res.destroy();
-          throw new DownloadError('DOWNLOAD_SIZE_MISMATCH', plan.why, { retryable: false });
+          throw new DownloadError('DOWNLOAD_SIZE_MISMATCH', plan.why);
         case 'refused': {
           const body = await readErrorBody(res);
           if (!this.o.isExpiredUrl(status, body)) {
-            throw new DownloadError('DOWNLOAD_FAILED', `HTTP ${status}: ${awsErrorSummary(body)}`, {
-              retryable: false,
-            });
+            throw new DownloadError('DOWNLOAD_REFUSED', `HTTP ${status}: ${awsErrorSummary(body)}`);
           }
           await this.refresh(status, body);
           url = this.url;
@@ -228,14 +222,12 @@ export class DownloadSession {
           res.destroy();
           const next = new URL(plan.location, url);
           if (++redirects > MAX_REDIRECTS) {
-            throw new DownloadError('DOWNLOAD_FAILED', `more than ${MAX_REDIRECTS} redirects`, { retryable: false });
+            throw new DownloadError('DOWNLOAD_REFUSED', `more than ${MAX_REDIRECTS} redirects`);
           }
           if (url.protocol === 'https:' && next.protocol !== 'https:') {
-            throw new DownloadError('DOWNLOAD_FAILED', `refusing a redirect from https to ${next.protocol}`, {
-              retryable: false,
-            });
+            throw new DownloadError('DOWNLOAD_REFUSED', `refusing a redirect from https to ${next.protocol}`);
           }
-          url = parseBundleUrl(next.href, 'redirect Location');
+          url = parseBundleUrl(next.href, 'redirect Location', 'DOWNLOAD_REFUSED');
           continue;
         }
         case 'transient':
@@ -245,7 +237,7 @@ export class DownloadSession {
           continue;
         case 'fatal':
           res.destroy();
-          throw new DownloadError('DOWNLOAD_FAILED', `${plan.why} from ${url.host}`, { retryable: false });
+          throw new DownloadError('DOWNLOAD_REFUSED', `${plan.why} from ${url.host}`);
         default:
           return assertNever(plan);
       }
@@ -268,7 +260,7 @@ export class DownloadSession {
         throw new DownloadError(
           'DOWNLOAD_FAILED',
           `gave up after ${this.failures} attempts without progress at byte ${this.offset}: ${message}`,
-          { retryable: true, cause },
+          { cause },
         );
       }
     }
@@ -283,16 +275,14 @@ export class DownloadSession {
   private async refresh(status: number, body: string): Promise<void> {
     const summary = `HTTP ${status}: ${awsErrorSummary(body)}`;
     if (this.o.refreshUrl === undefined) {
-      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, and no way to get a fresh URL`, { retryable: true });
+      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, and no way to get a fresh URL`);
     }
     if (this.highWater > this.highWaterAtRefresh) {
       this.refreshes = 0;
       this.highWaterAtRefresh = this.highWater;
     }
     if (this.refreshes >= this.o.maxUrlRefreshes) {
-      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, after ${this.refreshes} fresh URLs`, {
-        retryable: true,
-      });
+      throw new DownloadError('DOWNLOAD_URL_EXPIRED', `${summary}, after ${this.refreshes} fresh URLs`);
     }
     this.refreshes += 1;
     let fresh: string;
@@ -303,14 +293,11 @@ export class DownloadSession {
       throw new DownloadError(
         'DOWNLOAD_URL_EXPIRED',
         `${summary}; getting a fresh URL failed: ${(e as Error).message}`,
-        {
-          retryable: true,
-          cause: e,
-        },
+        { cause: e },
       );
     }
     this.throwIfAborted();
-    this.url = parseBundleUrl(fresh, 'refreshUrl result');
+    this.url = parseBundleUrl(fresh, 'refreshUrl result', 'INVALID_JOB_DOCUMENT');
     this.urlRefreshes += 1;
     this.log.info({ offset: this.offset, status }, 'URL refused as expired: continuing with a fresh one');
   }
@@ -391,9 +378,7 @@ export class DownloadSession {
 }
 
 function tooManyBytes(expectedSize: number): DownloadError {
-  return new DownloadError('DOWNLOAD_SIZE_MISMATCH', `the server sends more than the job's ${expectedSize} bytes`, {
-    retryable: false,
-  });
+  return new DownloadError('DOWNLOAD_SIZE_MISMATCH', `the server sends more than the job's ${expectedSize} bytes`);
 }
 
 function assertNever(value: never): never {
