@@ -18,7 +18,7 @@ import { createReadStream, existsSync } from 'node:fs';
 import { mkdtemp, open, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { cpus, tmpdir, totalmem } from 'node:os';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { buildBundle, deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
@@ -176,6 +176,7 @@ spawnSync(process.execPath, [join(packageDir, '../../node_modules/typescript/bin
 });
 if (!existsSync(join(packageDir, 'dist', 'index.js'))) throw new Error('build of @otafleet/agent failed: no dist/');
 
+const loadAvgAtStart = Number((loadavg()[0] ?? 0).toFixed(2));
 const dir = await mkdtemp(join(tmpdir(), 'ota-download-bench-'));
 try {
   const trustPath = join(dir, 'trust.json');
@@ -254,6 +255,8 @@ try {
       peakRssMB: Math.round(peakRssMB),
       peakRssMB64MiBBundle: Math.round(smallRun.maxRssMB),
       plainPeakRssMB: Math.round(Math.max(...plain.map((r) => r.maxRssMB))),
+      loadAvgAtStart,
+      loadAvgAtEnd: Number((loadavg()[0] ?? 0).toFixed(2)),
       runs: {
         plainSeconds: plain.map((r) => Number(r.seconds.toFixed(2))),
         plainDurableSeconds: plain.map((r) => Number((r.durableSeconds ?? 0).toFixed(2))),
