@@ -26,7 +26,8 @@ export interface DownloadResult {
 /**
  * Reads the whole file from byte 0, once: what is already on disk (read back), then the network's bytes
  * as they arrive. If the server forces a restart from byte 0 after bytes were handed on, the iterable
- * throws and `consume` is called again with a new one (a verifier must start over too).
+ * throws and `consume` is called again with a new one (a verifier must start over too). A chunk is valid only
+ * until the next one is requested (replayed bytes share one buffer): copy what must be kept.
  */
 export type FileConsumer<T> = (file: AsyncIterable<Uint8Array>) => Promise<T>;
 
