@@ -79,7 +79,8 @@ export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, sig
     if (REPORTED_ON_ENTRY.has(record.state)) {
       await ctx.status.report(jobUpdate(record, 'IN_PROGRESS', statusDetailsOf(record, phase)));
     }
-    const state: Exclude<UpdateStateName, 'Done'> = record.state;
+    const state = record.state;
+    if (state === 'Done') continue;
     let result: ActionResult;
     if (signals.cancel.aborted && nextUpdateState(state, 'Cancel') !== undefined && state !== 'Canceling' && state !== 'RollingBack' && state !== 'ReportingFailure') {
       result = { event: 'Cancel', patch: { verdict: record.verdict?.reasonCode === 'TIMED_OUT' ? record.verdict : verdict('CANCELED', 'the job was canceled') } };
