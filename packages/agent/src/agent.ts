@@ -29,7 +29,13 @@ import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './updat
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
 import { createMinimalHealthRunner } from './update/minimal-health.js';
 import { createMinimalSupervisor } from './update/minimal-supervisor.js';
-import { systemAgentClock, type AgentClock, type BundleFetcher, type BundleInstaller, type StepHook } from './update/ports.js';
+import {
+  systemAgentClock,
+  type AgentClock,
+  type BundleFetcher,
+  type BundleInstaller,
+  type StepHook,
+} from './update/ports.js';
 
 /** What the simulator (or a test) replaces; everything absent is built from the configuration. */
 export interface AgentDeps {
@@ -68,13 +74,24 @@ export const AGENT_VERSION = '0.1.0';
 
 async function transportFor(config: AgentConfig): Promise<MqttTransport> {
   const b = config.broker;
-  const read = (p: string | undefined): Promise<string | undefined> => (p === undefined ? Promise.resolve(undefined) : readFile(p, 'utf8'));
+  const read = (p: string | undefined): Promise<string | undefined> =>
+    p === undefined ? Promise.resolve(undefined) : readFile(p, 'utf8');
   if (b.kind === 'aws-iot') {
     const [ca, cert, key] = await Promise.all([read(b.caFile), read(b.certFile), read(b.keyFile)]);
-    return awsIotSdkTransport({ host: b.endpoint, port: b.port ?? 8883, cert: cert ?? '', key: key ?? '', ...(ca === undefined ? {} : { ca }) });
+    return awsIotSdkTransport({
+      host: b.endpoint,
+      port: b.port ?? 8883,
+      cert: cert ?? '',
+      key: key ?? '',
+      ...(ca === undefined ? {} : { ca }),
+    });
   }
   const [ca, cert, key] = await Promise.all([read(b.caFile), read(b.certFile), read(b.keyFile)]);
-  const tls = { ...(ca === undefined ? {} : { ca }), ...(cert === undefined ? {} : { cert }), ...(key === undefined ? {} : { key }) };
+  const tls = {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+  };
   return mqttJsTransport({ url: b.url, ...(Object.keys(tls).length === 0 ? {} : { tls }) });
 }
 
@@ -83,29 +100,71 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
   const logger = deps.logger;
   const clock = deps.clock ?? systemAgentClock;
   const onStep: StepHook = deps.onStep ?? (() => undefined);
-  const device: DeviceFacts = { thingName: config.thingName, hardwareType: config.hardwareType, agentVersion: deps.agentVersion ?? AGENT_VERSION };
+  const device: DeviceFacts = {
+    thingName: config.thingName,
+    hardwareType: config.hardwareType,
+    agentVersion: deps.agentVersion ?? AGENT_VERSION,
+  };
   let db: JournalDatabase | undefined;
-  const journal = deps.journal ?? (db = openSqliteJournal(join(config.dataDir, 'journal.db'))).forThing(config.thingName);
+  const journal =
+    deps.journal ?? (db = openSqliteJournal(join(config.dataDir, 'journal.db'))).forThing(config.thingName);
   if (journal.reset !== undefined) logger.error({ ...journal.reset }, 'journal was unreadable; started a fresh one');
   const trust = deps.trust ?? (await loadTrustStore(config.trustStore));
 
   const connection =
     deps.connection ??
-    createMqttConnection({ transport: deps.transport ?? (await transportFor(config)), clientId: config.thingName, clock, logger: logger.child({ component: 'mqtt' }) });
+    createMqttConnection({
+      transport: deps.transport ?? (await transportFor(config)),
+      clientId: config.thingName,
+      clock,
+      logger: logger.child({ component: 'mqtt' }),
+    });
 
-  const appEnv = { ...config.application.env, ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }) };
+  const appEnv = {
+    ...config.application.env,
+    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
+  };
   const supervisor =
     deps.supervisor ??
-    createMinimalSupervisor({ command: config.application.command, cwd: join(config.slots.root, 'current'), env: appEnv, clock, logger: logger.child({ component: 'app' }) });
+    createMinimalSupervisor({
+      command: config.application.command,
+      cwd: join(config.slots.root, 'current'),
+      env: appEnv,
+      clock,
+      logger: logger.child({ component: 'app' }),
+    });
   const slots =
-    deps.slots ?? new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
-  const health = deps.health ?? createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
+    deps.slots ??
+    new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
+  const health =
+    deps.health ??
+    createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
   const fetcher =
-    deps.fetcher ?? createHttpBundleFetcher({ dir: join(config.dataDir, 'downloads'), journal, trust, clock, logger: logger.child({ component: 'download' }) });
-  const installer = deps.installer ?? createDirectoryBundleInstaller({ incomingDir: join(config.slots.root, 'incoming'), trust, clock });
+    deps.fetcher ??
+    createHttpBundleFetcher({
+      dir: join(config.dataDir, 'downloads'),
+      journal,
+      trust,
+      clock,
+      logger: logger.child({ component: 'download' }),
+    });
+  const installer =
+    deps.installer ??
+    createDirectoryBundleInstaller({ incomingDir: join(config.slots.root, 'incoming'), trust, clock });
 
-  const jobs = new JobsClient({ connection, thingName: config.thingName, clock, logger: logger.child({ component: 'jobs' }) });
-  const reporter = new JobReporter({ journal, jobs, connection, clock, logger: logger.child({ component: 'job-status' }) });
+  const jobs = new JobsClient({
+    connection,
+    thingName: config.thingName,
+    clock,
+    logger: logger.child({ component: 'jobs' }),
+  });
+  const reporter = new JobReporter({
+    journal,
+    jobs,
+    connection,
+    clock,
+    logger: logger.child({ component: 'job-status' }),
+  });
   const outbox = new DurableOutbox({ journal, connection, clock, logger: logger.child({ component: 'outbox' }) });
   const limits = { ...DEFAULT_UPDATE_LIMITS, ...deps.limits };
   let runner: JobsRunner | undefined;
@@ -123,7 +182,12 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         ...(s.versions.A === undefined ? {} : { A: strip(s.versions.A)! }),
         ...(s.versions.B === undefined ? {} : { B: strip(s.versions.B)! }),
       };
-      return { activeSlot: s.booted, running: strip(s.versions[s.booted]), previous: strip(s.versions[other]), slots: all };
+      return {
+        activeSlot: s.booted,
+        running: strip(s.versions[s.booted]),
+        previous: strip(s.versions[other]),
+        slots: all,
+      };
     },
     broker: () => ({ connected: connection.state.kind === 'connected', shadowSynced: false }),
   };
@@ -138,20 +202,38 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       // The boot step first: it decides which slot runs (and counts a trial start) before anything reads it.
       const boot = await slots.recordBootAttempt();
       slotState = boot;
-      logger.info({ booted: boot.booted, committed: boot.committed, trial: boot.trial, failedTrial: boot.failedTrial }, 'boot step');
+      logger.info(
+        { booted: boot.booted, committed: boot.committed, trial: boot.trial, failedTrial: boot.failedTrial },
+        'boot step',
+      );
       await supervisor.start();
       connection.onStateChange(() => {
-        void slots.state().then((s) => (slotState = s), () => undefined);
+        void slots.state().then(
+          (s) => (slotState = s),
+          () => undefined,
+        );
       });
       connection.start();
       jobs.start().catch((e: unknown) => logger.error({ err: e }, 'subscribing to Jobs topics failed'));
       reporter.start();
       outbox.start();
       runner = new JobsRunner({
-        ctx: { device, journal, slots, fetcher, installer, health, supervisor, clock, logger: logger.child({ component: 'update' }), onStep: async (step) => {
-          await onStep(step);
-          slotState = await slots.state().catch(() => slotState);
-        }, limits },
+        ctx: {
+          device,
+          journal,
+          slots,
+          fetcher,
+          installer,
+          health,
+          supervisor,
+          clock,
+          logger: logger.child({ component: 'update' }),
+          onStep: async (step) => {
+            await onStep(step);
+            slotState = await slots.state().catch(() => slotState);
+          },
+          limits,
+        },
         jobs,
         reporter,
         connection,

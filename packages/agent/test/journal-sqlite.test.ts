@@ -48,7 +48,12 @@ describe('the SQLite journal', () => {
     await a.enqueueMessage('dt/pi-a/health', '{"n":1}');
     await a.enqueueMessage('dt/pi-a/health', '{"n":2}');
     await b.enqueueMessage('dt/pi-b/health', '{"n":9}');
-    await a.enqueueJobUpdate({ jobId: 'job-7', executionNumber: 2, status: 'IN_PROGRESS', statusDetails: { phase: 'health-checking' } });
+    await a.enqueueJobUpdate({
+      jobId: 'job-7',
+      executionNumber: 2,
+      status: 'IN_PROGRESS',
+      statusDetails: { phase: 'health-checking' },
+    });
     await a.setMeta('rollbackCount', '3');
     db.close();
 
@@ -96,7 +101,7 @@ describe('the SQLite journal', () => {
     reopened.close();
 
     const raw2 = new Database(path);
-    raw2.prepare("UPDATE update_state SET schema_version = 1, body = '{\"jobId\":\"job-7\",\"state\":777}'").run();
+    raw2.prepare('UPDATE update_state SET schema_version = 1, body = \'{"jobId":"job-7","state":777}\'').run();
     raw2.close();
     reopened = openSqliteJournal(path);
     const bad = await reopened.forThing('pi-a').loadUpdate();

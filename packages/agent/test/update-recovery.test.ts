@@ -39,15 +39,56 @@ const record = (state: UpdateStateName, extra: Partial<UpdateRecord> = {}): Upda
   ...extra,
 });
 
-const contents = (version: string) => ({ name: 'http-service', version, securityVersion: 1, manifestSha256: 'b'.repeat(64) });
+const contents = (version: string) => ({
+  name: 'http-service',
+  version,
+  securityVersion: 1,
+  manifestSha256: 'b'.repeat(64),
+});
 /** The slot states a start can find, named as the table below uses them. */
 const SLOTS: Record<string, SlotState> = {
-  idle: { booted: 'A', committed: 'A', trial: undefined, failedTrial: undefined, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
-  armed: { booted: 'A', committed: 'A', trial: { slot: 'B', attempts: 0, maxAttempts: 3 }, failedTrial: undefined, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
-  'trial running': { booted: 'B', committed: 'A', trial: { slot: 'B', attempts: 1, maxAttempts: 3 }, failedTrial: undefined, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
-  exhausted: { booted: 'A', committed: 'A', trial: undefined, failedTrial: { slot: 'B', attempts: 3, maxAttempts: 3, reason: 'attempts-exhausted' }, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
-  'rolled back': { booted: 'A', committed: 'A', trial: undefined, failedTrial: { slot: 'B', attempts: 1, maxAttempts: 3, reason: 'rolled-back' }, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
-  committed: { booted: 'B', committed: 'B', trial: undefined, failedTrial: undefined, versions: { A: contents('1.0.0'), B: contents('1.1.0') } },
+  idle: {
+    booted: 'A',
+    committed: 'A',
+    trial: undefined,
+    failedTrial: undefined,
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
+  armed: {
+    booted: 'A',
+    committed: 'A',
+    trial: { slot: 'B', attempts: 0, maxAttempts: 3 },
+    failedTrial: undefined,
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
+  'trial running': {
+    booted: 'B',
+    committed: 'A',
+    trial: { slot: 'B', attempts: 1, maxAttempts: 3 },
+    failedTrial: undefined,
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
+  exhausted: {
+    booted: 'A',
+    committed: 'A',
+    trial: undefined,
+    failedTrial: { slot: 'B', attempts: 3, maxAttempts: 3, reason: 'attempts-exhausted' },
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
+  'rolled back': {
+    booted: 'A',
+    committed: 'A',
+    trial: undefined,
+    failedTrial: { slot: 'B', attempts: 1, maxAttempts: 3, reason: 'rolled-back' },
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
+  committed: {
+    booted: 'B',
+    committed: 'B',
+    trial: undefined,
+    failedTrial: undefined,
+    versions: { A: contents('1.0.0'), B: contents('1.1.0') },
+  },
 };
 
 type Expect = 'resume' | `${string} -> ${UpdateStateName}`;
@@ -89,8 +130,12 @@ const TABLE: readonly [UpdateStateName, keyof typeof SLOTS, RecoveryInput['jobs'
   ['Canceling', 'armed', 'CANCELED', 'resume'],
 ];
 
-const decide = (state: UpdateStateName, slots: SlotState, jobs: RecoveryInput['jobs'], extra: Partial<UpdateRecord> = {}) =>
-  decideRecovery({ record: record(state, extra), slots, activation: 'restart', jobs, maxStarts: 10, now: NOW });
+const decide = (
+  state: UpdateStateName,
+  slots: SlotState,
+  jobs: RecoveryInput['jobs'],
+  extra: Partial<UpdateRecord> = {},
+) => decideRecovery({ record: record(state, extra), slots, activation: 'restart', jobs, maxStarts: 10, now: NOW });
 
 describe('recovery: what a starting agent does with the journaled job', () => {
   it.each(TABLE)('%s, slots %s, Jobs %s → %s', (state, slots, jobs, expected) => {
@@ -112,7 +157,13 @@ describe('recovery: what a starting agent does with the journaled job', () => {
   });
 
   it('a trial the bootloader gave up on reports BOOT_FAILED on reboot backends, CRASH_LOOP on directory slots', () => {
-    const reboot = decideRecovery({ record: record('HealthChecking'), slots: SLOTS.exhausted!, activation: 'reboot', maxStarts: 10, now: NOW });
+    const reboot = decideRecovery({
+      record: record('HealthChecking'),
+      slots: SLOTS.exhausted!,
+      activation: 'reboot',
+      maxStarts: 10,
+      now: NOW,
+    });
     const restart = decide('HealthChecking', SLOTS.exhausted!, undefined);
     expect(reboot.kind === 'event' && reboot.patch.verdict?.reasonCode).toBe('BOOT_FAILED');
     expect(restart.kind === 'event' && restart.patch.verdict?.reasonCode).toBe('CRASH_LOOP');
@@ -121,7 +172,10 @@ describe('recovery: what a starting agent does with the journaled job', () => {
   it('a trial that started running at the restart gets its deadline from now when none was journaled', () => {
     const d = decide('Arming', SLOTS['trial running']!, undefined);
     expect(d).toEqual({ kind: 'event', event: 'Rebooted', patch: { switchedAt: NOW, deadlineAt: NOW + 60_000 } });
-    const kept = decide('Activating', SLOTS['trial running']!, undefined, { deadlineAt: NOW + 5_000, switchedAt: NOW - 55_000 });
+    const kept = decide('Activating', SLOTS['trial running']!, undefined, {
+      deadlineAt: NOW + 5_000,
+      switchedAt: NOW - 55_000,
+    });
     expect(kept).toEqual({ kind: 'event', event: 'Rebooted', patch: {} });
   });
 
@@ -133,7 +187,10 @@ describe('recovery: what a starting agent does with the journaled job', () => {
     const switched = decide('HealthChecking', SLOTS['trial running']!, undefined, { starts: 11 });
     expect(switched.kind === 'event' && nextUpdateState('HealthChecking', switched.event)).toBe('RollingBack');
     // on the way out with the loop already recorded: no second detection
-    const out = decide('ReportingFailure', SLOTS.idle!, undefined, { starts: 12, verdict: { reasonCode: 'STATE_LOOP', reason: 'x' } });
+    const out = decide('ReportingFailure', SLOTS.idle!, undefined, {
+      starts: 12,
+      verdict: { reasonCode: 'STATE_LOOP', reason: 'x' },
+    });
     expect(out).toEqual({ kind: 'resume' });
   });
 });

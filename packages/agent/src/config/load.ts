@@ -46,7 +46,10 @@ export function parseAgentConfig(value: unknown, base: string): Result<AgentConf
     const config = value as AgentConfig;
     const b = config.broker;
     if (b.kind === 'mqtt' && (b.certFile === undefined) !== (b.keyFile === undefined)) {
-      issues.push({ path: b.certFile === undefined ? '/broker/certFile' : '/broker/keyFile', message: 'certFile and keyFile go together (mutual TLS)' });
+      issues.push({
+        path: b.certFile === undefined ? '/broker/certFile' : '/broker/keyFile',
+        message: 'certFile and keyFile go together (mutual TLS)',
+      });
     }
     if (issues.length === 0) return ok(Object.freeze(withAbsolutePaths(config, base)));
   }
@@ -60,7 +63,11 @@ export async function loadAgentConfig(path: string): Promise<Result<AgentConfig,
   try {
     const bytes = await readFile(path);
     if (bytes.byteLength > MAX_CONFIG_BYTES) {
-      return err({ code: 'CONFIG_UNREADABLE', message: `${path} is ${bytes.byteLength} bytes; the limit is ${MAX_CONFIG_BYTES}`, issues: [] });
+      return err({
+        code: 'CONFIG_UNREADABLE',
+        message: `${path} is ${bytes.byteLength} bytes; the limit is ${MAX_CONFIG_BYTES}`,
+        issues: [],
+      });
     }
     text = bytes.toString('utf8');
   } catch (e) {
@@ -70,7 +77,11 @@ export async function loadAgentConfig(path: string): Promise<Result<AgentConfig,
   try {
     json = JSON.parse(text);
   } catch (e) {
-    return err({ code: 'CONFIG_INVALID_JSON', message: `${path} is not JSON: ${(e as Error).message}`, issues: [{ path: '/', message: (e as Error).message }] });
+    return err({
+      code: 'CONFIG_INVALID_JSON',
+      message: `${path} is not JSON: ${(e as Error).message}`,
+      issues: [{ path: '/', message: (e as Error).message }],
+    });
   }
   return parseAgentConfig(json, dirname(resolve(path)));
 }

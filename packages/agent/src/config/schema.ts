@@ -66,7 +66,9 @@ export const AgentConfigSchema = Type.Object(
     application: ApplicationConfigSchema,
     healthReportIntervalSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
     localEndpointPort: Type.Optional(Port),
-    logLevel: Type.Optional(Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l)))),
+    logLevel: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
   },
   strict,
 );

@@ -136,8 +136,7 @@ export class JobReporter {
         await this.#sleep();
         continue;
       }
-      const superseded =
-        head.status === 'IN_PROGRESS' && queue.some((u) => u.id > head.id && u.jobId === head.jobId);
+      const superseded = head.status === 'IN_PROGRESS' && queue.some((u) => u.id > head.id && u.jobId === head.jobId);
       if (superseded) {
         await this.#finish(head, { kind: 'applied' });
         continue;

@@ -99,9 +99,13 @@ export class JobsClient {
 
   /** StartNextPendingJobExecution: the next pending execution, now IN_PROGRESS, or undefined. */
   async startNext(statusDetails?: StatusDetails): Promise<JobsAnswer<JobExecution | undefined>> {
-    const answer = await this.#request('startNext', { name: 'StartNextPendingJobExecution' }, {
-      ...(statusDetails === undefined ? {} : { statusDetails }),
-    });
+    const answer = await this.#request(
+      'startNext',
+      { name: 'StartNextPendingJobExecution' },
+      {
+        ...(statusDetails === undefined ? {} : { statusDetails }),
+      },
+    );
     if (answer.kind === 'rejected') return answer;
     return { kind: 'accepted', response: (answer.response as { execution?: JobExecution }).execution };
   }
@@ -121,9 +125,11 @@ export class JobsClient {
     jobId: string,
     body: Omit<UpdateJobExecutionRequest, 'clientToken'>,
   ): Promise<JobsAnswer<UpdateJobExecutionResponse>> {
-    return (await this.#request('update', { name: 'UpdateJobExecution', jobId }, body)) as JobsAnswer<
-      UpdateJobExecutionResponse
-    >;
+    return (await this.#request(
+      'update',
+      { name: 'UpdateJobExecution', jobId },
+      body,
+    )) as JobsAnswer<UpdateJobExecutionResponse>;
   }
 
   /** Rejects every request still waiting (the connection is closing). */
@@ -144,13 +150,15 @@ export class JobsClient {
         reject(new JobsRequestTimeout(`no answer to ${op.name} within ${this.#timeoutMs} ms`));
       }, this.#timeoutMs);
       this.#pending.set(clientToken, { resolve, reject, timer, kind });
-      connection.publish(jobsRequestTopic(thingName, op), JSON.stringify({ ...body, clientToken })).catch((e: unknown) => {
-        const p = this.#pending.get(clientToken);
-        if (p === undefined) return;
-        this.#pending.delete(clientToken);
-        clock.clearTimeout(p.timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      });
+      connection
+        .publish(jobsRequestTopic(thingName, op), JSON.stringify({ ...body, clientToken }))
+        .catch((e: unknown) => {
+          const p = this.#pending.get(clientToken);
+          if (p === undefined) return;
+          this.#pending.delete(clientToken);
+          clock.clearTimeout(p.timer);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        });
     });
   }
 

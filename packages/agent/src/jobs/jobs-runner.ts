@@ -10,6 +10,7 @@ import {
 import type { ConnectionState } from '@otafleet/mqtt-client';
 import type { UpdateStatus } from '../contracts.js';
 import type { UpdateContext } from '../update/context.js';
+import { rememberCommittedSlot } from '../update/committed-releases.js';
 import { runUpdateFlow } from '../update/machine.js';
 import type { UpdateRecord } from '../update/record.js';
 import { decideRecovery } from '../update/recovery.js';
@@ -53,7 +54,16 @@ export class JobsRunner {
   readonly #o: JobsRunnerOptions;
   readonly #stop = new AbortController();
   #cancel: AbortController | undefined;
-  #current: { jobId: string; executionNumber: number; phase: OtaPhase; state: UpdateStateName; toVersion?: string; progress?: number } | undefined;
+  #current:
+    | {
+        jobId: string;
+        executionNumber: number;
+        phase: OtaPhase;
+        state: UpdateStateName;
+        toVersion?: string;
+        progress?: number;
+      }
+    | undefined;
   #lastUpdate: LastUpdate | undefined;
   #rollbacks = 0;
   readonly #finished = new Set<string>();
@@ -73,7 +83,12 @@ export class JobsRunner {
       current:
         c === undefined
           ? undefined
-          : { jobId: c.jobId, phase: c.phase, ...(c.toVersion === undefined ? {} : { toVersion: c.toVersion }), ...(c.progress === undefined ? {} : { progress: c.progress }) },
+          : {
+              jobId: c.jobId,
+              phase: c.phase,
+              ...(c.toVersion === undefined ? {} : { toVersion: c.toVersion }),
+              ...(c.progress === undefined ? {} : { progress: c.progress }),
+            },
       lastUpdate: this.#lastUpdate,
       rollbackCount: this.#rollbacks,
     };
@@ -84,6 +99,7 @@ export class JobsRunner {
     const last = await journal.getMeta(META_LAST_UPDATE);
     if (last !== undefined) this.#lastUpdate = JSON.parse(last) as LastUpdate;
     this.#rollbacks = Number((await journal.getMeta(META_ROLLBACKS)) ?? 0);
+    await rememberCommittedSlot(journal, this.#o.bootSlots);
     this.#unsubscribers.push(
       this.#o.connection.onStateChange((s) => {
         if (s.kind === 'connected') {
@@ -205,7 +221,9 @@ export class JobsRunner {
   }
 
   async #untilDelivered(id: number): Promise<void> {
-    const stopped = new Promise<void>((resolve) => this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }));
+    const stopped = new Promise<void>((resolve) =>
+      this.#stop.signal.addEventListener('abort', () => resolve(), { once: true }),
+    );
     await Promise.race([this.#o.reporter.delivered(id), stopped]);
   }
 
@@ -236,7 +254,11 @@ export class JobsRunner {
     if (startedBefore && ctx.journal.reset !== undefined) {
       // We were on this job, but the journal that knew how far is gone.
       this.#finished.add(k);
-      await this.#reportJournalCorrupt(execution.jobId, execution.executionNumber, `journal unreadable: ${ctx.journal.reset.detail}`);
+      await this.#reportJournalCorrupt(
+        execution.jobId,
+        execution.executionNumber,
+        `journal unreadable: ${ctx.journal.reset.detail}`,
+      );
       return;
     }
     const parsed = parseOtaJobDocument(execution.jobDocument ?? {});
@@ -276,7 +298,13 @@ export class JobsRunner {
     const { ctx } = this.#o;
     const cancel = new AbortController();
     this.#cancel = cancel;
-    this.#current = { jobId: record.jobId, executionNumber: record.executionNumber, phase: 'queued', state: record.state, ...(record.toVersion === undefined ? {} : { toVersion: record.toVersion }) };
+    this.#current = {
+      jobId: record.jobId,
+      executionNumber: record.executionNumber,
+      phase: 'queued',
+      state: record.state,
+      ...(record.toVersion === undefined ? {} : { toVersion: record.toVersion }),
+    };
     const fullCtx: UpdateContext = {
       ...ctx,
       status: {
@@ -293,7 +321,8 @@ export class JobsRunner {
         this.#current = { ...this.#current, phase, ...extra };
       },
       onStep: async (step) => {
-        if (this.#current !== undefined && step.startsWith('state:')) this.#current.state = step.slice(6) as UpdateStateName;
+        if (this.#current !== undefined && step.startsWith('state:'))
+          this.#current.state = step.slice(6) as UpdateStateName;
         await ctx.onStep(step);
       },
     };
@@ -333,7 +362,9 @@ export class JobsRunner {
       const gone =
         answer.kind === 'rejected'
           ? answer.error.code === 'TerminalStateReached' || answer.error.code === 'ResourceNotFound'
-          : answer.response === undefined || answer.response.executionNumber !== c.executionNumber || !['QUEUED', 'IN_PROGRESS'].includes(answer.response.status);
+          : answer.response === undefined ||
+            answer.response.executionNumber !== c.executionNumber ||
+            !['QUEUED', 'IN_PROGRESS'].includes(answer.response.status);
       if (gone && this.#current === c) this.#cancelCurrent();
     } catch (e) {
       if (!(e instanceof JobsRequestTimeout)) this.#o.ctx.logger.warn({ err: e }, 'checking the running job failed');
@@ -342,4 +373,3 @@ export class JobsRunner {
 }
 
 const key = (jobId: string, executionNumber: number): string => `${jobId}#${executionNumber}`;
-

@@ -122,14 +122,19 @@ export function openSqliteJournal(path: string, options: { readonly now?: () => 
         if (row === undefined) return { kind: 'none' };
         const decoded = decodeUpdateRecord(row.schema_version, row.body);
         if (decoded.ok) return { kind: 'ok', record: decoded.value };
-        return { kind: 'corrupt', jobId: typeof row.job_id === 'string' ? row.job_id : undefined, detail: decoded.error };
+        return {
+          kind: 'corrupt',
+          jobId: typeof row.job_id === 'string' ? row.job_id : undefined,
+          detail: decoded.error,
+        };
       }),
     saveUpdate: (record: UpdateRecord) =>
       run(() => {
         q.saveUpdate.run(thing, record.jobId, UPDATE_RECORD_SCHEMA_VERSION, encodeUpdateRecord(record));
       }),
     clearUpdate: () => run(() => void q.clearUpdate.run(thing)),
-    loadDownloadOffset: (jobId) => run(() => (q.loadOffset.get(thing, jobId) as { offset: number } | undefined)?.offset),
+    loadDownloadOffset: (jobId) =>
+      run(() => (q.loadOffset.get(thing, jobId) as { offset: number } | undefined)?.offset),
     saveDownloadOffset: (jobId, offset) => run(() => void q.saveOffset.run(thing, jobId, offset)),
     clearDownloadOffset: (jobId) => run(() => void q.clearOffset.run(thing, jobId)),
     enqueueMessage: (topic, payload) => run(() => Number(q.enqueue.run(thing, topic, payload).lastInsertRowid)),

@@ -9,6 +9,7 @@ import {
 } from '@otafleet/protocol';
 import semver from 'semver';
 import { inactiveSlot, type SlotState } from '../slots/index.js';
+import { committedReleases } from './committed-releases.js';
 import type { UpdateContext } from './context.js';
 import { jobUpdate, statusDetailsOf } from './job-status.js';
 import type { UpdatePatch, UpdateRecord } from './record.js';
@@ -25,7 +26,9 @@ const fail = (reasonCode: Parameters<typeof verdict>[0], reason: string): Action
 });
 
 /** The bundle a job installs (ota.install, or ota.rollback to a bundle), or undefined (previous-slot). */
-export function bundleTarget(record: UpdateRecord): { readonly download: OtaDownload; readonly downgrade: boolean } | undefined {
+export function bundleTarget(
+  record: UpdateRecord,
+): { readonly download: OtaDownload; readonly downgrade: boolean } | undefined {
   const d = record.document;
   if (d.operation === 'ota.install') return { download: d.download, downgrade: false };
   return d.target.kind === 'bundle' ? { download: d.target.download, downgrade: true } : undefined;
@@ -37,7 +40,9 @@ export function devicePolicy(ctx: UpdateContext, slots: SlotState, record: Updat
   return {
     hardware: ctx.device.hardwareType,
     agentVersion: ctx.device.agentVersion,
-    ...(installed === undefined ? {} : { installed: { version: installed.version, securityVersion: installed.securityVersion } }),
+    ...(installed === undefined
+      ? {}
+      : { installed: { version: installed.version, securityVersion: installed.securityVersion } }),
     ...(bundleTarget(record)?.downgrade === true ? { allowDowngrade: true } : {}),
   };
 }
@@ -60,6 +65,12 @@ export async function accept(ctx: UpdateContext, record: UpdateRecord): Promise<
     if (held === undefined || slots.trial !== undefined) {
       return fail('ROLLBACK_UNAVAILABLE', `slot ${previous} holds no release to go back to`);
     }
+    if (!(await committedReleases(ctx.journal)).includes(held.manifestSha256)) {
+      return fail(
+        'ROLLBACK_UNAVAILABLE',
+        `slot ${previous} holds ${held.version}, which was never committed on this device`,
+      );
+    }
     const expected = doc.target.expectedVersion;
     if (expected !== undefined && held.version !== expected) {
       return fail('ROLLBACK_UNAVAILABLE', `slot ${previous} holds ${held.version}, not the expected ${expected}`);
@@ -68,10 +79,17 @@ export async function accept(ctx: UpdateContext, record: UpdateRecord): Promise<
   }
   const target = inactiveSlot(slots);
   if (target === undefined) {
-    return fail('INSTALL_FAILED', `no slot to install into: a trial of slot ${slots.trial?.slot ?? '?'} is not settled`);
+    return fail(
+      'INSTALL_FAILED',
+      `no slot to install into: a trial of slot ${slots.trial?.slot ?? '?'} is not settled`,
+    );
   }
-  const bundle = doc.operation === 'ota.install' ? doc.bundle : doc.target.kind === 'bundle' ? doc.target.bundle : undefined;
-  return { event: 'Success', patch: { targetSlot: target, ...(bundle === undefined ? {} : { toVersion: bundle.version }) } };
+  const bundle =
+    doc.operation === 'ota.install' ? doc.bundle : doc.target.kind === 'bundle' ? doc.target.bundle : undefined;
+  return {
+    event: 'Success',
+    patch: { targetSlot: target, ...(bundle === undefined ? {} : { toVersion: bundle.version }) },
+  };
 }
 
 /** Re-reads the job document for a fresh presigned URL. */
@@ -79,7 +97,8 @@ async function refreshedUrl(ctx: UpdateContext, record: UpdateRecord): Promise<s
   const parsed = parseOtaJobDocument(await ctx.status.describeDocument(record.jobId));
   if (!parsed.ok) throw new Error(`the refreshed job document is unusable: ${parsed.error.message}`);
   const d = parsed.value;
-  const url = d.operation === 'ota.install' ? d.download.url : d.target.kind === 'bundle' ? d.target.download.url : undefined;
+  const url =
+    d.operation === 'ota.install' ? d.download.url : d.target.kind === 'bundle' ? d.target.download.url : undefined;
   if (url === undefined) throw new Error('the refreshed job document has no download');
   return url;
 }
@@ -109,26 +128,39 @@ export async function download(ctx: UpdateContext, record: UpdateRecord, signals
         const percent = Math.floor((bytes / total) * 100);
         const now = ctx.clock.now();
         ctx.onPhase(record.jobId, 'downloading', { progress: percent, ...toVersion(record) });
-        if (now - lastAt < ctx.limits.progressIntervalMs || percent - lastPercent < ctx.limits.progressPercentStep) return;
+        if (now - lastAt < ctx.limits.progressIntervalMs || percent - lastPercent < ctx.limits.progressPercentStep)
+          return;
         lastAt = now;
         lastPercent = percent;
-        const details = statusDetailsOf(record, 'downloading', { bytesDownloaded: bytes, bytesTotal: total, progress: percent });
+        const details = statusDetailsOf(record, 'downloading', {
+          bytesDownloaded: bytes,
+          bytesTotal: total,
+          progress: percent,
+        });
         ctx.status.report(jobUpdate(record, 'IN_PROGRESS', details)).catch((e: unknown) => {
           ctx.logger.warn({ err: e }, 'progress report not journaled');
         });
       },
     });
-    return { event: 'Success', patch: { bundlePath: fetched.path, manifestSha256: fetched.manifestSha256, toVersion: fetched.version } };
+    return {
+      event: 'Success',
+      patch: { bundlePath: fetched.path, manifestSha256: fetched.manifestSha256, toVersion: fetched.version },
+    };
   } catch (e) {
     if (isStopped(e) || signals.stop.aborted) return 'stopped';
-    if (signals.cancel.aborted) return { event: 'Cancel', patch: { verdict: verdict('CANCELED', 'canceled during the download') } };
+    if (signals.cancel.aborted)
+      return { event: 'Cancel', patch: { verdict: verdict('CANCELED', 'canceled during the download') } };
     const v = verdictOf(e, 'DOWNLOAD_FAILED');
     const maxRetries = target.download.maxRetries ?? ctx.limits.defaultMaxRetries;
     if (otaReasonInfo(v.reasonCode).retryable && record.attempt <= maxRetries) {
-      ctx.logger.warn({ jobId: record.jobId, attempt: record.attempt, reasonCode: v.reasonCode }, 'download failed; retrying');
+      ctx.logger.warn(
+        { jobId: record.jobId, attempt: record.attempt, reasonCode: v.reasonCode },
+        'download failed; retrying',
+      );
       const waited = await sleepOn(ctx.clock, Math.min(60_000, 1_000 * 2 ** (record.attempt - 1)), signals);
       if (waited === 'stop') return 'stopped';
-      if (waited === 'cancel') return { event: 'Cancel', patch: { verdict: verdict('CANCELED', 'canceled during the download') } };
+      if (waited === 'cancel')
+        return { event: 'Cancel', patch: { verdict: verdict('CANCELED', 'canceled during the download') } };
       return { event: 'Retry', patch: { attempt: record.attempt + 1 } };
     }
     return { event: 'Failure', patch: { verdict: v } };
@@ -138,21 +170,30 @@ export async function download(ctx: UpdateContext, record: UpdateRecord, signals
   }
 }
 
-const toVersion = (r: UpdateRecord): { toVersion?: string } => (r.toVersion === undefined ? {} : { toVersion: r.toVersion });
+const toVersion = (r: UpdateRecord): { toVersion?: string } =>
+  r.toVersion === undefined ? {} : { toVersion: r.toVersion };
 
 /** Verified: where the install mode sends the job. */
 export function verified(ctx: UpdateContext, record: UpdateRecord): Promise<ActionResult> {
   const doc = record.document;
   const mode = doc.operation === 'ota.install' ? doc.install.mode : 'immediate';
   if (mode === 'download-only') return Promise.resolve({ event: 'DownloadOnly', patch: { attempt: 1 } });
-  if (doc.operation === 'ota.install' && doc.install.mode === 'window' && !isInsideInstallWindow(doc.install.window, ctx.clock.now())) {
+  if (
+    doc.operation === 'ota.install' &&
+    doc.install.mode === 'window' &&
+    !isInsideInstallWindow(doc.install.window, ctx.clock.now())
+  ) {
     return Promise.resolve({ event: 'Wait', patch: { attempt: 1 } });
   }
   return Promise.resolve({ event: 'Success', patch: { attempt: 1 } });
 }
 
 /** WaitingForWindow: sleeps until the next opening (a restart recomputes it from the clock). */
-export async function waitForWindow(ctx: UpdateContext, record: UpdateRecord, signals: FlowSignals): Promise<ActionResult> {
+export async function waitForWindow(
+  ctx: UpdateContext,
+  record: UpdateRecord,
+  signals: FlowSignals,
+): Promise<ActionResult> {
   const doc = record.document;
   if (doc.operation !== 'ota.install' || doc.install.mode !== 'window') return { event: 'Success' };
   const window = doc.install.window;
@@ -165,6 +206,10 @@ export async function waitForWindow(ctx: UpdateContext, record: UpdateRecord, si
       signals,
     );
     if (waited === 'stop') return 'stopped';
-    if (waited === 'cancel') return { event: 'Cancel', patch: { verdict: verdict('CANCELED', 'canceled while waiting for the install window') } };
+    if (waited === 'cancel')
+      return {
+        event: 'Cancel',
+        patch: { verdict: verdict('CANCELED', 'canceled while waiting for the install window') },
+      };
   }
 }

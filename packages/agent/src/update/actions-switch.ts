@@ -1,5 +1,6 @@
 import { isSlotError } from '../slots/index.js';
 import { bundleTarget, devicePolicy, type ActionResult } from './actions-prepare.js';
+import { rememberCommittedSlot } from './committed-releases.js';
 import type { UpdateContext } from './context.js';
 import type { UpdateRecord } from './record.js';
 import { deadlinePatch } from './recovery.js';
@@ -26,13 +27,20 @@ export async function install(ctx: UpdateContext, record: UpdateRecord): Promise
   }
   let prepared;
   try {
-    prepared = await ctx.installer.prepare({ jobId: record.jobId, bundlePath, policy: devicePolicy(ctx, slots, record) });
+    prepared = await ctx.installer.prepare({
+      jobId: record.jobId,
+      bundlePath,
+      policy: devicePolicy(ctx, slots, record),
+    });
   } catch (e) {
     return { event: 'Failure', patch: { verdict: verdictOf(e, 'INSTALL_FAILED', 'install') } };
   }
   try {
     await ctx.slots.install(target, prepared.source, prepared.contents);
-    ctx.logger.info({ jobId: record.jobId, slot: target, version: prepared.contents.version, event: 'install' }, 'installed');
+    ctx.logger.info(
+      { jobId: record.jobId, slot: target, version: prepared.contents.version, event: 'install' },
+      'installed',
+    );
     return { event: 'Success' };
   } catch (e) {
     return { event: 'Failure', patch: { verdict: verdictOf(e, 'INSTALL_FAILED', 'install') } };
@@ -44,7 +52,8 @@ export async function install(ctx: UpdateContext, record: UpdateRecord): Promise
 /** Arming: the trial of the target slot, with the job's boot attempts; the committed slot stays. */
 export async function arm(ctx: UpdateContext, record: UpdateRecord): Promise<ActionResult> {
   const target = record.targetSlot;
-  if (target === undefined) return { event: 'Failure', patch: { verdict: verdict('INTERNAL_ERROR', 'no target slot') } };
+  if (target === undefined)
+    return { event: 'Failure', patch: { verdict: verdict('INTERNAL_ERROR', 'no target slot') } };
   try {
     await ctx.slots.armTrial(target, record.document.rollback.maxBootAttempts);
   } catch (e) {
@@ -81,7 +90,11 @@ export async function activate(ctx: UpdateContext, record: UpdateRecord, signals
 }
 
 /** HealthChecking: the job's checks until they pass or the journaled deadline passes. */
-export async function checkHealth(ctx: UpdateContext, record: UpdateRecord, signals: FlowSignals): Promise<ActionResult> {
+export async function checkHealth(
+  ctx: UpdateContext,
+  record: UpdateRecord,
+  signals: FlowSignals,
+): Promise<ActionResult> {
   const deadlineAt = record.deadlineAt ?? deadlinePatch(record, ctx.clock.now()).deadlineAt ?? 0;
   const abort = new AbortController();
   const run = ctx.health.run(record.document.healthChecks, { deadlineAt, signal: abort.signal });
@@ -100,8 +113,17 @@ export async function commit(ctx: UpdateContext, record: UpdateRecord): Promise<
   try {
     const after = await ctx.slots.commit();
     if (after.committed !== record.targetSlot) {
-      return { event: 'Failure', patch: { verdict: verdict('SLOT_SWITCH_FAILED', `slot ${after.committed} is committed, not ${record.targetSlot ?? '?'}`) } };
+      return {
+        event: 'Failure',
+        patch: {
+          verdict: verdict(
+            'SLOT_SWITCH_FAILED',
+            `slot ${after.committed} is committed, not ${record.targetSlot ?? '?'}`,
+          ),
+        },
+      };
     }
+    await rememberCommittedSlot(ctx.journal, after);
     return { event: 'Success' };
   } catch (e) {
     return { event: 'Failure', patch: { verdict: verdictOf(e, 'SLOT_SWITCH_FAILED', 'switch') } };
@@ -125,7 +147,10 @@ export async function rollBack(ctx: UpdateContext, record: UpdateRecord, signals
       slots = await ctx.slots.state();
     }
     if (slots.booted !== slots.committed) {
-      return { event: 'Failure', patch: { verdict: verdict('ROLLBACK_FAILED', `slot ${slots.booted} still runs after the rollback`) } };
+      return {
+        event: 'Failure',
+        patch: { verdict: verdict('ROLLBACK_FAILED', `slot ${slots.booted} still runs after the rollback`) },
+      };
     }
     return { event: 'Success' };
   } catch (e) {
@@ -135,7 +160,12 @@ export async function rollBack(ctx: UpdateContext, record: UpdateRecord, signals
     const original = record.verdict;
     return {
       event: 'Failure',
-      patch: { verdict: verdict('ROLLBACK_FAILED', original === undefined ? v.reason : `${original.reasonCode}: ${original.reason}; then ${v.reason}`) },
+      patch: {
+        verdict: verdict(
+          'ROLLBACK_FAILED',
+          original === undefined ? v.reason : `${original.reasonCode}: ${original.reason}; then ${v.reason}`,
+        ),
+      },
     };
   }
 }

@@ -32,7 +32,9 @@ export function createHttpBundleFetcher(o: {
         expectedSha256: r.download.sha256,
         partialPath: path,
         progressStore: journalProgressStore(o.journal, r.jobId),
-        ...(r.download.maxBandwidthBytesPerSecond === undefined ? {} : { maxBandwidthBytesPerSecond: r.download.maxBandwidthBytesPerSecond }),
+        ...(r.download.maxBandwidthBytesPerSecond === undefined
+          ? {}
+          : { maxBandwidthBytesPerSecond: r.download.maxBandwidthBytesPerSecond }),
         // The job's maxRetries bounds the update flow's attempts; each attempt retries a little on its own.
         maxRetries: 2,
         signal: r.signal,
@@ -44,7 +46,13 @@ export function createHttpBundleFetcher(o: {
         logger: o.logger,
       });
       const m = bundle.manifest;
-      return { path, manifestSha256: bundle.manifestSha256, name: m.name, version: m.version, securityVersion: m.securityVersion };
+      return {
+        path,
+        manifestSha256: bundle.manifestSha256,
+        name: m.name,
+        version: m.version,
+        securityVersion: m.securityVersion,
+      };
     },
     async discard(jobId) {
       await rm(pathOf(jobId), { force: true });
@@ -65,7 +73,11 @@ export function createDirectoryBundleInstaller(o: {
       const target = join(o.incomingDir, jobId);
       await rm(target, { recursive: true, force: true }); // what a crashed attempt left
       await mkdir(o.incomingDir, { recursive: true });
-      const { bundle } = await unpackBundleFile(bundlePath, target, { trust: o.trust, policy, now: new Date(o.clock.now()) });
+      const { bundle } = await unpackBundleFile(bundlePath, target, {
+        trust: o.trust,
+        policy,
+        now: new Date(o.clock.now()),
+      });
       return {
         source: { kind: 'directory', path: target },
         contents: slotContentsOf(bundle),

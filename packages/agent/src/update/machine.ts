@@ -43,7 +43,12 @@ const REPORTED_ON_ENTRY: ReadonlySet<UpdateStateName> = new Set([
 const EXIT_SAVES = 10;
 
 export type FlowEnd =
-  | { readonly kind: 'done'; readonly lastUpdate: LastUpdate; readonly rolledBack: boolean; readonly keepBundle: boolean }
+  | {
+      readonly kind: 'done';
+      readonly lastUpdate: LastUpdate;
+      readonly rolledBack: boolean;
+      readonly keepBundle: boolean;
+    }
   | { readonly kind: 'stopped' };
 
 /** The step name the crash hook gets for a state: after its journal write, before its action. */
@@ -62,13 +67,23 @@ export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, sig
     if (signals.stop.aborted) return { kind: 'stopped' };
     if (record.saves >= ctx.limits.maxStateSaves + EXIT_SAVES) {
       ctx.logger.error({ jobId: record.jobId, state: record.state }, 'state loop on the way out; giving up on the job');
-      return { kind: 'done', ...ending(ctx, { ...record, verdict: verdict('STATE_LOOP', 'the update state machine looped') }, previous) };
+      return {
+        kind: 'done',
+        ...ending(ctx, { ...record, verdict: verdict('STATE_LOOP', 'the update state machine looped') }, previous),
+      };
     }
     if (record.saves >= ctx.limits.maxStateSaves && record.verdict?.reasonCode !== 'STATE_LOOP') {
       const next = nextUpdateState(record.state, 'StateLoopDetected') ?? 'ReportingFailure';
       ctx.logger.error({ jobId: record.jobId, state: record.state, saves: record.saves }, 'state loop detected');
       previous = record.state;
-      record = { ...record, state: next, verdict: verdict('STATE_LOOP', `${record.saves} state saves in one job (limit ${ctx.limits.maxStateSaves}), last in ${record.state}`) };
+      record = {
+        ...record,
+        state: next,
+        verdict: verdict(
+          'STATE_LOOP',
+          `${record.saves} state saves in one job (limit ${ctx.limits.maxStateSaves}), last in ${record.state}`,
+        ),
+      };
       continue;
     }
     record = { ...record, saves: record.saves + 1 };
@@ -82,24 +97,46 @@ export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, sig
     const state = record.state;
     if (state === 'Done') continue;
     let result: ActionResult;
-    if (signals.cancel.aborted && nextUpdateState(state, 'Cancel') !== undefined && state !== 'Canceling' && state !== 'RollingBack' && state !== 'ReportingFailure') {
-      result = { event: 'Cancel', patch: { verdict: record.verdict?.reasonCode === 'TIMED_OUT' ? record.verdict : verdict('CANCELED', 'the job was canceled') } };
+    if (
+      signals.cancel.aborted &&
+      nextUpdateState(state, 'Cancel') !== undefined &&
+      state !== 'Canceling' &&
+      state !== 'RollingBack' &&
+      state !== 'ReportingFailure'
+    ) {
+      result = {
+        event: 'Cancel',
+        patch: {
+          verdict:
+            record.verdict?.reasonCode === 'TIMED_OUT' ? record.verdict : verdict('CANCELED', 'the job was canceled'),
+        },
+      };
     } else {
       try {
         result = await ACTIONS[state](ctx, record, signals);
       } catch (e) {
         ctx.logger.error({ err: e, jobId: record.jobId, state }, 'update action failed unexpectedly');
-        result = { event: 'Failure', patch: { verdict: verdict('INTERNAL_ERROR', `${state}: ${e instanceof Error ? e.message : String(e)}`) } };
+        result = {
+          event: 'Failure',
+          patch: { verdict: verdict('INTERNAL_ERROR', `${state}: ${e instanceof Error ? e.message : String(e)}`) },
+        };
       }
     }
     if (result === 'stopped') return { kind: 'stopped' };
     const next = nextUpdateState(state, result.event);
-    ctx.logger.info({ jobId: record.jobId, from: state, event: result.event, to: next ?? '(none)' }, 'update transition');
+    ctx.logger.info(
+      { jobId: record.jobId, from: state, event: result.event, to: next ?? '(none)' },
+      'update transition',
+    );
     previous = state;
     if (next === undefined) {
       // Not in the table: a programming error. Leave the safe way: roll back if switched, else report.
       const fallback = nextUpdateState(state, 'StateLoopDetected') ?? 'ReportingFailure';
-      record = { ...record, state: fallback, verdict: verdict('INTERNAL_ERROR', `no transition for ${result.event} in ${state}`) };
+      record = {
+        ...record,
+        state: fallback,
+        verdict: verdict('INTERNAL_ERROR', `no transition for ${result.event} in ${state}`),
+      };
       continue;
     }
     record = { ...record, ...result.patch, state: next };
@@ -132,7 +169,9 @@ function ending(
               : 'failed';
   }
   const code =
-    result === 'succeeded' && doc.operation === 'ota.rollback' ? 'ROLLED_BACK' : (v?.reasonCode ?? (result === 'failed' ? 'INTERNAL_ERROR' : undefined));
+    result === 'succeeded' && doc.operation === 'ota.rollback'
+      ? 'ROLLED_BACK'
+      : (v?.reasonCode ?? (result === 'failed' ? 'INTERNAL_ERROR' : undefined));
   const needsCode = result === 'rejected' || result === 'failed' || result === 'rolled-back';
   const lastUpdate: LastUpdate = {
     jobId: record.jobId,

@@ -39,7 +39,10 @@ function commandCheck(c: Extract<HealthCheckSpec, { kind: 'command' }>): Promise
   });
 }
 
-async function processCheck(c: Extract<HealthCheckSpec, { kind: 'process' }>, supervisor: ApplicationSupervisor): Promise<CheckResult> {
+async function processCheck(
+  c: Extract<HealthCheckSpec, { kind: 'process' }>,
+  supervisor: ApplicationSupervisor,
+): Promise<CheckResult> {
   if (c.pidFile !== undefined) {
     try {
       const pid = Number((await readFile(c.pidFile, 'utf8')).trim());
@@ -71,7 +74,9 @@ export function createMinimalHealthRunner(o: MinimalHealthOptions): HealthCheckR
       case 'process':
         return processCheck(c, o.supervisor);
       case 'mqtt':
-        return Promise.resolve(o.brokerConnected() ? pass : { ok: false, definite: false, detail: 'not connected to the broker' });
+        return Promise.resolve(
+          o.brokerConnected() ? pass : { ok: false, definite: false, detail: 'not connected to the broker' },
+        );
     }
   };
   return {
@@ -85,7 +90,11 @@ export function createMinimalHealthRunner(o: MinimalHealthOptions): HealthCheckR
           return { healthy: false, reasonCode: 'HEALTH_CHECK_TIMEOUT', reason: 'the health checks were stopped' };
         }
         if (o.supervisor.crashesSince(began) >= crashLimit) {
-          return { healthy: false, reasonCode: 'CRASH_LOOP', reason: `the application exited ${o.supervisor.crashesSince(began)} times since the switch` };
+          return {
+            healthy: false,
+            reasonCode: 'CRASH_LOOP',
+            reason: `the application exited ${o.supervisor.crashesSince(began)} times since the switch`,
+          };
         }
         const results = await Promise.all(checks.checks.map(runCheck));
         const failed = results.find((r): r is Extract<CheckResult, { ok: false }> => !r.ok);
@@ -98,7 +107,11 @@ export function createMinimalHealthRunner(o: MinimalHealthOptions): HealthCheckR
           last = failed;
           failedInARow = failed.definite ? failedInARow + 1 : 0;
           if (failedInARow >= failedLimit) {
-            return { healthy: false, reasonCode: 'HEALTH_CHECK_FAILED', reason: `${failed.detail} in ${failedInARow} rounds in a row` };
+            return {
+              healthy: false,
+              reasonCode: 'HEALTH_CHECK_FAILED',
+              reason: `${failed.detail} in ${failedInARow} rounds in a row`,
+            };
           }
         }
         const now = o.clock.now();
@@ -109,11 +122,18 @@ export function createMinimalHealthRunner(o: MinimalHealthOptions): HealthCheckR
             : { healthy: false, reasonCode: 'HEALTH_CHECK_TIMEOUT', reason };
         }
         await new Promise<void>((resolve) => {
-          const t = o.clock.setTimeout(resolve, Math.min(checks.intervalSeconds * 1000, Math.max(0, options.deadlineAt - now)));
-          options.signal?.addEventListener('abort', () => {
-            o.clock.clearTimeout(t);
-            resolve();
-          }, { once: true });
+          const t = o.clock.setTimeout(
+            resolve,
+            Math.min(checks.intervalSeconds * 1000, Math.max(0, options.deadlineAt - now)),
+          );
+          options.signal?.addEventListener(
+            'abort',
+            () => {
+              o.clock.clearTimeout(t);
+              resolve();
+            },
+            { once: true },
+          );
         });
       }
     },

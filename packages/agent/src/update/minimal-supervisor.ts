@@ -45,7 +45,8 @@ export function createMinimalSupervisor(o: MinimalSupervisorOptions): Applicatio
       o.logger.warn({ code, signal, restartInMs: backoff }, 'application exited unrequested');
       restartTimer = o.clock.setTimeout(() => {
         restartTimer = undefined;
-        if (wanted && child === undefined) spawnOnce().catch((e: unknown) => o.logger.error({ err: e }, 'application restart failed'));
+        if (wanted && child === undefined)
+          spawnOnce().catch((e: unknown) => o.logger.error({ err: e }, 'application restart failed'));
       }, backoff);
       backoff = Math.min(16_000, backoff * 2);
     });

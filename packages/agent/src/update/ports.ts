@@ -55,7 +55,11 @@ export interface PreparedInstall {
 }
 
 export interface BundleInstaller {
-  prepare(request: { readonly jobId: string; readonly bundlePath: string; readonly policy: DevicePolicy }): Promise<PreparedInstall>;
+  prepare(request: {
+    readonly jobId: string;
+    readonly bundlePath: string;
+    readonly policy: DevicePolicy;
+  }): Promise<PreparedInstall>;
 }
 
 /** Called after each journal write and before its action (`state:<Name>`), and at each slot step. */

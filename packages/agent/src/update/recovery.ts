@@ -18,8 +18,7 @@ export interface RecoveryInput {
 }
 
 export type RecoveryDecision =
-  | { readonly kind: 'resume' }
-  | { readonly kind: 'event'; readonly event: UpdateEvent; readonly patch: UpdatePatch };
+  { readonly kind: 'resume' } | { readonly kind: 'event'; readonly event: UpdateEvent; readonly patch: UpdatePatch };
 
 const resume: RecoveryDecision = { kind: 'resume' };
 const event = (e: UpdateEvent, patch: UpdatePatch = {}): RecoveryDecision => ({ kind: 'event', event: e, patch });
@@ -40,7 +39,8 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
     slots.trial === undefined &&
     slots.failedTrial?.slot === target &&
     slots.failedTrial.reason === 'attempts-exhausted';
-  const switched = state === 'Arming' || state === 'Activating' || state === 'HealthChecking' || state === 'ReportingSuccess';
+  const switched =
+    state === 'Arming' || state === 'Activating' || state === 'HealthChecking' || state === 'ReportingSuccess';
 
   // The Jobs service ended the execution while we were down (canceled, timed out, removed).
   const jobs = input.jobs;
@@ -56,7 +56,10 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
 
   if (record.starts > input.maxStarts && record.verdict?.reasonCode !== 'STATE_LOOP') {
     return event('StateLoopDetected', {
-      verdict: verdict('STATE_LOOP', `the agent started ${record.starts} times during this job (limit ${input.maxStarts})`),
+      verdict: verdict(
+        'STATE_LOOP',
+        `the agent started ${record.starts} times during this job (limit ${input.maxStarts})`,
+      ),
     });
   }
 
