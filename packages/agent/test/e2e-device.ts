@@ -4,7 +4,7 @@
  * the test reads.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { cp, mkdir, mkdtemp, readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -56,6 +56,8 @@ export async function buildCustomBundle(
     readonly expiresAt?: string;
     readonly createdAt?: string;
     readonly signed?: boolean;
+    /** Extra bytes of incompressible filler in the app, for downloads that take a while. */
+    readonly padBytes?: number;
   },
 ): Promise<{ path: string; sha256: string; size: number }> {
   const signer: BundleSigner = {
@@ -75,6 +77,7 @@ export async function buildCustomBundle(
     join(app, 'package.json'),
     JSON.stringify({ name: 'http-service', version: o.version, private: true, type: 'module' }),
   );
+  if (o.padBytes !== undefined) await writeFile(join(app, 'filler.bin'), randomBytes(o.padBytes));
   const tar = join(work, 'app.tar');
   const { entries } = await packDirectory(app, tar, { mtime: new Date('2026-01-01T00:00:00Z') });
   const out = join(work, 'bundle.otab');
@@ -97,6 +100,15 @@ export async function buildCustomBundle(
   );
   const bytes = await readFile(out);
   return { path: out, sha256: createHash('sha256').update(bytes).digest('hex'), size: bytes.byteLength };
+}
+
+function killGroup(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(-pid, 'SIGKILL');
+  } catch {
+    // the group is gone already
+  }
 }
 
 export interface AgentProcess {
@@ -168,6 +180,8 @@ export async function createE2eDevice(o: {
     configPath,
     appPort: o.appPort,
     start(env = {}) {
+      // Its own process group: when the agent dies by SIGKILL, the test kills the group, as a power cut (or
+      // systemd's cgroup) would also end the application it ran.
       const child = spawn(
         process.execPath,
         ['--conditions=source', '--import', 'tsx', 'src/main.ts', '--config', configPath],
@@ -175,6 +189,7 @@ export async function createE2eDevice(o: {
           cwd: AGENT_DIR,
           env: { ...process.env, LOG_FORMAT: 'json', ...env },
           stdio: ['ignore', 'pipe', 'pipe'],
+          detached: true,
         },
       );
       const logs: Record<string, unknown>[] = [];
@@ -198,7 +213,10 @@ export async function createE2eDevice(o: {
       createInterface({ input: child.stdout }).on('line', onLine);
       createInterface({ input: child.stderr }).on('line', (t) => onLine(JSON.stringify({ stderr: t })));
       const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-        child.once('exit', (code, signal) => resolve({ code, signal })),
+        child.once('exit', (code, signal) => {
+          killGroup(child.pid);
+          resolve({ code, signal });
+        }),
       );
       return {
         child,

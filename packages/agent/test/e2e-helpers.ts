@@ -1,17 +1,28 @@
-import { once } from 'node:events';
 import { readFile, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import type { BundleServer } from './e2e-net.js';
 
-/** A port nothing listens on now (the OS picks it; closed again before it is handed out). */
+const handedOut = new Set<number>();
+
+/**
+ * A port for an application to listen on later: below Linux's ephemeral range (32768–60999), so no outgoing
+ * connection of this machine can be using it as its local port by then, and free when probed.
+ */
 export async function freePort(): Promise<number> {
-  const s = createServer();
-  s.listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as AddressInfo).port;
-  await new Promise<void>((r) => s.close(() => r()));
-  return port;
+  for (let tries = 0; tries < 200; tries++) {
+    const port = 20_000 + Math.floor(Math.random() * 12_000);
+    if (handedOut.has(port)) continue;
+    const s = createServer();
+    const free = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (!free) continue;
+    await new Promise<void>((r) => s.close(() => r()));
+    handedOut.add(port);
+    return port;
+  }
+  throw new Error('no free port below the ephemeral range');
 }
 
 /** Puts a bundle file on the server and gives what a job document needs of it. */

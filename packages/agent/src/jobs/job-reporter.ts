@@ -6,7 +6,11 @@ import { JobsRequestTimeout, type JobsClient } from './jobs-client.js';
 
 /** How a queued update ended: applied by the Jobs service, or the execution was already terminal. */
 export type JobUpdateOutcome =
-  | { readonly kind: 'applied' }
+  /**
+   * `accepted`: answered /accepted; `already-held`: the execution already held it (our answer was lost);
+   * `superseded`: a later IN_PROGRESS update of the job replaced it unsent; `dropped`: refused as malformed.
+   */
+  | { readonly kind: 'applied'; readonly via: 'accepted' | 'already-held' | 'superseded' | 'dropped' }
   /** `status` undefined: terminal, but the service would not say which (DescribeJobExecution's TerminalStateReached). */
   | { readonly kind: 'terminal'; readonly status: JobExecutionStatus | undefined };
 
@@ -138,7 +142,7 @@ export class JobReporter {
       }
       const superseded = head.status === 'IN_PROGRESS' && queue.some((u) => u.id > head.id && u.jobId === head.jobId);
       if (superseded) {
-        await this.#finish(head, { kind: 'applied' });
+        await this.#finish(head, { kind: 'applied', via: 'superseded' });
         continue;
       }
       const outcome = await this.#deliver(head).catch((e: unknown) => {
@@ -152,6 +156,7 @@ export class JobReporter {
 
   async #finish(u: StoredJobUpdate, outcome: JobUpdateOutcome): Promise<void> {
     await this.#o.journal.deleteJobUpdate(u.id);
+    this.#o.logger.info({ updateId: u.id, jobId: u.jobId, status: u.status, outcome }, 'job update delivered');
     if (outcome.kind === 'terminal' && outcome.status !== u.status) {
       for (const l of this.#terminalListeners) l(u.jobId, outcome.status);
     }
@@ -174,8 +179,7 @@ export class JobReporter {
     if (answer.kind === 'accepted') {
       const state = answer.response.executionState;
       if (state !== undefined) await this.rememberVersion(u.jobId, u.executionNumber, state.versionNumber);
-      logger.debug({ jobId: u.jobId, status: u.status }, 'job update applied');
-      return { kind: 'applied' };
+      return { kind: 'applied', via: 'accepted' };
     }
     const { error } = answer;
     switch (error.code) {
@@ -183,7 +187,7 @@ export class JobReporter {
       case 'InvalidStateTransition': {
         const state = error.executionState;
         if (state === undefined) return this.#reconcile(u);
-        if (holds(state, u)) return { kind: 'applied' };
+        if (holds(state, u)) return { kind: 'applied', via: 'already-held' };
         if (isTerminalStatus(state.status)) return { kind: 'terminal', status: state.status };
         await this.rememberVersion(u.jobId, u.executionNumber, state.versionNumber);
         return undefined;
@@ -199,7 +203,7 @@ export class JobReporter {
       case 'InvalidRequest':
         // Our own request is malformed: sending it again cannot help.
         logger.error({ jobId: u.jobId, error }, 'job update refused as invalid; dropped');
-        return { kind: 'applied' };
+        return { kind: 'applied', via: 'dropped' };
     }
   }
 
@@ -214,7 +218,7 @@ export class JobReporter {
     const execution = answer.response;
     if (execution === undefined) return { kind: 'terminal', status: 'REMOVED' };
     if (execution.executionNumber !== u.executionNumber) return { kind: 'terminal', status: 'REMOVED' };
-    if (holds(execution, u)) return { kind: 'applied' };
+    if (holds(execution, u)) return { kind: 'applied', via: 'already-held' };
     if (isTerminalStatus(execution.status)) return { kind: 'terminal', status: execution.status };
     await this.rememberVersion(u.jobId, u.executionNumber, execution.versionNumber);
     return undefined;

@@ -291,6 +291,10 @@ export class JobsRunner {
       ...(installed === undefined ? {} : { fromVersion: installed.version }),
     };
     await this.#o.reporter.rememberVersion(execution.jobId, execution.executionNumber, execution.versionNumber);
+    ctx.logger.info(
+      { jobId: execution.jobId, executionNumber: execution.executionNumber, versionNumber: execution.versionNumber },
+      'job started',
+    );
     await this.#runRecord(record);
   }
 

@@ -19,6 +19,8 @@ export function createHttpBundleFetcher(o: {
   readonly trust: TrustStore;
   readonly clock: AgentClock;
   readonly logger: Logger;
+  /** fdatasync + journal the offset after this many new bytes (default 1 MiB: the most a power cut costs). */
+  readonly syncEveryBytes?: number;
 }): BundleFetcher {
   const pathOf = (jobId: string): string => join(o.dir, `${jobId}.otab`);
   return {
@@ -40,6 +42,7 @@ export function createHttpBundleFetcher(o: {
         signal: r.signal,
         stopSignal: r.stopSignal,
         onProgress: r.onProgress,
+        syncEveryBytes: o.syncEveryBytes ?? 1024 * 1024,
         trust: o.trust,
         policy: r.policy,
         now: new Date(o.clock.now()),
