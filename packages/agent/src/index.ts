@@ -1,1 +1,2 @@
 export * from './slots/index.js';
+export * from './download/index.js';
