@@ -1,6 +1,7 @@
 import { readFile } from 'node:fs/promises';
 import { afterEach, describe, expect, it } from 'vitest';
-import { downloadBundle, TokenBucket, type DownloadClock } from '@otafleet/agent';
+import { ManualClock } from '@otafleet/mqtt-client';
+import { downloadBundle, TokenBucket } from '@otafleet/agent';
 import { baseOptions, MiB, randomFile, sha256, tempDir } from './download-fixtures.js';
 import { serveBytes, startTestServer } from './download-server.js';
 
@@ -9,24 +10,9 @@ afterEach(async () => {
   for (const c of cleanups.splice(0).reverse()) await c();
 });
 
-/** A clock the test moves by hand. */
-function manualClock(): DownloadClock & { advance(ms: number): void } {
-  let now = 0;
-  return {
-    now: () => now,
-    advance(ms) {
-      now += ms;
-    },
-    setTimeout: () => {
-      throw new Error('not used');
-    },
-    clearTimeout: () => undefined,
-  };
-}
-
 describe('TokenBucket (the bandwidth cap), on a driven clock', () => {
   it('holds the long-run rate when every wait is honoured, whatever the chunk sizes', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const rate = 2 * MiB;
     const bucket = new TokenBucket(rate, clock);
     let bytes = 0;
@@ -42,7 +28,7 @@ describe('TokenBucket (the bandwidth cap), on a driven clock', () => {
   });
 
   it('catches up after late wake-ups (a loaded machine) without going over the cap', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const rate = 2 * MiB;
     const bucket = new TokenBucket(rate, clock);
     let bytes = 0;
@@ -59,7 +45,7 @@ describe('TokenBucket (the bandwidth cap), on a driven clock', () => {
   });
 
   it('an idle spell earns at most its capacity, not a long burst', () => {
-    const clock = manualClock();
+    const clock = new ManualClock();
     const bucket = new TokenBucket(MiB, clock, 256 * 1024);
     clock.advance(60_000);
     expect(bucket.take(256 * 1024)).toBe(0);

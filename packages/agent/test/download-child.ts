@@ -24,7 +24,7 @@ try {
     partialPath: job.partialPath,
     progressStore: createFileProgressStore(job.offsetPath),
     syncEveryBytes: 1024 * 1024,
-    backoff: { initialDelayMs: 10, maxDelayMs: 100 },
+    backoff: { baseMs: 10, capMs: 100 },
     logger: pino({ level: 'silent' }),
     ...(job.maxBandwidthBytesPerSecond === undefined
       ? {}

@@ -4,7 +4,7 @@ import { readFile, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createCertificateAuthority, issueServerCertificate } from '@otafleet/iot-core';
-import { backoffDelayMs, downloadBundle, type DownloadError } from '@otafleet/agent';
+import { downloadBundle, type DownloadError } from '@otafleet/agent';
 import { baseOptions, instantClock, MiB, randomFile, sha256, tempDir, waitFor } from './download-fixtures.js';
 import { serveBytes, startTestServer } from './download-server.js';
 
@@ -33,7 +33,7 @@ describe('downloadBundle: bounded retries with backoff', () => {
     const server = await startTestServer((_req, res) => void res.writeHead(500).end('boom'));
     cleanups.push(server.close);
     const clock = instantClock();
-    const backoff = { initialDelayMs: 100, maxDelayMs: 250, multiplier: 2 };
+    const backoff = { baseMs: 100, capMs: 250 };
     const options = {
       ...baseOptions(await dir(), server.url(), file),
       maxRetries: 3,
@@ -47,7 +47,7 @@ describe('downloadBundle: bounded retries with backoff', () => {
     expect(error).toMatchObject({ code: 'DOWNLOAD_FAILED', retryable: true });
     expect(error.message).toContain('HTTP 500');
     expect(server.requests).toHaveLength(4);
-    // random() × min(max, initial × 2^n): 0.5 × 100, 0.5 × 200, 0.5 × 250 (capped).
+    // random() × min(capMs, baseMs × 2^n): 0.5 × 100, 0.5 × 200, 0.5 × 250 (capped).
     expect(clock.delays).toEqual([50, 100, 125]);
     // The partial file is kept for a later attempt (nothing was wrong with its bytes).
     expect(existsSync(options.partialPath)).toBe(true);
@@ -74,7 +74,7 @@ describe('downloadBundle: bounded retries with backoff', () => {
     expect(clock.delays).toHaveLength(2);
   });
 
-  it('Retry-After raises the wait (within maxDelayMs), and bytes arriving reset the count', async () => {
+  it('Retry-After raises the wait (within capMs), and bytes arriving reset the count', async () => {
     const file = randomFile(2 * MiB);
     // 503 + Retry-After, then a body that breaks at 1 MiB, then 503 again, then the rest.
     const server = await startTestServer((req, res, i) => {
@@ -88,7 +88,7 @@ describe('downloadBundle: bounded retries with backoff', () => {
       maxRetries: 1,
       clock,
       random: () => 0,
-      backoff: { initialDelayMs: 10, maxDelayMs: 60_000, multiplier: 2 },
+      backoff: { baseMs: 10, capMs: 60_000 },
     };
 
     const result = await downloadBundle(options);
@@ -96,16 +96,8 @@ describe('downloadBundle: bounded retries with backoff', () => {
     expect(result.sha256).toBe(sha256(file));
     expect(server.requests).toHaveLength(4);
     // maxRetries = 1 allows the two 503s only because the broken body brought new bytes in between
-    // (its own retry waits random() × initialDelayMs = 0, so no timer).
+    // (its own retry waits random() × baseMs = 0, so no timer).
     expect(clock.delays).toEqual([2_000, 2_000]);
-  });
-
-  it('backoffDelayMs stays within [0, ceiling) and never above maxDelayMs', () => {
-    const policy = { initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 };
-    expect(backoffDelayMs(0, policy, () => 0.999)).toBe(999);
-    expect(backoffDelayMs(3, policy, () => 0.5)).toBe(4_000);
-    expect(backoffDelayMs(30, policy, () => 0.999)).toBe(59_940);
-    expect(backoffDelayMs(0, policy, () => 0, 120_000)).toBe(60_000);
   });
 });
 
@@ -213,7 +205,7 @@ describe('downloadBundle: answers no retry can fix', () => {
       { options: { ...base, maxRetries: -1 }, code: 'INTERNAL_ERROR' },
       { options: { ...base, maxBandwidthBytesPerSecond: 0 }, code: 'INTERNAL_ERROR' },
       { options: { ...base, syncEveryBytes: 10 }, code: 'INTERNAL_ERROR' },
-      { options: { ...base, backoff: { initialDelayMs: 10, maxDelayMs: 5 } }, code: 'INTERNAL_ERROR' },
+      { options: { ...base, backoff: { baseMs: 10, capMs: 5 } }, code: 'INTERNAL_ERROR' },
     ];
     for (const { options, code } of cases) {
       const error = await failure(downloadBundle(options));
@@ -261,7 +253,7 @@ describe('downloadBundle: cancel', () => {
       ...baseOptions(await dir(), server.url(), file),
       signal: controller.signal,
       // A minute's wait: if cancel did not end it, this test would time out.
-      backoff: { initialDelayMs: 60_000, maxDelayMs: 60_000 },
+      backoff: { baseMs: 60_000, capMs: 60_000 },
       random: () => 0.999,
     };
     const running = failure(downloadBundle(options));

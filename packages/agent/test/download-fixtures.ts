@@ -4,7 +4,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createFileProgressStore, type DownloadClock, type DownloadOptions } from '@otafleet/agent';
+import type { Clock, TimerHandle } from '@otafleet/mqtt-client';
+import { createFileProgressStore, type DownloadOptions } from '@otafleet/agent';
 
 export const MiB = 1024 * 1024;
 export const silentLogger = pino({ level: 'silent' });
@@ -35,14 +36,14 @@ export function baseOptions(dir: string, url: string, file: Buffer): DownloadOpt
     expectedSha256: sha256(file),
     partialPath: join(dir, 'bundle.part'),
     progressStore: createFileProgressStore(join(dir, 'bundle.offset')),
-    backoff: { initialDelayMs: 5, maxDelayMs: 20 },
+    backoff: { baseMs: 5, capMs: 20 },
     syncEveryBytes: MiB,
     logger: silentLogger,
   };
 }
 
 /** A clock whose timers fire at once (on the next turn), advancing its time by their delay; records delays. */
-export function instantClock(): DownloadClock & { readonly delays: number[] } {
+export function instantClock(): Clock & { readonly delays: number[] } {
   let now = 0;
   const delays: number[] = [];
   return {
@@ -53,9 +54,9 @@ export function instantClock(): DownloadClock & { readonly delays: number[] } {
       return setImmediate(() => {
         now += ms;
         callback();
-      });
+      }) as unknown as TimerHandle;
     },
-    clearTimeout: (handle) => clearImmediate(handle as NodeJS.Immediate),
+    clearTimeout: (handle) => clearImmediate(handle as unknown as NodeJS.Immediate),
   };
 }
 

@@ -1,27 +1,25 @@
-/** Capped exponential backoff with full jitter: delay = random() × min(maxDelayMs, initialDelayMs × multiplier^n). */
-export interface BackoffPolicy {
-  readonly initialDelayMs: number;
-  readonly maxDelayMs: number;
-  readonly multiplier: number;
-}
+import { backoffDelayMs, type BackoffPolicy } from '@otafleet/mqtt-client';
 
-export const DEFAULT_BACKOFF: BackoffPolicy = { initialDelayMs: 1_000, maxDelayMs: 60_000, multiplier: 2 };
+/** The retry schedule of a download: capped exponential with full jitter, the agent's one formula. */
+export type DownloadBackoff = Pick<BackoffPolicy, 'baseMs' | 'capMs'>;
+
+/** A bundle store is not a broker: start at 1 s, wait up to a minute between attempts. */
+export const DOWNLOAD_BACKOFF: DownloadBackoff = { baseMs: 1_000, capMs: 60_000 };
 
 /**
- * The wait before retry number `retry` (0 = the first retry). Full jitter spreads a fleet that lost its
- * bundle store at the same instant over the whole window instead of sending it back in lockstep.
- * A server's Retry-After raises the wait (never above maxDelayMs).
+ * The wait before retry number `retry` (0 = the first): random() × min(capMs, baseMs × 2^retry), so a fleet
+ * that lost its bundle store at the same instant comes back spread over the window. A server's Retry-After
+ * raises it (never above capMs).
  */
-export function backoffDelayMs(
+export function retryDelayMs(
   retry: number,
-  policy: BackoffPolicy,
+  policy: DownloadBackoff,
   random: () => number,
   retryAfterMs?: number,
 ): number {
-  const ceiling = Math.min(policy.maxDelayMs, policy.initialDelayMs * policy.multiplier ** retry);
-  const jittered = Math.floor(random() * ceiling);
+  const jittered = backoffDelayMs(retry, { ...policy, resetAfterConnectedMs: 0 }, random);
   if (retryAfterMs === undefined) return jittered;
-  return Math.max(jittered, Math.min(retryAfterMs, policy.maxDelayMs));
+  return Math.max(jittered, Math.min(retryAfterMs, policy.capMs));
 }
 
 /** Retry-After as milliseconds: delta-seconds or an HTTP date (RFC 9110 §10.2.3); undefined if absent or unreadable. */

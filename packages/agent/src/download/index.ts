@@ -5,8 +5,7 @@ export {
   type DownloadErrorCode,
   type DownloadFailureCode,
 } from './errors.js';
-export { systemClock, type DownloadClock } from './clock.js';
-export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
+export { DOWNLOAD_BACKOFF, type DownloadBackoff } from './backoff.js';
 export { TokenBucket } from './rate-limiter.js';
 export { createFileProgressStore, type DownloadProgressStore } from './progress-store.js';
 export { checkFreeSpace, type SpaceNeed, type FreeSpaceProbe } from './free-space.js';

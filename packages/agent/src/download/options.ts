@@ -1,6 +1,7 @@
 import { pino, type Logger } from 'pino';
-import { DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
-import { systemClock, type DownloadClock } from './clock.js';
+import { systemClock } from '@otafleet/mqtt-client';
+import { DOWNLOAD_BACKOFF, type DownloadBackoff } from './backoff.js';
+import type { Clock } from './clock.js';
 import { DownloadError, type DownloadErrorCode } from './errors.js';
 import type { DownloadTlsOptions } from './http-get.js';
 import { looksLikeExpiredUrl } from './http-response.js';
@@ -25,10 +26,11 @@ export interface DownloadOptions {
   readonly maxBandwidthBytesPerSecond?: number;
   /** Failed attempts in a row without new bytes before DOWNLOAD_FAILED (default 5: 6 attempts). */
   readonly maxRetries?: number;
-  readonly backoff?: Partial<BackoffPolicy>;
+  /** Retry waits: random() × min(capMs, baseMs × 2^n); default 1 s base, 60 s cap. */
+  readonly backoff?: Partial<DownloadBackoff>;
   /** In [0, 1); defaults to Math.random. */
   readonly random?: () => number;
-  readonly clock?: DownloadClock;
+  readonly clock?: Clock;
   /** Cancels: the request stops, the partial file and the saved offset are deleted, CANCELED is thrown. */
   readonly signal?: AbortSignal;
   /**
@@ -62,9 +64,9 @@ export interface ResolvedDownloadOptions {
   readonly progressStore: DownloadProgressStore;
   readonly maxBandwidthBytesPerSecond: number | undefined;
   readonly maxRetries: number;
-  readonly backoff: BackoffPolicy;
+  readonly backoff: DownloadBackoff;
   readonly random: () => number;
-  readonly clock: DownloadClock;
+  readonly clock: Clock;
   readonly signal: AbortSignal | undefined;
   readonly stopSignal: AbortSignal | undefined;
   /** Fires on either: what the network side listens to. */
@@ -121,9 +123,9 @@ export function resolveDownloadOptions(o: DownloadOptions): ResolvedDownloadOpti
   if (rate !== undefined && !(Number.isFinite(rate) && rate > 0)) {
     throw invalid('maxBandwidthBytesPerSecond', `give a positive number of bytes per second (got ${rate})`);
   }
-  const backoff = { ...DEFAULT_BACKOFF, ...o.backoff };
-  if (!(backoff.initialDelayMs >= 0 && backoff.maxDelayMs >= backoff.initialDelayMs && backoff.multiplier >= 1)) {
-    throw invalid('backoff', 'need 0 ≤ initialDelayMs ≤ maxDelayMs and multiplier ≥ 1');
+  const backoff = { ...DOWNLOAD_BACKOFF, ...o.backoff };
+  if (!(Number.isFinite(backoff.baseMs) && backoff.baseMs > 0 && backoff.capMs >= backoff.baseMs)) {
+    throw invalid('backoff', 'need 0 < baseMs ≤ capMs');
   }
   return {
     url,

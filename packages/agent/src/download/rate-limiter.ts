@@ -1,4 +1,4 @@
-import type { DownloadClock } from './clock.js';
+import type { Clock } from './clock.js';
 
 /**
  * Token bucket for the bandwidth cap, applied where bytes are read (a paused response stops the socket,
@@ -14,7 +14,7 @@ export class TokenBucket {
 
   constructor(
     private readonly bytesPerSecond: number,
-    private readonly clock: DownloadClock,
+    private readonly clock: Clock,
     capacityBytes?: number,
   ) {
     this.capacity = capacityBytes ?? Math.max(64 * 1024, bytesPerSecond / 4);

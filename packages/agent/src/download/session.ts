@@ -1,5 +1,5 @@
 import type { Logger } from 'pino';
-import { backoffDelayMs, parseRetryAfter } from './backoff.js';
+import { parseRetryAfter, retryDelayMs } from './backoff.js';
 import { sleep } from './clock.js';
 import { asDownloadError, DownloadError, localIoError } from './errors.js';
 import { BodyReader, HttpGet, readErrorBody } from './http-get.js';
@@ -264,7 +264,7 @@ export class DownloadSession {
         );
       }
     }
-    const delay = backoffDelayMs(Math.max(0, this.failures - 1), this.o.backoff, this.o.random, retryAfterMs);
+    const delay = retryDelayMs(Math.max(0, this.failures - 1), this.o.backoff, this.o.random, retryAfterMs);
     this.log.warn(
       { err: message, offset: this.offset, failures: this.failures, delayMs: delay },
       'download attempt failed',
