@@ -23,6 +23,7 @@ export interface OutboxOptions {
 export class DurableOutbox {
   readonly #o: OutboxOptions;
   #wake: (() => void) | undefined;
+  #kicked = false;
   #running: Promise<void> | undefined;
   #closed = false;
   readonly #unsubscribe: () => void;
@@ -58,17 +59,24 @@ export class DurableOutbox {
     await this.#running;
   }
 
+  /** Wakes the loop; a kick while it is busy is remembered, so the next sleep returns at once. */
   #kick(): void {
+    this.#kicked = true;
     const wake = this.#wake;
     this.#wake = undefined;
     wake?.();
   }
 
   #sleep(ms?: number): Promise<void> {
+    if (this.#kicked) {
+      this.#kicked = false;
+      return Promise.resolve();
+    }
     return new Promise((resolve) => {
       const timer = ms === undefined ? undefined : this.#o.clock.setTimeout(() => this.#kick(), ms);
       this.#wake = () => {
         if (timer !== undefined) this.#o.clock.clearTimeout(timer);
+        this.#kicked = false;
         resolve();
       };
     });

@@ -94,6 +94,7 @@ export async function accept(ctx: UpdateContext, record: UpdateRecord): Promise<
 
 /** Re-reads the job document for a fresh presigned URL. */
 async function refreshedUrl(ctx: UpdateContext, record: UpdateRecord): Promise<string> {
+  ctx.logger.info({ jobId: record.jobId }, 'download URL refused as expired: re-reading the job document');
   const parsed = parseOtaJobDocument(await ctx.status.describeDocument(record.jobId));
   if (!parsed.ok) throw new Error(`the refreshed job document is unusable: ${parsed.error.message}`);
   const d = parsed.value;
