@@ -207,7 +207,13 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         'boot step',
       );
       await supervisor.start();
-      connection.onStateChange(() => {
+      connection.onStateChange((state) => {
+        if (state.kind === 'connected') {
+          logger.info(
+            { connectionCount: state.connectionCount, protocolVersion: state.protocolVersion },
+            'connected to the broker',
+          );
+        }
         void slots.state().then(
           (s) => (slotState = s),
           () => undefined,

@@ -8,7 +8,14 @@ import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rm } from 'node:fs/promises';
 import { isTerminal, startE2eCore, type E2eCore } from './e2e-core.js';
-import { buildCustomBundle, buildSampleBundles, createE2eDevice, installDocument, type AgentProcess, type Samples } from './e2e-device.js';
+import {
+  buildCustomBundle,
+  buildSampleBundles,
+  createE2eDevice,
+  installDocument,
+  type AgentProcess,
+  type Samples,
+} from './e2e-device.js';
 import { eventually, freePort, serve } from './e2e-helpers.js';
 import { startBundleServer, startTcpProxy, type BundleServer, type TcpProxy } from './e2e-net.js';
 
@@ -33,7 +40,13 @@ async function device(thing: string, viaProxy = false) {
   const credentials = await core.addDevice(thing);
   const proxy = viaProxy ? await startTcpProxy(core.mqttPort) : undefined;
   if (proxy !== undefined) proxies.push(proxy);
-  const dev = await createE2eDevice({ thing, samples, mqttPort: proxy?.port ?? core.mqttPort, credentials, appPort: await freePort() });
+  const dev = await createE2eDevice({
+    thing,
+    samples,
+    mqttPort: proxy?.port ?? core.mqttPort,
+    credentials,
+    appPort: await freePort(),
+  });
   const start = (env?: Record<string, string>): AgentProcess => {
     const a = dev.start(env);
     agents.push(a);
@@ -46,7 +59,9 @@ const journaledOffset = (dataDir: string, jobId: string): number | undefined => 
   try {
     const db = new Database(join(dataDir, 'journal.db'), { readonly: true, fileMustExist: true });
     try {
-      return (db.prepare('SELECT offset FROM download_offset WHERE job_id = ?').get(jobId) as { offset: number } | undefined)?.offset;
+      return (
+        db.prepare('SELECT offset FROM download_offset WHERE job_id = ?').get(jobId) as { offset: number } | undefined
+      )?.offset;
     } finally {
       db.close();
     }
@@ -58,7 +73,11 @@ const journaledOffset = (dataDir: string, jobId: string): number | undefined => 
 describe('download and status updates end to end', () => {
   it('resumes a download from the journaled offset after the agent is killed with SIGKILL', async () => {
     const { dev, start } = await device('dl-resume');
-    const big = await buildCustomBundle(samples.dir, { version: '1.1.0', securityVersion: 2, padBytes: 4 * 1024 * 1024 });
+    const big = await buildCustomBundle(samples.dir, {
+      version: '1.1.0',
+      securityVersion: 2,
+      padBytes: 4 * 1024 * 1024,
+    });
     const b = await serve(server, 'resume.otab', { ...big, version: '1.1.0', securityVersion: 2 });
     server.throttle('resume.otab', 1024 * 1024);
     const first = start();
@@ -93,7 +112,10 @@ describe('download and status updates end to end', () => {
     await agent.waitForLog((l) => l['msg'] === 'agent started');
     await core.createJob('dl-expired', dev.thing, installDocument(b, dev.appPort));
     // Once the first response is under way, the URL "expires": the next request is refused 403.
-    await eventually(async () => (server.requests.some((r) => r.name === 'expired.otab') ? true : undefined), 'the first request');
+    await eventually(
+      async () => (server.requests.some((r) => r.name === 'expired.otab') ? true : undefined),
+      'the first request',
+    );
     server.expireOnce('expired.otab');
     const e = await core.waitForExecution('dl-expired', dev.thing, isTerminal, 120_000);
     expect(e.status).toBe('SUCCEEDED');
@@ -116,12 +138,18 @@ describe('download and status updates end to end', () => {
     const queuedStatuses = (): string[] => {
       const db = new Database(join(dev.dataDir, 'journal.db'), { readonly: true });
       try {
-        return (db.prepare('SELECT body FROM job_update').all() as { body: string }[]).map((r) => (JSON.parse(r.body) as { status: string }).status);
+        return (db.prepare('SELECT body FROM job_update').all() as { body: string }[]).map(
+          (r) => (JSON.parse(r.body) as { status: string }).status,
+        );
       } finally {
         db.close();
       }
     };
-    await eventually(async () => (queuedStatuses().includes('SUCCEEDED') ? true : undefined), 'SUCCEEDED in the journal', 60_000);
+    await eventually(
+      async () => (queuedStatuses().includes('SUCCEEDED') ? true : undefined),
+      'SUCCEEDED in the journal',
+      60_000,
+    );
     expect((await core.describeExecution('dl-down', dev.thing)).status).toBe('IN_PROGRESS');
     // …and nothing is committed before the Jobs service took it.
     expect((await dev.slots()).committed).toBe('A');
@@ -132,11 +160,15 @@ describe('download and status updates end to end', () => {
     expect((await dev.slots()).committed).toBe('B');
     // Exactly once: every version step of the execution is one update the agent sent and saw applied.
     const applied = agent.logs.filter(
-      (l) => l['msg'] === 'job update delivered' && ['accepted', 'already-held'].includes((l['outcome'] as { via?: string }).via ?? ''),
+      (l) =>
+        l['msg'] === 'job update delivered' &&
+        ['accepted', 'already-held'].includes((l['outcome'] as { via?: string }).via ?? ''),
     );
     expect((e.versionNumber ?? 0) - Number(started['versionNumber'])).toBe(applied.length);
     const statuses = applied.map((l) => l['status']);
     expect(statuses.filter((s) => s === 'SUCCEEDED')).toHaveLength(1);
-    expect(await eventually(async () => ((await dev.appServes()) === 'http-service 1.1.0' ? 'yes' : undefined), '1.1.0')).toBe('yes');
+    expect(
+      await eventually(async () => ((await dev.appServes()) === 'http-service 1.1.0' ? 'yes' : undefined), '1.1.0'),
+    ).toBe('yes');
   }, 180_000);
 });
