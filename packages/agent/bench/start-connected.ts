@@ -14,6 +14,7 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
+import type * as AgentModule from '../src/index.js';
 import { issueDeviceToDirectory, loadConfig, startLocalCore } from '@otafleet/iot-core';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
@@ -26,9 +27,10 @@ spawnSync(process.execPath, [join(packageDir, '../../node_modules/typescript/bin
 if (!existsSync(join(packageDir, 'dist', 'main.js')))
   throw new Error('build of @otafleet/agent failed: no dist/main.js');
 // The compiled agent is imported only for provisioning (same code the process runs).
-const { provisionDirectorySlots } = (await import(
-  join(packageDir, 'dist', 'index.js')
-)) as typeof import('../src/index.js');
+const { provisionDirectorySlots } = (await import(join(packageDir, 'dist', 'index.js'))) as Pick<
+  typeof AgentModule,
+  'provisionDirectorySlots'
+>;
 
 const loadAtStart = Number((loadavg()[0] ?? 0).toFixed(2));
 const dir = await mkdtemp(join(tmpdir(), 'agent-start-bench-'));

@@ -47,7 +47,16 @@ function jobThrough(state: UpdateStateName): JobKind {
       return 'cancel';
     case 'WaitingForWindow':
       return 'window';
-    default:
+    case 'Accepted':
+    case 'Downloading':
+    case 'Verified':
+    case 'Installing':
+    case 'Arming':
+    case 'Activating':
+    case 'HealthChecking':
+    case 'ReportingSuccess':
+    case 'Committing':
+    case 'Done':
       return 'install';
   }
 }

@@ -83,7 +83,7 @@ describe('download and status updates end to end', () => {
     const first = start();
     await first.waitForLog((l) => l['msg'] === 'agent started');
     await core.createJob('dl-resume', dev.thing, installDocument(b, dev.appPort));
-    const offset = await eventually(async () => {
+    const offset = await eventually(() => {
       const o = journaledOffset(dev.dataDir, 'dl-resume');
       return o !== undefined && o >= 1024 * 1024 ? o : undefined;
     }, 'an offset of at least 1 MiB in the journal');
@@ -113,7 +113,7 @@ describe('download and status updates end to end', () => {
     await core.createJob('dl-expired', dev.thing, installDocument(b, dev.appPort));
     // Once the first response is under way, the URL "expires": the next request is refused 403.
     await eventually(
-      async () => (server.requests.some((r) => r.name === 'expired.otab') ? true : undefined),
+      () => (server.requests.some((r) => r.name === 'expired.otab') ? true : undefined),
       'the first request',
     );
     server.expireOnce('expired.otab');
@@ -146,7 +146,7 @@ describe('download and status updates end to end', () => {
       }
     };
     await eventually(
-      async () => (queuedStatuses().includes('SUCCEEDED') ? true : undefined),
+      () => (queuedStatuses().includes('SUCCEEDED') ? true : undefined),
       'SUCCEEDED in the journal',
       60_000,
     );

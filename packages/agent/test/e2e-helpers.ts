@@ -33,7 +33,7 @@ export async function serve(
   mutate?: (bytes: Buffer) => Buffer,
 ): Promise<{ version: string; securityVersion: number; url: string; size: number; sha256: string; bytes: Buffer }> {
   const { createHash } = await import('node:crypto');
-  let bytes = await readFile(file.path);
+  let bytes: Buffer = await readFile(file.path);
   if (mutate !== undefined) bytes = mutate(Buffer.from(bytes));
   server.put(name, bytes);
   return {
@@ -51,7 +51,11 @@ export async function writeJson(path: string, value: unknown): Promise<void> {
 }
 
 /** Bounded polling for a condition (never a fixed sleep as the assertion). */
-export async function eventually<T>(fn: () => Promise<T | undefined>, what: string, timeoutMs = 30_000): Promise<T> {
+export async function eventually<T>(
+  fn: () => Promise<T | undefined> | T | undefined,
+  what: string,
+  timeoutMs = 30_000,
+): Promise<T> {
   const until = Date.now() + timeoutMs;
   for (;;) {
     const v = await fn();

@@ -46,7 +46,7 @@ describe('JobsClient', () => {
     await other.publish(topic, JSON.stringify({ timestamp: 'yesterday' }));
     await other.publish(topic, JSON.stringify({ timestamp: 1, execution: { jobId: 'j1' } }));
     await other.publish(topic, JSON.stringify({ timestamp: 2 }));
-    await eventually(async () => (seen.length > 0 ? true : undefined), 'the valid notification');
+    await eventually(() => (seen.length > 0 ? true : undefined), 'the valid notification');
     expect(seen).toEqual([undefined]);
   });
 

@@ -63,7 +63,7 @@ describe('DurableOutbox', () => {
     });
     outbox.start();
     await outbox.publish('dt/pi-1/health', 'm1');
-    await eventually(async () => (received.length === 1 ? true : undefined), 'm1');
+    await eventually(() => (received.length === 1 ? true : undefined), 'm1');
 
     proxy.down();
     await conn.waitFor('backoff');
@@ -88,7 +88,7 @@ describe('DurableOutbox', () => {
     outbox.start();
     await outbox.publish('dt/pi-1/health', 'm5');
     await outbox.drained();
-    await eventually(async () => (received.length >= 5 ? true : undefined), 'all five');
+    await eventually(() => (received.length >= 5 ? true : undefined), 'all five');
     expect(received).toEqual(['m1', 'm2', 'm3', 'm4', 'm5']);
     expect(await db.forThing('pi-1').pendingMessages(10)).toEqual([]);
     await outbox.close();
