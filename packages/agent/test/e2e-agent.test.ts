@@ -129,7 +129,7 @@ describe('agent end to end (real process, local IoT core, directory slots)', () 
     ][] = [
       [
         'tampered',
-        () => samples.byVersion('1.2.0'),
+        () => Promise.resolve(samples.byVersion('1.2.0')),
         (b) => {
           b[b.byteLength - 100] = (b[b.byteLength - 100] ?? 0) ^ 0xff;
           return b;
