@@ -180,7 +180,8 @@ export class JobReporter {
     const answer = await jobs.update(u.jobId, {
       status: u.status,
       statusDetails: { ...u.statusDetails },
-      executionNumber: u.executionNumber,
+      // 0: not known (a job named only by a corrupt journal row): the latest execution.
+      ...(u.executionNumber > 0 ? { executionNumber: u.executionNumber } : {}),
       includeJobExecutionState: true,
       ...(expectedVersion === undefined ? {} : { expectedVersion }),
     });
@@ -225,7 +226,9 @@ export class JobReporter {
     }
     const execution = answer.response;
     if (execution === undefined) return { kind: 'terminal', status: 'REMOVED' };
-    if (execution.executionNumber !== u.executionNumber) return { kind: 'terminal', status: 'REMOVED' };
+    if (u.executionNumber > 0 && execution.executionNumber !== u.executionNumber) {
+      return { kind: 'terminal', status: 'REMOVED' };
+    }
     if (holds(execution, u)) return { kind: 'applied', via: 'already-held' };
     if (isTerminalStatus(execution.status)) return { kind: 'terminal', status: execution.status };
     await this.rememberVersion(u.jobId, u.executionNumber, execution.versionNumber);

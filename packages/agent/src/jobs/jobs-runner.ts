@@ -173,6 +173,8 @@ export class JobsRunner {
   /** The job the journal holds: recovery decides, then the flow continues from there. */
   async #resumeJournaled(): Promise<void> {
     const { ctx } = this.#o;
+    // The whole journal was unreadable: whatever trial the slots hold, nothing vouches for it.
+    if (ctx.journal.reset !== undefined) await this.#safeSlots();
     const loaded = await ctx.journal.loadUpdate();
     if (loaded.kind === 'none') return;
     if (loaded.kind === 'corrupt') {

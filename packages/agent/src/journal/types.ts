@@ -3,6 +3,7 @@ import type { UpdateRecord } from '../update/record.js';
 /** A queued job execution update: what the flow wants the Jobs service to hold, not a wire payload. */
 export interface QueuedJobUpdate {
   readonly jobId: string;
+  /** 0 when not known (a job named only by a corrupt journal row): the request then names none. */
   readonly executionNumber: number;
   readonly status: 'IN_PROGRESS' | 'SUCCEEDED' | 'FAILED' | 'REJECTED';
   readonly statusDetails: Readonly<Record<string, string>>;
