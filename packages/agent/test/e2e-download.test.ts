@@ -103,6 +103,32 @@ describe('download and status updates end to end', () => {
     expect(journaledOffset(dev.dataDir, 'dl-resume')).toBeUndefined();
   }, 180_000);
 
+  it('on SIGTERM stops mid-download with everything received journaled, exits 0, and resumes at the next start', async () => {
+    const { dev, start } = await device('dl-sigterm');
+    const big = await buildCustomBundle(samples.dir, {
+      version: '1.1.0',
+      securityVersion: 2,
+      padBytes: 3 * 1024 * 1024,
+    });
+    const b = await serve(server, 'sigterm.otab', { ...big, version: '1.1.0', securityVersion: 2 });
+    server.throttle('sigterm.otab', 1024 * 1024);
+    const first = start();
+    await first.waitForLog((l) => l['msg'] === 'agent started');
+    await core.createJob('dl-sigterm', dev.thing, installDocument(b, dev.appPort));
+    await first.waitForLog((l) => l['msg'] === 'update transition' && l['to'] === 'Downloading');
+    await eventually(() => (server.sentBytes('sigterm.otab') >= 512 * 1024 ? true : undefined), '512 KiB sent');
+    expect(await first.stop()).toEqual({ code: 0, signal: null });
+    const offset = journaledOffset(dev.dataDir, 'dl-sigterm');
+    expect(offset).toBeGreaterThan(0);
+    server.throttle('sigterm.otab', 0);
+    const second = start();
+    const e = await core.waitForExecution('dl-sigterm', dev.thing, isTerminal, 120_000);
+    expect(e.status).toBe('SUCCEEDED');
+    await second.waitForLog((l) => l['msg'] === 'update finished');
+    const ranges = server.requests.filter((r) => r.name === 'sigterm.otab').map((r) => r.range);
+    expect(ranges).toEqual([undefined, `bytes=${offset}-`]);
+  }, 180_000);
+
   it('refreshes an expired download URL by re-reading the job document, and continues at the same offset', async () => {
     const { dev, start } = await device('dl-expired');
     const big = await buildCustomBundle(samples.dir, { version: '1.1.0', securityVersion: 2, padBytes: 1024 * 1024 });

@@ -72,6 +72,8 @@ export interface BundleServer {
   /** Every response for `name` is throttled to about this many bytes per second (0: no limit). */
   throttle(name: string, bytesPerSecond: number): void;
   readonly requests: { name: string; range: string | undefined; status: number }[];
+  /** Body bytes written for `name` so far, over all responses. */
+  sentBytes(name: string): number;
   close(): Promise<void>;
 }
 
@@ -81,6 +83,7 @@ export async function startBundleServer(): Promise<BundleServer> {
   const drops = new Map<string, number>();
   const expiries = new Set<string>();
   const rates = new Map<string, number>();
+  const sentByName = new Map<string, number>();
   const requests: BundleServer['requests'] = [];
   const sockets = new Set<Socket>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -131,6 +134,7 @@ export async function startBundleServer(): Promise<BundleServer> {
         }
         if (!res.write(piece)) await once(res, 'drain');
         sent += piece.byteLength;
+        sentByName.set(name, (sentByName.get(name) ?? 0) + piece.byteLength);
         if (rate > 0) await new Promise((r) => setTimeout(r, (piece.byteLength / rate) * 1000));
         if (res.destroyed) return;
       }
@@ -153,6 +157,7 @@ export async function startBundleServer(): Promise<BundleServer> {
     expireOnce: (name) => void expiries.add(name),
     throttle: (name, bps) => void rates.set(name, bps),
     requests,
+    sentBytes: (name) => sentByName.get(name) ?? 0,
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));
