@@ -129,6 +129,29 @@ describe('download and status updates end to end', () => {
     expect(ranges).toEqual([undefined, `bytes=${offset}-`]);
   }, 180_000);
 
+  it('retries a retryable download failure the job’s maxRetries times, then FAILED; a refusal is not retried', async () => {
+    const { dev, start } = await device('dl-retries');
+    const agent = start();
+    await agent.waitForLog((l) => l['msg'] === 'agent started');
+    const b = await serve(server, 'unavailable.otab', samples.byVersion('1.1.0'));
+    server.failWith('unavailable.otab', 503);
+    await core.createJob('dl-503', dev.thing, installDocument(b, dev.appPort, { maxRetries: 1 }));
+    let e = await core.waitForExecution('dl-503', dev.thing, isTerminal, 120_000);
+    expect(e.status).toBe('FAILED');
+    expect(e.statusDetails?.detailsMap).toMatchObject({ reasonCode: 'DOWNLOAD_FAILED', phase: 'failed', attempt: '2' });
+    const retried = agent.logs.filter((l) => l['msg'] === 'download failed; retrying' && l['jobId'] === 'dl-503');
+    expect(retried).toHaveLength(1);
+
+    const refused = await serve(server, 'forbidden.otab', samples.byVersion('1.1.0'));
+    server.failWith('forbidden.otab', 404);
+    await core.createJob('dl-404', dev.thing, installDocument(refused, dev.appPort, { maxRetries: 3 }));
+    e = await core.waitForExecution('dl-404', dev.thing, isTerminal, 60_000);
+    expect(e.status).toBe('FAILED');
+    expect(e.statusDetails?.detailsMap).toMatchObject({ reasonCode: 'DOWNLOAD_REFUSED', attempt: '1' });
+    expect(server.requests.filter((r) => r.name === 'forbidden.otab')).toHaveLength(1);
+    expect(await dev.appServes()).toBe('http-service 1.0.0');
+  }, 180_000);
+
   it('refreshes an expired download URL by re-reading the job document, and continues at the same offset', async () => {
     const { dev, start } = await device('dl-expired');
     const big = await buildCustomBundle(samples.dir, { version: '1.1.0', securityVersion: 2, padBytes: 1024 * 1024 });

@@ -72,6 +72,8 @@ export interface BundleServer {
   /** Every response for `name` is throttled to about this many bytes per second (0: no limit). */
   throttle(name: string, bytesPerSecond: number): void;
   readonly requests: { name: string; range: string | undefined; status: number }[];
+  /** Every request for `name` is answered with this status (0: serve normally). */
+  failWith(name: string, status: number): void;
   /** Body bytes written for `name` so far, over all responses. */
   sentBytes(name: string): number;
   close(): Promise<void>;
@@ -84,6 +86,7 @@ export async function startBundleServer(): Promise<BundleServer> {
   const expiries = new Set<string>();
   const rates = new Map<string, number>();
   const sentByName = new Map<string, number>();
+  const failures = new Map<string, number>();
   const requests: BundleServer['requests'] = [];
   const sockets = new Set<Socket>();
   const handle = (req: IncomingMessage, res: ServerResponse): void => {
@@ -94,6 +97,12 @@ export async function startBundleServer(): Promise<BundleServer> {
     if (file === undefined) {
       record.status = 404;
       res.writeHead(404).end();
+      return;
+    }
+    const failure = failures.get(name) ?? 0;
+    if (failure !== 0) {
+      record.status = failure;
+      res.writeHead(failure).end();
       return;
     }
     if (expiries.delete(name)) {
@@ -158,6 +167,7 @@ export async function startBundleServer(): Promise<BundleServer> {
     throttle: (name, bps) => void rates.set(name, bps),
     requests,
     sentBytes: (name) => sentByName.get(name) ?? 0,
+    failWith: (name, status) => void failures.set(name, status),
     async close() {
       for (const s of sockets) s.destroy();
       await new Promise<void>((r) => server.close(() => r()));

@@ -62,6 +62,8 @@ export const stateStep = (state: UpdateStateName): string => `state:${state}`;
 export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, signals: FlowSignals): Promise<FlowEnd> {
   let record = start;
   let previous: UpdateStateName = start.state;
+  // A Retry re-runs its state a bounded number of times (the job's maxRetries): those saves are not a loop.
+  let retrying = false;
   for (;;) {
     if (record.state === 'Done') return { kind: 'done', ...ending(ctx, record, previous) };
     if (signals.stop.aborted) return { kind: 'stopped' };
@@ -86,7 +88,8 @@ export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, sig
       };
       continue;
     }
-    record = { ...record, saves: record.saves + 1 };
+    record = { ...record, saves: retrying ? record.saves : record.saves + 1 };
+    retrying = false;
     await ctx.journal.saveUpdate(record);
     await ctx.onStep(stateStep(record.state));
     const phase = phaseOf(record, ctx.slots.activation);
@@ -129,6 +132,7 @@ export async function runUpdateFlow(ctx: UpdateContext, start: UpdateRecord, sig
       'update transition',
     );
     previous = state;
+    retrying = result.event === 'Retry';
     if (next === undefined) {
       // Not in the table: a programming error. Leave the safe way: roll back if switched, else report.
       const fallback = nextUpdateState(state, 'StateLoopDetected') ?? 'ReportingFailure';
