@@ -1,2 +1,10 @@
+export * from './contracts.js';
 export * from './slots/index.js';
 export * from './download/index.js';
+export * from './journal/index.js';
+export * from './outbox/index.js';
+export * from './jobs/index.js';
+export * from './update/index.js';
+export * from './config/index.js';
+export { createAgent, AGENT_VERSION, type Agent, type AgentDeps } from './agent.js';
+export { crashHookFromEnv, CRASH_AT_ENV } from './crash-hook.js';

@@ -1,0 +1,263 @@
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { loadTrustStore, type TrustStore } from '@otafleet/bundle';
+import {
+  awsIotSdkTransport,
+  createMqttConnection,
+  mqttJsTransport,
+  type MqttConnection,
+  type MqttTransport,
+} from '@otafleet/mqtt-client';
+import type { Logger } from 'pino';
+import type { AgentConfig } from './config/schema.js';
+import type {
+  AgentStatusSource,
+  ApplicationSupervisor,
+  DeviceFacts,
+  DurablePublish,
+  HealthCheckRunner,
+  SlotStatus,
+} from './contracts.js';
+import { JobReporter } from './jobs/job-reporter.js';
+import { JobsClient } from './jobs/jobs-client.js';
+import { JobsRunner } from './jobs/jobs-runner.js';
+import { openSqliteJournal } from './journal/sqlite-journal.js';
+import type { AgentJournal, JournalDatabase } from './journal/types.js';
+import { DurableOutbox } from './outbox/outbox.js';
+import { DirectorySlotBackend, type SlotBackend, type SlotState } from './slots/index.js';
+import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './update/bundle-adapters.js';
+import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
+import { createMinimalHealthRunner } from './update/minimal-health.js';
+import { createMinimalSupervisor } from './update/minimal-supervisor.js';
+import {
+  systemAgentClock,
+  type AgentClock,
+  type BundleFetcher,
+  type BundleInstaller,
+  type StepHook,
+} from './update/ports.js';
+
+/** What the simulator (or a test) replaces; everything absent is built from the configuration. */
+export interface AgentDeps {
+  readonly logger: Logger;
+  /** Epoch-ms clock for deadlines, timers, backoff. */
+  readonly clock?: AgentClock;
+  readonly journal?: AgentJournal;
+  readonly slots?: SlotBackend;
+  /** The MQTT connection (idle: the agent starts it), or the transport to build one on. */
+  readonly connection?: MqttConnection;
+  readonly transport?: MqttTransport;
+  readonly fetcher?: BundleFetcher;
+  readonly installer?: BundleInstaller;
+  readonly supervisor?: ApplicationSupervisor;
+  readonly health?: HealthCheckRunner;
+  readonly trust?: TrustStore;
+  /** After each journal write, before its action; also the slot backend's steps. */
+  readonly onStep?: StepHook;
+  readonly limits?: Partial<UpdateLimits>;
+  readonly agentVersion?: string;
+}
+
+export interface Agent {
+  readonly device: DeviceFacts;
+  readonly connection: MqttConnection;
+  readonly status: AgentStatusSource;
+  /** QoS 1 through the durable outbox (DurablePublish of contracts.ts). */
+  readonly publish: DurablePublish;
+  /** Boot step, application start, connection, jobs. Resolves once running (not once connected). */
+  start(): Promise<void>;
+  /** Stops taking work; the update in flight stays journaled at its state; closes everything it opened. */
+  close(): Promise<void>;
+}
+
+export const AGENT_VERSION = '0.1.0';
+
+async function transportFor(config: AgentConfig): Promise<MqttTransport> {
+  const b = config.broker;
+  const read = (p: string | undefined): Promise<string | undefined> =>
+    p === undefined ? Promise.resolve(undefined) : readFile(p, 'utf8');
+  if (b.kind === 'aws-iot') {
+    const [ca, cert, key] = await Promise.all([read(b.caFile), read(b.certFile), read(b.keyFile)]);
+    return awsIotSdkTransport({
+      host: b.endpoint,
+      port: b.port ?? 8883,
+      cert: cert ?? '',
+      key: key ?? '',
+      ...(ca === undefined ? {} : { ca }),
+    });
+  }
+  const [ca, cert, key] = await Promise.all([read(b.caFile), read(b.certFile), read(b.keyFile)]);
+  const tls = {
+    ...(ca === undefined ? {} : { ca }),
+    ...(cert === undefined ? {} : { cert }),
+    ...(key === undefined ? {} : { key }),
+  };
+  return mqttJsTransport({ url: b.url, ...(Object.keys(tls).length === 0 ? {} : { tls }) });
+}
+
+/** The composition root: wires the journal, slots, MQTT, Jobs and the update flow for one device. */
+export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
+  const logger = deps.logger;
+  const clock = deps.clock ?? systemAgentClock;
+  const onStep: StepHook = deps.onStep ?? (() => undefined);
+  const device: DeviceFacts = {
+    thingName: config.thingName,
+    hardwareType: config.hardwareType,
+    agentVersion: deps.agentVersion ?? AGENT_VERSION,
+  };
+  let db: JournalDatabase | undefined;
+  const journal =
+    deps.journal ?? (db = openSqliteJournal(join(config.dataDir, 'journal.db'))).forThing(config.thingName);
+  if (journal.reset !== undefined) logger.error({ ...journal.reset }, 'journal was unreadable; started a fresh one');
+  const trust = deps.trust ?? (await loadTrustStore(config.trustStore));
+
+  const connection =
+    deps.connection ??
+    createMqttConnection({
+      transport: deps.transport ?? (await transportFor(config)),
+      clientId: config.thingName,
+      clock,
+      logger: logger.child({ component: 'mqtt' }),
+    });
+
+  const appEnv = {
+    ...config.application.env,
+    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
+  };
+  const supervisor =
+    deps.supervisor ??
+    createMinimalSupervisor({
+      command: config.application.command,
+      cwd: join(config.slots.root, 'current'),
+      env: appEnv,
+      clock,
+      logger: logger.child({ component: 'app' }),
+    });
+  const slots =
+    deps.slots ??
+    new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
+  const health =
+    deps.health ??
+    createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
+  const fetcher =
+    deps.fetcher ??
+    createHttpBundleFetcher({
+      dir: join(config.dataDir, 'downloads'),
+      journal,
+      trust,
+      clock,
+      logger: logger.child({ component: 'download' }),
+    });
+  const installer =
+    deps.installer ??
+    createDirectoryBundleInstaller({ incomingDir: join(config.slots.root, 'incoming'), trust, clock });
+
+  const jobs = new JobsClient({
+    connection,
+    thingName: config.thingName,
+    clock,
+    logger: logger.child({ component: 'jobs' }),
+  });
+  const reporter = new JobReporter({
+    journal,
+    jobs,
+    connection,
+    clock,
+    logger: logger.child({ component: 'job-status' }),
+  });
+  const outbox = new DurableOutbox({ journal, connection, clock, logger: logger.child({ component: 'outbox' }) });
+  const limits = { ...DEFAULT_UPDATE_LIMITS, ...deps.limits };
+  let runner: JobsRunner | undefined;
+  let slotState: SlotState | undefined;
+
+  const status: AgentStatusSource = {
+    update: () => runner?.status() ?? { current: undefined, lastUpdate: undefined, rollbackCount: 0 },
+    slots: (): SlotStatus => {
+      const s = slotState;
+      if (s === undefined) return { activeSlot: 'A', running: undefined, previous: undefined, slots: {} };
+      const strip = (c: SlotState['versions']['A']) =>
+        c === undefined ? undefined : { name: c.name, version: c.version, securityVersion: c.securityVersion };
+      const other = s.booted === 'A' ? 'B' : 'A';
+      const all: SlotStatus['slots'] = {
+        ...(s.versions.A === undefined ? {} : { A: strip(s.versions.A)! }),
+        ...(s.versions.B === undefined ? {} : { B: strip(s.versions.B)! }),
+      };
+      return {
+        activeSlot: s.booted,
+        running: strip(s.versions[s.booted]),
+        previous: strip(s.versions[other]),
+        slots: all,
+      };
+    },
+    broker: () => ({ connected: connection.state.kind === 'connected', shadowSynced: false }),
+  };
+
+  let closing: Promise<void> | undefined;
+  return {
+    device,
+    connection,
+    status,
+    publish: outbox.publish,
+    async start() {
+      // The boot step first: it decides which slot runs (and counts a trial start) before anything reads it.
+      const boot = await slots.recordBootAttempt();
+      slotState = boot;
+      logger.info(
+        { booted: boot.booted, committed: boot.committed, trial: boot.trial, failedTrial: boot.failedTrial },
+        'boot step',
+      );
+      await supervisor.start();
+      connection.onStateChange((state) => {
+        if (state.kind === 'connected') {
+          logger.info(
+            { connectionCount: state.connectionCount, protocolVersion: state.protocolVersion },
+            'connected to the broker',
+          );
+        }
+        void slots.state().then(
+          (s) => (slotState = s),
+          () => undefined,
+        );
+      });
+      connection.start();
+      jobs.start().catch((e: unknown) => logger.error({ err: e }, 'subscribing to Jobs topics failed'));
+      reporter.start();
+      outbox.start();
+      runner = new JobsRunner({
+        ctx: {
+          device,
+          journal,
+          slots,
+          fetcher,
+          installer,
+          health,
+          supervisor,
+          clock,
+          logger: logger.child({ component: 'update' }),
+          onStep: async (step) => {
+            await onStep(step);
+            slotState = await slots.state().catch(() => slotState);
+          },
+          limits,
+        },
+        jobs,
+        reporter,
+        connection,
+        bootSlots: boot,
+      });
+      await runner.start();
+    },
+    close() {
+      closing ??= (async () => {
+        const stopping = runner?.stop();
+        jobs.close(); // requests waiting for an answer give way at once
+        await stopping;
+        await connection.close();
+        await Promise.all([reporter.close(), outbox.close()]);
+        await supervisor.stop();
+        db?.close();
+      })();
+      return closing;
+    },
+  };
+}

@@ -1,0 +1,75 @@
+import { Type, type Static } from '@sinclair/typebox';
+import { HardwareTypeSchema, ThingNameSchema } from '@otafleet/protocol';
+
+/**
+ * The agent's configuration file (JSON). Strict: an unknown key is an error, so a misspelt option never passes
+ * silently. Relative paths are relative to the file's directory.
+ */
+const strict = { additionalProperties: false } as const;
+const Path = Type.String({ minLength: 1, maxLength: 4096 });
+const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+
+export const MqttBrokerConfigSchema = Type.Object(
+  {
+    kind: Type.Literal('mqtt'),
+    /** mqtt://, mqtts://, ws:// or wss:// (local core, Mosquitto). */
+    url: Type.String({ pattern: '^(mqtts?|wss?)://' }),
+    caFile: Type.Optional(Path),
+    certFile: Type.Optional(Path),
+    keyFile: Type.Optional(Path),
+  },
+  strict,
+);
+
+export const AwsIotBrokerConfigSchema = Type.Object(
+  {
+    kind: Type.Literal('aws-iot'),
+    endpoint: Type.String({ minLength: 1, maxLength: 253 }),
+    /** 8883, or 443 with ALPN x-amzn-mqtt-ca. */
+    port: Type.Optional(Type.Union([Type.Literal(8883), Type.Literal(443)])),
+    caFile: Path,
+    certFile: Path,
+    keyFile: Path,
+  },
+  strict,
+);
+
+export const DirectorySlotsConfigSchema = Type.Object(
+  {
+    kind: Type.Literal('directory'),
+    /** Holds slots/A, slots/B, the `current` link and slots.json (provisioned beforehand). */
+    root: Path,
+  },
+  strict,
+);
+
+export const ApplicationConfigSchema = Type.Object(
+  {
+    /** argv; runs with the active slot as its working directory. */
+    command: Type.Array(Type.String({ minLength: 1 }), { minItems: 1, maxItems: 64 }),
+    env: Type.Optional(Type.Record(Type.String({ pattern: '^[A-Za-z_][A-Za-z0-9_]*$' }), Type.String())),
+    /** The port the application listens on (passed as PORT; the local probe's port). */
+    port: Type.Optional(Port),
+  },
+  strict,
+);
+
+export const AgentConfigSchema = Type.Object(
+  {
+    thingName: ThingNameSchema,
+    hardwareType: HardwareTypeSchema,
+    dataDir: Path,
+    broker: Type.Union([MqttBrokerConfigSchema, AwsIotBrokerConfigSchema]),
+    slots: DirectorySlotsConfigSchema,
+    /** The pinned bundle signing keys (trust.json). */
+    trustStore: Path,
+    application: ApplicationConfigSchema,
+    healthReportIntervalSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
+    localEndpointPort: Type.Optional(Port),
+    logLevel: Type.Optional(
+      Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
+    ),
+  },
+  strict,
+);
+export type AgentConfig = Static<typeof AgentConfigSchema>;

@@ -1,0 +1,202 @@
+import { randomUUID } from 'node:crypto';
+import {
+  compileValidator,
+  DescribeJobExecutionResponseSchema,
+  JobsErrorResponseSchema,
+  jobsNotifyNextTopic,
+  jobsRequestTopic,
+  jobsResponseTopic,
+  NEXT_JOB_ID,
+  NextJobExecutionChangedEventSchema,
+  parseJobsTopic,
+  parseJsonPayload,
+  StartNextPendingJobExecutionResponseSchema,
+  UpdateJobExecutionResponseSchema,
+  type JobExecution,
+  type JobsErrorResponse,
+  type JobsOperation,
+  type StatusDetails,
+  type UpdateJobExecutionRequest,
+  type UpdateJobExecutionResponse,
+} from '@otafleet/protocol';
+import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
+import type { Logger } from 'pino';
+
+/** The Jobs service did not answer in time (a dropped connection loses the answer): ask again. */
+export class JobsRequestTimeout extends Error {
+  override readonly name = 'JobsRequestTimeout';
+}
+
+export type JobsAnswer<T> =
+  | { readonly kind: 'accepted'; readonly response: T }
+  | { readonly kind: 'rejected'; readonly error: JobsErrorResponse };
+
+const MAX_RESPONSE_BYTES = 128 * 1024;
+const validators = {
+  startNext: compileValidator(StartNextPendingJobExecutionResponseSchema),
+  describe: compileValidator(DescribeJobExecutionResponseSchema),
+  update: compileValidator(UpdateJobExecutionResponseSchema),
+  rejected: compileValidator(JobsErrorResponseSchema),
+  next: compileValidator(NextJobExecutionChangedEventSchema),
+};
+
+interface Pending {
+  readonly resolve: (answer: JobsAnswer<unknown>) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: TimerHandle;
+  readonly kind: 'startNext' | 'describe' | 'update';
+}
+
+export interface JobsClientOptions {
+  readonly connection: MqttConnection;
+  readonly thingName: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long an answer may take before the request counts as lost (default 15 s). */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * The device side of the AWS IoT Jobs MQTT API: requests with a clientToken, answers matched by it (AWS sends
+ * accepted/rejected only to the requester), notify-next passed to a listener. Every payload is validated with
+ * protocol's schemas; one that does not validate is logged and dropped (its request then times out).
+ * Handlers only settle promises: nothing here waits on the connection from inside a message handler.
+ */
+export class JobsClient {
+  readonly #o: JobsClientOptions;
+  readonly #pending = new Map<string, Pending>();
+  readonly #nextListeners = new Set<(execution: JobExecution | undefined) => void>();
+  readonly #timeoutMs: number;
+
+  constructor(options: JobsClientOptions) {
+    this.#o = options;
+    this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
+  }
+
+  /** Subscribes to the answers and to notify-next; resolves once the broker granted them. */
+  async start(): Promise<void> {
+    const { connection, thingName } = this.#o;
+    const handler = (m: InboundMessage): void => this.#onMessage(m);
+    const any = '+';
+    const ops: JobsOperation[] = [
+      { name: 'StartNextPendingJobExecution' },
+      { name: 'DescribeJobExecution', jobId: any },
+      { name: 'UpdateJobExecution', jobId: any },
+    ];
+    const filters = ops.flatMap((op) => [
+      jobsResponseTopic(thingName, op, 'accepted'),
+      jobsResponseTopic(thingName, op, 'rejected'),
+    ]);
+    filters.push(jobsNotifyNextTopic(thingName));
+    await Promise.all(filters.map((f) => connection.subscribe(f, handler)));
+  }
+
+  /** Called with the next pending execution whenever it changes (undefined: nothing pending). */
+  onNextChanged(listener: (execution: JobExecution | undefined) => void): () => void {
+    this.#nextListeners.add(listener);
+    return () => this.#nextListeners.delete(listener);
+  }
+
+  /** StartNextPendingJobExecution: the next pending execution, now IN_PROGRESS, or undefined. */
+  async startNext(statusDetails?: StatusDetails): Promise<JobsAnswer<JobExecution | undefined>> {
+    const answer = await this.#request(
+      'startNext',
+      { name: 'StartNextPendingJobExecution' },
+      {
+        ...(statusDetails === undefined ? {} : { statusDetails }),
+      },
+    );
+    if (answer.kind === 'rejected') return answer;
+    return { kind: 'accepted', response: (answer.response as { execution?: JobExecution }).execution };
+  }
+
+  /** DescribeJobExecution (jobId or `$next`), with its job document. */
+  async describe(jobId: string, includeJobDocument = true): Promise<JobsAnswer<JobExecution | undefined>> {
+    const answer = await this.#request('describe', { name: 'DescribeJobExecution', jobId }, { includeJobDocument });
+    if (answer.kind === 'rejected') return answer;
+    return { kind: 'accepted', response: (answer.response as { execution?: JobExecution }).execution };
+  }
+
+  describeNext(): Promise<JobsAnswer<JobExecution | undefined>> {
+    return this.describe(NEXT_JOB_ID);
+  }
+
+  async update(
+    jobId: string,
+    body: Omit<UpdateJobExecutionRequest, 'clientToken'>,
+  ): Promise<JobsAnswer<UpdateJobExecutionResponse>> {
+    return (await this.#request(
+      'update',
+      { name: 'UpdateJobExecution', jobId },
+      body,
+    )) as JobsAnswer<UpdateJobExecutionResponse>;
+  }
+
+  /** Rejects every request still waiting (the connection is closing). */
+  close(): void {
+    for (const [token, p] of this.#pending) {
+      this.#o.clock.clearTimeout(p.timer);
+      p.reject(new JobsRequestTimeout('the Jobs client closed'));
+      this.#pending.delete(token);
+    }
+  }
+
+  #request(kind: Pending['kind'], op: JobsOperation, body: object): Promise<JobsAnswer<unknown>> {
+    const { connection, thingName, clock } = this.#o;
+    const clientToken = randomUUID();
+    return new Promise<JobsAnswer<unknown>>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        this.#pending.delete(clientToken);
+        reject(new JobsRequestTimeout(`no answer to ${op.name} within ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      this.#pending.set(clientToken, { resolve, reject, timer, kind });
+      connection
+        .publish(jobsRequestTopic(thingName, op), JSON.stringify({ ...body, clientToken }))
+        .catch((e: unknown) => {
+          const p = this.#pending.get(clientToken);
+          if (p === undefined) return;
+          this.#pending.delete(clientToken);
+          clock.clearTimeout(p.timer);
+          reject(e instanceof Error ? e : new Error(String(e)));
+        });
+    });
+  }
+
+  #onMessage(m: InboundMessage): void {
+    const topic = parseJobsTopic(m.topic);
+    if (!topic.ok || topic.value.thingName !== this.#o.thingName) return;
+    const json = parseJsonPayload(m.payload, MAX_RESPONSE_BYTES);
+    if (!json.ok) {
+      this.#o.logger.warn({ topic: m.topic, error: json.error }, 'jobs message is not JSON; ignored');
+      return;
+    }
+    const t = topic.value;
+    if (t.kind === 'notify-next') {
+      const event = validators.next.validate(json.value);
+      if (!event.ok) {
+        this.#o.logger.warn({ topic: m.topic, issues: event.error }, 'invalid notify-next; ignored');
+        return;
+      }
+      for (const l of this.#nextListeners) l(event.value.execution);
+      return;
+    }
+    if (t.kind !== 'response') return;
+    const token = (json.value as { clientToken?: unknown }).clientToken;
+    if (typeof token !== 'string') return;
+    const pending = this.#pending.get(token);
+    if (pending === undefined) return; // another run's answer, or one that came after its timeout
+    const validator = t.outcome === 'rejected' ? validators.rejected : validators[pending.kind];
+    const checked = validator.validate(json.value);
+    if (!checked.ok) {
+      this.#o.logger.warn({ topic: m.topic, issues: checked.error }, 'invalid Jobs answer; ignored');
+      return;
+    }
+    this.#pending.delete(token);
+    this.#o.clock.clearTimeout(pending.timer);
+    pending.resolve(
+      t.outcome === 'rejected'
+        ? { kind: 'rejected', error: checked.value as JobsErrorResponse }
+        : { kind: 'accepted', response: checked.value },
+    );
+  }
+}

@@ -1,0 +1,1 @@
+export { DurableOutbox, type OutboxOptions } from './outbox.js';

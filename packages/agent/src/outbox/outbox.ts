@@ -1,0 +1,119 @@
+import type { Clock, ConnectionState, MqttConnection } from '@otafleet/mqtt-client';
+import type { Logger } from 'pino';
+import type { DurablePublish } from '../contracts.js';
+import type { AgentJournal } from '../journal/types.js';
+
+export interface OutboxOptions {
+  readonly journal: AgentJournal;
+  readonly connection: Pick<MqttConnection, 'publish' | 'state' | 'onStateChange'>;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** Pause after a refused or failed publish before the next attempt (default 2 s). */
+  readonly retryDelayMs?: number;
+  /** Rows read from the journal per pass (default 64). */
+  readonly batch?: number;
+}
+
+/**
+ * The durable outbox behind `DurablePublish`: a message is journaled (on disk) before `publish` resolves, then
+ * sent at QoS 1 once connected, in the order written (so in order per topic), across reconnects and restarts, and
+ * deleted only after its PUBACK. One message in flight at a time: a device publishes a few messages a minute, and
+ * strict order is what the reported shadow and the health reports' sequence numbers rely on.
+ */
+export class DurableOutbox {
+  readonly #o: OutboxOptions;
+  #wake: (() => void) | undefined;
+  #kicked = false;
+  #running: Promise<void> | undefined;
+  #closed = false;
+  readonly #unsubscribe: () => void;
+  readonly #idleWaiters: (() => void)[] = [];
+
+  constructor(options: OutboxOptions) {
+    this.#o = options;
+    this.#unsubscribe = options.connection.onStateChange((s: ConnectionState) => {
+      if (s.kind === 'connected') this.#kick();
+    });
+  }
+
+  /** The contract's DurablePublish. */
+  readonly publish: DurablePublish = async (topic, payload) => {
+    await this.#o.journal.enqueueMessage(topic, payload);
+    this.#kick();
+  };
+
+  start(): void {
+    this.#running ??= this.#loop();
+  }
+
+  /** Resolves once nothing is queued (tests, shutdown with a deadline). */
+  async drained(): Promise<void> {
+    if ((await this.#o.journal.pendingMessages(1)).length === 0) return;
+    await new Promise<void>((resolve) => this.#idleWaiters.push(resolve));
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    this.#unsubscribe();
+    this.#kick();
+    await this.#running;
+  }
+
+  /** Wakes the loop; a kick while it is busy is remembered, so the next sleep returns at once. */
+  #kick(): void {
+    this.#kicked = true;
+    const wake = this.#wake;
+    this.#wake = undefined;
+    wake?.();
+  }
+
+  #sleep(ms?: number): Promise<void> {
+    if (this.#kicked) {
+      this.#kicked = false;
+      return Promise.resolve();
+    }
+    return new Promise((resolve) => {
+      const timer = ms === undefined ? undefined : this.#o.clock.setTimeout(() => this.#kick(), ms);
+      this.#wake = () => {
+        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
+        this.#kicked = false;
+        resolve();
+      };
+    });
+  }
+
+  async #loop(): Promise<void> {
+    const { journal, connection, logger } = this.#o;
+    while (!this.#closed) {
+      const rows = await journal.pendingMessages(this.#o.batch ?? 64).catch((e: unknown) => {
+        logger.error({ err: e }, 'outbox unreadable');
+        return undefined;
+      });
+      if (rows === undefined) {
+        await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+        continue;
+      }
+      if (rows.length === 0) {
+        for (const w of this.#idleWaiters.splice(0)) w();
+        await this.#sleep();
+        continue;
+      }
+      if (connection.state.kind !== 'connected') {
+        await this.#sleep();
+        continue;
+      }
+      for (const row of rows) {
+        if (this.#closed) return;
+        try {
+          await connection.publish(row.topic, row.payload, { qos: 1 });
+        } catch (e) {
+          // Closed, refused or dropped: the row stays and goes out on a later pass, still first in line.
+          if (!this.#closed) logger.warn({ err: e, topic: row.topic }, 'outbox publish failed; will retry');
+          if (!this.#closed) await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+          break;
+        }
+        await journal.deleteMessage(row.id);
+      }
+    }
+  }
+}
