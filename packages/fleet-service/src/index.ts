@@ -36,3 +36,16 @@ export type {
   GateFinding,
   GateVerdict,
 } from './rollout/index.js';
+export { openSqliteRolloutStore, ROLLOUT_STORE_FILE_VERSION } from './store/index.js';
+export type {
+  RolloutTarget,
+  BreachAction,
+  RolloutDefinition,
+  RolloutRecord,
+  WaveRecord,
+  AuditEntry,
+  StoreError,
+  ChangeContext,
+  WaveChange,
+  RolloutStore,
+} from './store/index.js';
