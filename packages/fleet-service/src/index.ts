@@ -49,3 +49,12 @@ export type {
   WaveChange,
   RolloutStore,
 } from './store/index.js';
+export { openSqliteHealthStore, DEAD_LETTER_MAX_BYTES } from './health/index.js';
+export type {
+  DeviceHealth,
+  DeadLetter,
+  IngestOutcome,
+  IncomingMessage,
+  HealthCounts,
+  HealthStore,
+} from './health/index.js';
