@@ -58,3 +58,5 @@ export type {
   HealthCounts,
   HealthStore,
 } from './health/index.js';
+export { openBundleStore, bundleFileIntact } from './bundles/index.js';
+export type { StoredBundle, BundleStoreError, PutOptions, BundleStore } from './bundles/index.js';
