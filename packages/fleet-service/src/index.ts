@@ -49,7 +49,7 @@ export type {
   WaveChange,
   RolloutStore,
 } from './store/index.js';
-export { openSqliteHealthStore, DEAD_LETTER_MAX_BYTES } from './health/index.js';
+export { openSqliteHealthStore, DEAD_LETTER_MAX_BYTES, startHealthIngest } from './health/index.js';
 export type {
   DeviceHealth,
   DeadLetter,
@@ -57,6 +57,20 @@ export type {
   IncomingMessage,
   HealthCounts,
   HealthStore,
+  HealthIngest,
+  HealthIngestOptions,
 } from './health/index.js';
 export { openBundleStore, bundleFileIntact } from './bundles/index.js';
 export type { StoredBundle, BundleStoreError, PutOptions, BundleStore } from './bundles/index.js';
+export {
+  createRolloutEngine,
+  RolloutEngineError,
+  installDocument,
+  rollbackDocument,
+  DEFAULT_DEVICE_POLICY,
+  waveGroupName,
+  waveJobId,
+  rollbackJobId,
+  countsOf,
+} from './engine/index.js';
+export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';

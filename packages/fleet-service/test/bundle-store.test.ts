@@ -1,66 +1,10 @@
-import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readdirSync } from 'node:fs';
-import { readFile, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Readable } from 'node:stream';
 import { text } from 'node:stream/consumers';
 import { describe, expect, it } from 'vitest';
-import {
-  buildBundle,
-  createTrustStore,
-  deriveTestPrivateKey,
-  publicKeyPemOf,
-  type BundleSigner,
-  type TrustStore,
-} from '@otafleet/bundle';
 import { bundleFileIntact, openBundleStore } from '@otafleet/fleet-service';
-
-const signer = (keyId: string): BundleSigner => ({
-  keyId,
-  algorithm: 'ed25519',
-  privateKey: deriveTestPrivateKey('ed25519', keyId),
-});
-const trustOf = (...signers: BundleSigner[]): TrustStore =>
-  createTrustStore({
-    keys: signers.map((s) => ({
-      id: s.keyId,
-      algorithm: s.algorithm,
-      publicKey: publicKeyPemOf(s.privateKey),
-      status: 'active' as const,
-    })),
-  });
-
-const work = mkdtempSync(join(tmpdir(), 'bundle-store-'));
-async function bundleBytes(by: BundleSigner, version = '1.1.0', expiresAt = '2099-01-01T00:00:00Z'): Promise<Buffer> {
-  const payload = join(work, `payload-${version}-${by.keyId}.bin`);
-  await writeFile(payload, randomBytes(50_000));
-  const out = join(work, `bundle-${version}-${by.keyId}-${expiresAt.slice(0, 4)}.otab`);
-  await buildBundle(
-    {
-      name: 'app',
-      version,
-      securityVersion: 1,
-      compatibleHardware: ['rpi4'],
-      installType: 'rootfs-image',
-      createdAt: '2026-01-01T00:00:00Z',
-      expiresAt,
-      minAgentVersion: '0.1.0',
-      keyId: by.keyId,
-      signatureAlgorithm: by.algorithm,
-      payloads: [{ name: 'rootfs.img', kind: 'image', path: payload }],
-    },
-    by,
-    out,
-  );
-  return readFile(out);
-}
-
-/** An upload arriving in chunks, as a request body does. */
-const chunks = (bytes: Buffer, size = 8_192): Readable =>
-  Readable.from(
-    Array.from({ length: Math.ceil(bytes.byteLength / size) }, (_, i) => bytes.subarray(i * size, (i + 1) * size)),
-  );
+import { bundleBytes, chunks, testSigner as signer, trustOf } from './fleet-bundles.js';
 
 const release = signer('release-2026');
 const put = { uploadedBy: 'alice', at: Date.parse('2026-12-01T00:00:00Z'), maxBytes: 10_000_000 };

@@ -1,2 +1,3 @@
 export * from './types.js';
 export * from './sqlite-health-store.js';
+export * from './health-ingest.js';

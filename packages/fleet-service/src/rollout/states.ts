@@ -35,6 +35,8 @@ export const ROLLOUT_EVENTS = [
   'gate-breached-abort',
   'gate-breached-rollback',
   'rollback',
+  /** A wave passed its gate and the next one becomes current (the status stays running). */
+  'wave-passed',
   'last-wave-passed',
   'rollback-finished',
 ] as const;

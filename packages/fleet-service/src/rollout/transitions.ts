@@ -21,6 +21,7 @@ export const ROLLOUT_TRANSITIONS: readonly Row<RolloutStatus, RolloutEvent>[] = 
   ['running', 'gate-breached-pause', 'paused'],
   ['running', 'gate-breached-abort', 'aborted'],
   ['running', 'gate-breached-rollback', 'rolling-back'],
+  ['running', 'wave-passed', 'running'],
   ['running', 'last-wave-passed', 'completed'],
 
   ['paused', 'resume', 'running'],

@@ -1,0 +1,361 @@
+import { ListThingsInThingGroupCommand, type IoTClient } from '@aws-sdk/client-iot';
+import type { Logger } from 'pino';
+import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
+import type { HealthStore } from '../health/types.js';
+import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
+import type { RolloutEvent } from '../rollout/states.js';
+import { isRolloutStopped } from '../rollout/transitions.js';
+import { checkWaves, planWaves, rolloutRank, waveForLateJoiner } from '../rollout/wave-plan.js';
+import type { RolloutDefinition, RolloutRecord, RolloutStore, WaveRecord } from '../store/types.js';
+import { DEFAULT_DEVICE_POLICY, installDocument, rollbackDocument, type DeviceUpdatePolicy } from './job-documents.js';
+import {
+  addToWaveGroup,
+  cancelJob,
+  ensureJob,
+  ensureWaveGroup,
+  jobCounts,
+  rollbackJobId,
+  waveJobId,
+} from './wave-jobs.js';
+
+export interface RolloutEngineDeps {
+  readonly iot: IoTClient;
+  readonly store: RolloutStore;
+  readonly health: HealthStore;
+  readonly bundles: BundleStore;
+  /** The URL devices download a bundle from (the store's signed URL, or AWS's presigned-URL placeholder). */
+  readonly bundleUrl: (bundle: StoredBundle) => string;
+  readonly now: () => number;
+  readonly logger: Logger;
+  readonly devicePolicy?: DeviceUpdatePolicy;
+  /** Baseline devices sampled at most (devices not updated yet), to bound the cost of a gate at fleet scale. */
+  readonly baselineSampleSize?: number;
+}
+
+/** What one tick did, for logs, metrics and tests. */
+export type TickOutcome =
+  { readonly kind: 'idle'; readonly why: string } | { readonly kind: 'moved'; readonly what: string };
+
+const SERVICE = 'service';
+
+export interface RolloutEngine {
+  /** Plans and stores a rollout over the target's current devices. */
+  create(id: string, definition: RolloutDefinition, actor: string): Promise<RolloutRecord>;
+  /** Takes the next step of one rollout; safe to call again after a crash at any point. */
+  tick(id: string): Promise<TickOutcome>;
+  /** Ticks every rollout still moving, until nothing moves (bounded). */
+  tickAll(maxSteps?: number): Promise<number>;
+  /** Devices in the target that are not in the rollout yet, placed in waves (and deployed if theirs is). */
+  addLateJoiners(id: string): Promise<readonly string[]>;
+}
+
+export class RolloutEngineError extends Error {
+  constructor(
+    readonly code: 'INVALID_ROLLOUT' | 'UNKNOWN_BUNDLE' | 'UNKNOWN_ROLLOUT' | 'STORE_REFUSED',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'RolloutEngineError';
+  }
+}
+
+export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
+  const policy = deps.devicePolicy ?? DEFAULT_DEVICE_POLICY;
+  const log = deps.logger;
+
+  async function targetDevices(definition: RolloutDefinition): Promise<string[]> {
+    if (definition.target.kind !== 'group') {
+      throw new RolloutEngineError('INVALID_ROLLOUT', 'query targets need the fleet index (not wired yet)');
+    }
+    const names: string[] = [];
+    let nextToken: string | undefined;
+    do {
+      const page = await deps.iot.send(
+        new ListThingsInThingGroupCommand({
+          thingGroupName: definition.target.groupName,
+          recursive: true,
+          maxResults: 250,
+          nextToken,
+        }),
+      );
+      names.push(...(page.things ?? []));
+      nextToken = page.nextToken;
+    } while (nextToken !== undefined);
+    return names;
+  }
+
+  async function bundleOf(rollout: RolloutRecord): Promise<StoredBundle> {
+    const bundle = await deps.bundles.get(rollout.definition.bundle.bundleId);
+    if (bundle === undefined) {
+      throw new RolloutEngineError(
+        'UNKNOWN_BUNDLE',
+        `rollout ${rollout.id}: bundle ${rollout.definition.bundle.bundleId} is not in the store`,
+      );
+    }
+    return bundle;
+  }
+
+  const must = <T>(result: { ok: true; value: T } | { ok: false; error: { message: string } }): T => {
+    if (!result.ok) throw new RolloutEngineError('STORE_REFUSED', result.error.message);
+    return result.value;
+  };
+
+  async function rolloutEvent(
+    r: RolloutRecord,
+    event: RolloutEvent,
+    reason?: string,
+    currentWave?: number,
+  ): Promise<TickOutcome> {
+    const next = must(
+      await deps.store.applyRolloutEvent(r.id, event, {
+        at: deps.now(),
+        actor: SERVICE,
+        expectedVersion: r.version,
+        ...(reason === undefined ? {} : { reason }),
+        ...(currentWave === undefined ? {} : { currentWave }),
+      }),
+    );
+    log.info({ rolloutId: r.id, event, status: next.status, reason }, 'rollout moved');
+    return { kind: 'moved', what: `rollout ${event} → ${next.status}` };
+  }
+
+  async function deployWave(r: RolloutRecord, wave: WaveRecord): Promise<void> {
+    const bundle = await bundleOf(r);
+    const devices = (await deps.store.devices(r.id, wave.index)).map((d) => d.thingName);
+    const groupArn = await ensureWaveGroup(deps.iot, r.id, wave.index);
+    await addToWaveGroup(deps.iot, r.id, wave.index, devices);
+    await ensureJob(deps.iot, {
+      jobId: waveJobId(r.id, wave.index),
+      targets: [groupArn],
+      document: installDocument({ rolloutId: r.id, waveName: wave.name, bundle, url: deps.bundleUrl(bundle), policy }),
+      description: `${r.definition.name}: ${wave.name}`,
+      continuous: true,
+      ...(r.definition.maxPerMinute === undefined ? {} : { maxPerMinute: r.definition.maxPerMinute }),
+    });
+  }
+
+  async function gateInput(r: RolloutRecord, wave: WaveRecord, install: WaveInstallCounts, soaked: boolean) {
+    const all = await deps.store.devices(r.id);
+    const mine = all.filter((d) => d.wave === wave.index).map((d) => d.thingName);
+    const later = all
+      .filter((d) => d.wave > wave.index)
+      .slice(0, deps.baselineSampleSize ?? 5_000)
+      .map((d) => d.thingName);
+    const version = r.definition.bundle.version;
+    return {
+      install,
+      updated: await deps.health.sample(mine, { firmwareVersion: version }),
+      updatedBefore: await deps.health.sample(mine, { firmwareVersion: version, not: true }),
+      notUpdated:
+        later.length === 0 ? undefined : await deps.health.sample(later, { firmwareVersion: version, not: true }),
+      soaked,
+    };
+  }
+
+  const breachSummary = (verdict: GateVerdict): string =>
+    verdict.findings
+      .filter((f) => !f.passed)
+      .map((f) => f.message)
+      .join('; ');
+
+  async function judge(r: RolloutRecord, wave: WaveRecord): Promise<TickOutcome> {
+    const jobId = wave.jobId ?? waveJobId(r.id, wave.index);
+    let install = await jobCounts(deps.iot, jobId);
+    const now = deps.now();
+    const timedOut = wave.deployedAt !== undefined && now - wave.deployedAt > r.definition.waveTimeoutSeconds * 1000;
+    if (timedOut && install.queued + install.inProgress > 0) {
+      // Past the wave's timeout, what has not finished counts against the release.
+      install = { ...install, failed: install.failed + install.queued + install.inProgress, queued: 0, inProgress: 0 };
+    }
+    const soaked = wave.settledAt !== undefined && now - wave.settledAt >= r.definition.soakSeconds * 1000;
+    const verdict = evaluateGate(await gateInput(r, wave, install, soaked), r.definition.gate);
+    if (verdict.decision === 'breach') {
+      must(await deps.store.applyWaveEvent(r.id, wave.index, 'gate-breached', { at: now, actor: SERVICE, verdict }));
+      const event: RolloutEvent = `gate-breached-${r.definition.onBreach}`;
+      return rolloutEvent(r, event, `${wave.name}: ${breachSummary(verdict)}`);
+    }
+    if (wave.status === 'deploying') {
+      if (verdict.decision === 'wait' && install.queued + install.inProgress > 0) {
+        return { kind: 'idle', why: `${wave.name}: ${verdict.waitingFor}` };
+      }
+      must(await deps.store.applyWaveEvent(r.id, wave.index, 'settled', { at: now, actor: SERVICE }));
+      return { kind: 'moved', what: `${wave.name} settled` };
+    }
+    if (verdict.decision === 'wait') {
+      if (timedOut) {
+        must(await deps.store.applyWaveEvent(r.id, wave.index, 'gate-breached', { at: now, actor: SERVICE, verdict }));
+        return rolloutEvent(
+          r,
+          `gate-breached-${r.definition.onBreach}`,
+          `${wave.name}: timed out waiting for ${verdict.waitingFor}`,
+        );
+      }
+      return { kind: 'idle', why: `${wave.name}: ${verdict.waitingFor}` };
+    }
+    must(await deps.store.applyWaveEvent(r.id, wave.index, 'gate-passed', { at: now, actor: SERVICE, verdict }));
+    const waves = await deps.store.waves(r.id);
+    const isLast = wave.index === waves.length - 1;
+    return isLast
+      ? rolloutEvent(r, 'last-wave-passed', 'every wave passed its gate')
+      : rolloutEvent(r, 'wave-passed', `${wave.name} passed its gate`, wave.index + 1);
+  }
+
+  async function stopWaves(r: RolloutRecord): Promise<boolean> {
+    let moved = false;
+    for (const wave of await deps.store.waves(r.id)) {
+      if (wave.status === 'pending') {
+        must(await deps.store.applyWaveEvent(r.id, wave.index, 'skip', { at: deps.now(), actor: SERVICE }));
+        moved = true;
+      } else if (wave.status === 'deploying' || wave.status === 'soaking' || wave.status === 'failed') {
+        await cancelJob(deps.iot, wave.jobId ?? waveJobId(r.id, wave.index), `rollout ${r.id} stopped: ${r.status}`);
+      }
+    }
+    return moved;
+  }
+
+  async function rollBack(r: RolloutRecord): Promise<TickOutcome> {
+    await stopWaves(r);
+    const deployed = (await deps.store.waves(r.id)).filter((w) => w.deployedAt !== undefined);
+    const targets = await Promise.all(deployed.map((w) => ensureWaveGroup(deps.iot, r.id, w.index)));
+    const jobId = rollbackJobId(r.id);
+    if (targets.length > 0) {
+      await ensureJob(deps.iot, {
+        jobId,
+        targets,
+        document: rollbackDocument({
+          rolloutId: r.id,
+          fromVersion: r.definition.bundle.version,
+          reason: r.statusReason ?? `rollout ${r.id} rolled back`,
+          policy,
+        }),
+        description: `roll back ${r.definition.name}`,
+        continuous: false,
+      });
+      const counts = await jobCounts(deps.iot, jobId);
+      if (counts.queued + counts.inProgress > 0 || counts.targeted === 0) {
+        return { kind: 'idle', why: `rollback: ${counts.queued + counts.inProgress} devices still going back` };
+      }
+    }
+    return rolloutEvent(r, 'rollback-finished', r.statusReason);
+  }
+
+  async function tick(id: string): Promise<TickOutcome> {
+    const r = await deps.store.getRollout(id);
+    if (r === undefined) throw new RolloutEngineError('UNKNOWN_ROLLOUT', `no rollout ${id}`);
+    switch (r.status) {
+      case 'scheduled':
+        if (r.definition.startAt !== undefined && deps.now() < r.definition.startAt) {
+          return { kind: 'idle', why: `starts at ${new Date(r.definition.startAt).toISOString()}` };
+        }
+        return rolloutEvent(r, 'start');
+      case 'paused':
+        return { kind: 'idle', why: `paused: ${r.statusReason ?? 'by an operator'}` };
+      case 'rolling-back':
+        return rollBack(r);
+      case 'aborted':
+      case 'canceled':
+        return (await stopWaves(r))
+          ? { kind: 'moved', what: 'remaining waves skipped' }
+          : { kind: 'idle', why: r.status };
+      case 'completed':
+      case 'rolled-back':
+        return { kind: 'idle', why: r.status };
+      case 'running': {
+        const waves = await deps.store.waves(r.id);
+        const wave = waves.find((w) => w.status !== 'passed');
+        if (wave === undefined) return rolloutEvent(r, 'last-wave-passed', 'every wave passed its gate');
+        if (wave.index !== r.currentWave) {
+          // A crash between the wave's gate-passed and the rollout's wave-passed: finish the step.
+          return rolloutEvent(
+            r,
+            'wave-passed',
+            `${waves[wave.index - 1]?.name ?? 'a wave'} passed its gate`,
+            wave.index,
+          );
+        }
+        switch (wave.status) {
+          case 'pending':
+            // Journal first: a crash after this line finds the wave deploying and ensures its job again.
+            must(
+              await deps.store.applyWaveEvent(r.id, wave.index, 'deploy', {
+                at: deps.now(),
+                actor: SERVICE,
+                jobId: waveJobId(r.id, wave.index),
+              }),
+            );
+            await deployWave(r, wave);
+            return { kind: 'moved', what: `${wave.name} deployed` };
+          case 'deploying':
+            await deployWave(r, wave);
+            return judge(r, wave);
+          case 'soaking':
+            return judge(r, wave);
+          case 'failed': {
+            // The wave's breach is journaled but the rollout's reaction is not (a crash between them), or an
+            // operator resumed without promoting: a failed gate holds until someone promotes it.
+            const reason = wave.verdict === undefined ? 'failed its gate' : breachSummary(wave.verdict);
+            return rolloutEvent(r, `gate-breached-${r.definition.onBreach}`, `${wave.name}: ${reason}`);
+          }
+          case 'skipped':
+          case 'passed': // not reached: `wave` is the first wave not passed
+            return { kind: 'idle', why: `${wave.name} ${wave.status}` };
+        }
+      }
+    }
+    return { kind: 'idle', why: 'nothing to do' };
+  }
+
+  return {
+    async create(id, definition, actor) {
+      const waves = checkWaves(definition.waves);
+      if (!waves.ok) throw new RolloutEngineError('INVALID_ROLLOUT', `${waves.error.path}: ${waves.error.message}`);
+      const bundle = await deps.bundles.get(definition.bundle.bundleId);
+      if (bundle === undefined)
+        throw new RolloutEngineError('UNKNOWN_BUNDLE', `bundle ${definition.bundle.bundleId} is not in the store`);
+      const devices = await targetDevices(definition);
+      const plan = planWaves(devices, definition.waves, definition.seed);
+      return must(await deps.store.createRollout(id, definition, plan, { at: deps.now(), actor }));
+    },
+    tick,
+    async tickAll(maxSteps = 1000) {
+      let steps = 0;
+      for (;;) {
+        let moved = false;
+        for (const r of await deps.store.listRollouts()) {
+          if (steps >= maxSteps) return steps;
+          const outcome = await tick(r.id);
+          if (outcome.kind === 'moved') {
+            moved = true;
+            steps++;
+          }
+        }
+        if (!moved) return steps;
+      }
+    },
+    async addLateJoiners(id) {
+      const r = await deps.store.getRollout(id);
+      if (r === undefined) throw new RolloutEngineError('UNKNOWN_ROLLOUT', `no rollout ${id}`);
+      if (isRolloutStopped(r.status)) return [];
+      const known = new Set((await deps.store.devices(id)).map((d) => d.thingName));
+      const joiners = (await targetDevices(r.definition)).filter((t) => !known.has(t));
+      if (joiners.length === 0) return [];
+      const waves = await deps.store.waves(id);
+      const byWave = new Map<number, string[]>();
+      for (const thing of joiners) {
+        const index = waveForLateJoiner(rolloutRank(r.definition.seed, thing), waves, r.currentWave);
+        byWave.set(index, [...(byWave.get(index) ?? []), thing]);
+      }
+      const added: string[] = [];
+      for (const [index, things] of byWave) {
+        const fresh = must(await deps.store.addDevices(id, index, things, { at: deps.now(), actor: SERVICE }));
+        const wave = waves[index];
+        if (wave !== undefined && wave.deployedAt !== undefined) {
+          await ensureWaveGroup(deps.iot, id, index);
+          await addToWaveGroup(deps.iot, id, index, fresh);
+        }
+        added.push(...fresh);
+      }
+      return added;
+    },
+  };
+}
