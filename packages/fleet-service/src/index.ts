@@ -1,6 +1,7 @@
 export {
   ROLLOUT_STATUSES,
   ROLLOUT_EVENTS,
+  OPERATOR_ACTIONS,
   WAVE_STATUSES,
   WAVE_EVENTS,
   ROLLOUT_TRANSITIONS,
@@ -23,6 +24,7 @@ export {
 export type {
   RolloutStatus,
   RolloutEvent,
+  OperatorAction,
   WaveStatus,
   WaveEvent,
   IllegalTransition,

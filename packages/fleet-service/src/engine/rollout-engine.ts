@@ -3,10 +3,11 @@ import type { Logger } from 'pino';
 import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
 import type { HealthStore } from '../health/types.js';
 import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
-import type { RolloutEvent } from '../rollout/states.js';
+import type { OperatorAction, RolloutEvent } from '../rollout/states.js';
 import { isRolloutStopped } from '../rollout/transitions.js';
 import { checkWaves, planWaves, rolloutRank, waveForLateJoiner } from '../rollout/wave-plan.js';
-import type { RolloutDefinition, RolloutRecord, RolloutStore, WaveRecord } from '../store/types.js';
+import type { Result } from '@otafleet/protocol';
+import type { RolloutDefinition, RolloutRecord, RolloutStore, StoreError, WaveRecord } from '../store/types.js';
 import { DEFAULT_DEVICE_POLICY, installDocument, rollbackDocument, type DeviceUpdatePolicy } from './job-documents.js';
 import {
   addToWaveGroup,
@@ -47,6 +48,11 @@ export interface RolloutEngine {
   tickAll(maxSteps?: number): Promise<number>;
   /** Devices in the target that are not in the rollout yet, placed in waves (and deployed if theirs is). */
   addLateJoiners(id: string): Promise<readonly string[]>;
+  /**
+   * An operator's action. `promote` also passes the current wave's failed gate (the operator takes the
+   * decision the gate refused). Refusals come back as the store's errors (NOT_FOUND, ILLEGAL_TRANSITION).
+   */
+  act(id: string, action: OperatorAction, actor: string, reason?: string): Promise<Result<RolloutRecord, StoreError>>;
 }
 
 export class RolloutEngineError extends Error {
@@ -317,6 +323,20 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       return must(await deps.store.createRollout(id, definition, plan, { at: deps.now(), actor }));
     },
     tick,
+    async act(id, action, actor, reason) {
+      const context = { at: deps.now(), actor, ...(reason === undefined ? {} : { reason }) };
+      if (action === 'promote') {
+        const r = await deps.store.getRollout(id);
+        const wave = r === undefined ? undefined : (await deps.store.waves(id))[r.currentWave];
+        if (r?.status === 'paused' && wave?.status === 'failed') {
+          const promoted = await deps.store.applyWaveEvent(id, wave.index, 'promote', context);
+          if (!promoted.ok) return promoted;
+        }
+      }
+      const result = await deps.store.applyRolloutEvent(id, action, context);
+      if (result.ok) log.info({ rolloutId: id, action, actor, status: result.value.status }, 'operator action');
+      return result;
+    },
     async tickAll(maxSteps = 1000) {
       let steps = 0;
       for (;;) {

@@ -19,3 +19,4 @@ export * from './report-order.js';
 export * from './shadow-sections.js';
 export * from './reported-state.js';
 export * from './config-shadow.js';
+export * from './bundle-url.js';
