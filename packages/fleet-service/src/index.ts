@@ -76,3 +76,5 @@ export {
   countsOf,
 } from './engine/index.js';
 export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';
+export { buildApi, openTokenStore, ROLES, roleAtLeast } from './api/index.js';
+export type { ApiDeps, Caller, Role, TokenStore, CreateRolloutBody } from './api/index.js';

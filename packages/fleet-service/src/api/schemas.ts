@@ -41,7 +41,10 @@ export const ActionParamsSchema = Type.Object(
   { id: RolloutIdSchema, action: Type.Union(OPERATOR_ACTIONS.map((a) => Type.Literal(a))) },
   strict,
 );
-export const ActionBodySchema = Type.Object({ reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) }, strict);
+export const ActionBodySchema = Type.Object(
+  { reason: Type.Optional(Type.String({ minLength: 1, maxLength: 500 })) },
+  strict,
+);
 export const ThingParamsSchema = Type.Object({ thingName: GroupName }, strict);
 export const DeadLetterQuerySchema = Type.Object(
   {

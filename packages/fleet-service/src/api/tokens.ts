@@ -34,7 +34,9 @@ export function openTokenStore(path: string): TokenStore {
     'CREATE TABLE IF NOT EXISTS api_token (digest TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL)',
   );
   const insert = db.prepare('INSERT INTO api_token (digest, name, role, created_at) VALUES (?, ?, ?, ?)');
-  const find = db.prepare<[string], { name: string; role: string }>('SELECT name, role FROM api_token WHERE digest = ?');
+  const find = db.prepare<[string], { name: string; role: string }>(
+    'SELECT name, role FROM api_token WHERE digest = ?',
+  );
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM api_token');
   return {
     create(name, role, at) {

@@ -43,7 +43,14 @@ export const ROLLOUT_EVENTS = [
 export type RolloutEvent = (typeof ROLLOUT_EVENTS)[number];
 
 /** The events an operator may send (the rest are the engine's own). */
-export const OPERATOR_ACTIONS = ['pause', 'resume', 'cancel', 'abort', 'rollback', 'promote'] as const satisfies readonly RolloutEvent[];
+export const OPERATOR_ACTIONS = [
+  'pause',
+  'resume',
+  'cancel',
+  'abort',
+  'rollback',
+  'promote',
+] as const satisfies readonly RolloutEvent[];
 export type OperatorAction = (typeof OPERATOR_ACTIONS)[number];
 
 export const WAVE_STATUSES = [

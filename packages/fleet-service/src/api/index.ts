@@ -1,0 +1,3 @@
+export * from './tokens.js';
+export * from './schemas.js';
+export * from './build-api.js';
