@@ -7,10 +7,10 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 
 /**
- * The core as a newcomer starts it: `pnpm start` from the repository root, signals sent to the process the user
+ * The local stack (the local IoT core and the fleet service) as a newcomer starts it: `pnpm start` from the repository root, signals sent to the process the user
  * started (pnpm), and the mistakes a newcomer makes (a port in use, a second core on the same data directory).
  */
-const ROOT = fileURLToPath(new URL('../../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../', import.meta.url));
 
 interface Started {
   readonly child: ChildProcess;
@@ -35,6 +35,8 @@ function pnpmStart(args: readonly string[], options: { detached?: boolean; env?:
 }
 
 interface ReadyLine {
+  readonly api: string;
+  readonly operatorToken: string;
   readonly http: string;
   readonly mqttTls: string;
   readonly pid: number;
@@ -44,12 +46,12 @@ interface ReadyLine {
 
 async function ready(s: Started): Promise<ReadyLine> {
   for (let i = 0; i < 400; i++) {
-    const line = s.out.find((l) => l.includes('local IoT core ready'));
+    const line = s.out.find((l) => l.includes('local stack ready'));
     if (line !== undefined) return JSON.parse(line) as ReadyLine;
     if (s.child.exitCode !== null) break;
     await new Promise((r) => setTimeout(r, 50));
   }
-  throw new Error(`core did not become ready:\n${s.out.join('\n')}`);
+  throw new Error(`the stack did not become ready:\n${s.out.join('\n')}`);
 }
 
 const portOf = (url: string): number => Number(new URL(url).port);
@@ -87,15 +89,20 @@ afterEach(async () => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
 });
 
-const freePorts = ['--http-port', '0', '--mqtt-tls-port', '0'];
+const freePorts = ['--http-port', '0', '--mqtt-tls-port', '0', '--api-port', '0'];
 
 describe('pnpm start, as a newcomer runs it', () => {
-  it('SIGTERM to the pnpm process stops the core: exit 0 for both, ports released, no ELIFECYCLE', async () => {
+  it('SIGTERM to the pnpm process stops the whole stack: exit 0, every port released, no ELIFECYCLE', async () => {
     const s = pnpmStart(['--data-dir', tempDir(), ...freePorts]);
     children.push(s.child);
     const r = await ready(s);
     expect(r.enrolDevice).toContain('ca issue-device');
     expect(r.secretAccessKey).toBe('local-iot-core-development-secret');
+    // The operator token printed at first start opens the API; the API answers without one with 401.
+    const listed = await fetch(`${r.api}/v1/rollouts`, { headers: { authorization: `Bearer ${r.operatorToken}` } });
+    expect(listed.status).toBe(200);
+    expect(await listed.json()).toEqual({ rollouts: [] });
+    expect((await fetch(`${r.api}/v1/rollouts`)).status).toBe(401);
     s.child.kill('SIGTERM');
     const exit = await s.exited;
     expect(exit.code).toBe(0);
@@ -104,6 +111,7 @@ describe('pnpm start, as a newcomer runs it', () => {
     expect(isAlive(r.pid)).toBe(false);
     expect(await isListening(portOf(r.http))).toBe(false);
     expect(await isListening(portOf(r.mqttTls))).toBe(false);
+    expect(await isListening(portOf(r.api))).toBe(false);
   }, 60_000);
 
   it('Ctrl-C (SIGINT to the whole process group, so the core gets it twice) ends cleanly with exit 0', async () => {
@@ -123,13 +131,45 @@ describe('pnpm start, as a newcomer runs it', () => {
     servers.push(blocker);
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
     const taken = (blocker.address() as AddressInfo).port;
-    const s = pnpmStart(['--data-dir', tempDir(), '--http-port', String(taken), '--mqtt-tls-port', '0']);
+    const s = pnpmStart([
+      '--data-dir',
+      tempDir(),
+      '--http-port',
+      String(taken),
+      '--mqtt-tls-port',
+      '0',
+      '--api-port',
+      '0',
+    ]);
     children.push(s.child);
     const exit = await s.exited;
     const text = s.out.join('\n');
     expect(exit.code).toBe(1);
     expect(text).toContain(`port ${taken} on 127.0.0.1 is already in use`);
     expect(text).toContain('--http-port (or OTA_CORE_HTTP_PORT)');
+    expect(text).not.toMatch(/\n\s+at /);
+  }, 60_000);
+
+  it('an operator API port in use names its flag', async () => {
+    const blocker = createServer();
+    servers.push(blocker);
+    await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', () => r()));
+    const taken = (blocker.address() as AddressInfo).port;
+    const s = pnpmStart([
+      '--data-dir',
+      tempDir(),
+      '--http-port',
+      '0',
+      '--mqtt-tls-port',
+      '0',
+      '--api-port',
+      String(taken),
+    ]);
+    children.push(s.child);
+    const exit = await s.exited;
+    const text = s.out.join('\n');
+    expect(exit.code).toBe(1);
+    expect(text).toContain('--api-port (or OTA_FLEET_API_PORT)');
     expect(text).not.toMatch(/\n\s+at /);
   }, 60_000);
 
@@ -169,9 +209,9 @@ describe('pnpm start, as a newcomer runs it', () => {
   it('pretty logs when asked (a terminal gets them by default), and a bad LOG_FORMAT is a usage error', async () => {
     const pretty = pnpmStart(['--data-dir', tempDir(), ...freePorts], { env: { LOG_FORMAT: 'pretty' } });
     children.push(pretty.child);
-    for (let i = 0; i < 400 && !pretty.out.some((l) => l.includes('local IoT core ready')); i++)
+    for (let i = 0; i < 400 && !pretty.out.some((l) => l.includes('local stack ready')); i++)
       await new Promise((r) => setTimeout(r, 50));
-    const readyLine = pretty.out.find((l) => l.includes('local IoT core ready')) ?? '';
+    const readyLine = pretty.out.find((l) => l.includes('local stack ready')) ?? '';
     expect(readyLine).toContain('INFO');
     expect(readyLine.trimStart().startsWith('{')).toBe(false);
     expect(pretty.out.some((l) => l.includes('enrolDevice:'))).toBe(true);

@@ -1,0 +1,190 @@
+import { randomBytes } from 'node:crypto';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { IoTClient } from '@aws-sdk/client-iot';
+import type { FastifyInstance } from 'fastify';
+import type { Logger } from 'pino';
+import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
+import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
+import { signBundleUrl } from '@otafleet/protocol';
+import { buildApi } from '../api/build-api.js';
+import { openTokenStore, type TokenStore } from '../api/tokens.js';
+import { openBundleStore, type BundleStore } from '../bundles/bundle-store.js';
+import { createRolloutEngine, type RolloutEngine } from '../engine/rollout-engine.js';
+import { startHealthIngest, type HealthIngest } from '../health/health-ingest.js';
+import { openSqliteHealthStore } from '../health/sqlite-health-store.js';
+import type { HealthStore } from '../health/types.js';
+import { openSqliteRolloutStore } from '../store/sqlite-rollout-store.js';
+import type { RolloutStore } from '../store/types.js';
+
+/** Where the fleet service finds AWS IoT (the local core or the real one): the same code path either way. */
+export interface IotEndpoints {
+  readonly controlPlane: { readonly endpoint: string | undefined; readonly region: string };
+  readonly credentials?: { readonly accessKeyId: string; readonly secretAccessKey: string };
+  readonly mqtt: {
+    readonly url: string;
+    readonly ca?: Buffer;
+    readonly cert: Buffer;
+    readonly key: Buffer;
+    readonly clientId: string;
+  };
+}
+
+export interface FleetServiceConfig {
+  readonly dataDir: string;
+  readonly host: string;
+  readonly apiPort: number;
+  /** The bundle trust set uploads are verified against; absent: an empty set (every upload refused, and said so). */
+  readonly trustPath: string | undefined;
+  readonly maxBundleBytes: number;
+  /** How long a signed bundle URL in a job document stays valid. */
+  readonly bundleUrlTtlSeconds: number;
+  readonly tickIntervalMs: number;
+  readonly lateJoinerIntervalMs: number;
+  /** The MQTT filter health reports arrive on (a `$share/...` filter where the broker supports it). */
+  readonly healthFilter: string;
+}
+
+export interface FleetService {
+  readonly apiEndpoint: string;
+  /** Set on the first start only: the admin token created then (also in `<dataDir>/operator-token`). */
+  readonly createdToken: string | undefined;
+  readonly tokenFile: string;
+  close(): Promise<void>;
+}
+
+/** A secret the service keeps across restarts, created on first use, readable by its owner only. */
+function persistentSecret(path: string): Buffer {
+  if (existsSync(path)) return readFileSync(path);
+  const secret = randomBytes(32);
+  writeFileSync(path, secret, { mode: 0o600, flag: 'wx' });
+  return secret;
+}
+
+export async function startFleetService(
+  config: FleetServiceConfig,
+  endpoints: IotEndpoints,
+  logger: Logger,
+): Promise<FleetService> {
+  mkdirSync(config.dataDir, { recursive: true });
+  const opened: { close(): unknown }[] = [];
+  const closeAll = async (): Promise<void> => {
+    for (const part of opened.reverse()) await part.close();
+  };
+  try {
+    const trust: TrustStore =
+      config.trustPath === undefined ? createTrustStore({ keys: [] }) : await loadTrustStore(config.trustPath);
+    const urlKey = persistentSecret(join(config.dataDir, 'bundle-url.key'));
+    const rollouts: RolloutStore = openSqliteRolloutStore(join(config.dataDir, 'rollouts.sqlite'));
+    opened.push(rollouts);
+    const health: HealthStore = openSqliteHealthStore(join(config.dataDir, 'health.sqlite'));
+    opened.push(health);
+    const bundles: BundleStore = openBundleStore({ dir: join(config.dataDir, 'bundles'), trust });
+    opened.push(bundles);
+    const tokens: TokenStore = openTokenStore(join(config.dataDir, 'tokens.sqlite'));
+    opened.push(tokens);
+    const tokenFile = join(config.dataDir, 'operator-token');
+    let createdToken: string | undefined;
+    if (tokens.count() === 0) {
+      createdToken = tokens.create('operator', 'admin', Date.now());
+      writeFileSync(tokenFile, `${createdToken}\n`, { mode: 0o600 });
+    }
+
+    const iot = new IoTClient({
+      region: endpoints.controlPlane.region,
+      ...(endpoints.controlPlane.endpoint === undefined ? {} : { endpoint: endpoints.controlPlane.endpoint }),
+      ...(endpoints.credentials === undefined ? {} : { credentials: endpoints.credentials }),
+    });
+    opened.push({ close: () => iot.destroy() });
+    const bus: MqttConnection = await connectMqtt({
+      transport: mqttJsTransport({
+        url: endpoints.mqtt.url,
+        tls: {
+          cert: endpoints.mqtt.cert,
+          key: endpoints.mqtt.key,
+          ...(endpoints.mqtt.ca === undefined ? {} : { ca: endpoints.mqtt.ca }),
+        },
+      }),
+      clientId: endpoints.mqtt.clientId,
+      logger: logger.child({ part: 'mqtt' }),
+    });
+    opened.push(bus);
+
+    let apiEndpoint = '';
+    const engine: RolloutEngine = createRolloutEngine({
+      iot,
+      store: rollouts,
+      health,
+      bundles,
+      bundleUrl: (b) =>
+        signBundleUrl(
+          `${apiEndpoint}/bundles/${b.sha256}.otab`,
+          urlKey,
+          Date.now() + config.bundleUrlTtlSeconds * 1000,
+        ),
+      now: Date.now,
+      logger: logger.child({ part: 'rollouts' }),
+    });
+    const ingest: HealthIngest = await startHealthIngest({
+      bus,
+      store: health,
+      filter: config.healthFilter,
+      logger: logger.child({ part: 'health' }),
+    });
+    opened.push({ close: () => ingest.stop() });
+
+    const api: FastifyInstance = await buildApi({
+      engine,
+      rollouts,
+      health,
+      bundles,
+      tokens,
+      urlKey,
+      now: Date.now,
+      logger: logger.child({ part: 'api' }),
+      maxBundleBytes: config.maxBundleBytes,
+      ready: () => {
+        const connected = bus.state.kind === 'connected';
+        return { ready: connected, reasons: connected ? [] : [`MQTT ${bus.state.kind}`] };
+      },
+    });
+    apiEndpoint = await api.listen({ host: config.host, port: config.apiPort });
+    opened.push({ close: () => api.close() });
+
+    // The rollout loop: one tick at a time, never overlapping; late joiners checked less often.
+    let stopping = false;
+    let lastJoinCheck = 0;
+    let loop: Promise<void> = Promise.resolve();
+    const step = async (): Promise<void> => {
+      try {
+        await engine.tickAll(100);
+        if (Date.now() - lastJoinCheck >= config.lateJoinerIntervalMs) {
+          lastJoinCheck = Date.now();
+          for (const r of await rollouts.listRollouts({ status: 'running' })) await engine.addLateJoiners(r.id);
+        }
+      } catch (e) {
+        logger.error({ err: e }, 'rollout tick failed; the next tick retries');
+      }
+    };
+    const timer = setInterval(() => {
+      if (!stopping) loop = loop.then(step);
+    }, config.tickIntervalMs);
+    opened.push({
+      close: async () => {
+        stopping = true;
+        clearInterval(timer);
+        await loop;
+      },
+    });
+
+    return {
+      apiEndpoint,
+      createdToken,
+      tokenFile,
+      close: closeAll,
+    };
+  } catch (e) {
+    await closeAll();
+    throw e;
+  }
+}

@@ -1,0 +1,159 @@
+import { readFile } from 'node:fs/promises';
+import { relative } from 'node:path';
+import {
+  createProcessLogger,
+  explainListenError,
+  lockDataDir,
+  PortInUseError,
+  runUntilSignal,
+  DataDirLockedError,
+} from '@otafleet/runtime';
+import {
+  ConfigError,
+  DEV_ACCESS_KEY_ID,
+  DEV_SECRET_ACCESS_KEY,
+  issueServiceToDirectory,
+  loadConfig,
+  startLocalCore,
+  type LocalCore,
+  type LocalCoreConfig,
+} from '@otafleet/iot-core';
+import { startFleetService, type FleetService } from './fleet-service.js';
+import { loadStackConfig, StackConfigError, withFleetDataDir } from './stack-config.js';
+
+const shown = (p: string): string => {
+  const rel = relative(process.env['INIT_CWD'] ?? process.cwd(), p);
+  return rel.startsWith('..') ? p : rel;
+};
+
+/** `pnpm start`: the whole local stack — the local IoT core and the fleet service — until SIGTERM/SIGINT. */
+async function main(): Promise<number> {
+  // Node 20 is this project's platform until its support ends; the SDK's notice about it is noise in every start.
+  process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
+  let stack: ReturnType<typeof loadStackConfig>;
+  let coreConfig: LocalCoreConfig;
+  try {
+    stack = loadStackConfig(process.argv.slice(2), process.env);
+    coreConfig = loadConfig(stack.coreArgs, process.env);
+    stack = withFleetDataDir(stack, coreConfig.dataDir);
+  } catch (e) {
+    if (e instanceof StackConfigError || e instanceof ConfigError) {
+      process.stderr.write(`${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  let logger;
+  try {
+    logger = createProcessLogger({ name: 'ota-stack', level: coreConfig.logLevel });
+  } catch (e) {
+    process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
+    return 2;
+  }
+  let coreLock;
+  let fleetLock;
+  try {
+    coreLock = lockDataDir(coreConfig.dataDir, 'iot-core', 'start this one with another --data-dir');
+    fleetLock = lockDataDir(stack.fleet.dataDir, 'fleet-service', 'start this one with another --fleet-data-dir');
+  } catch (e) {
+    coreLock?.release();
+    if (!(e instanceof DataDirLockedError)) throw e;
+    logger.fatal({ code: e.code }, e.message);
+    return 1;
+  }
+  for (const lock of [coreLock, fleetLock]) {
+    if (lock.tookOver !== undefined) {
+      logger.warn({ previous: lock.tookOver }, 'took over the lock of a process that is gone (it did not shut down)');
+    }
+  }
+  const release = (): void => {
+    fleetLock.release();
+    coreLock.release();
+  };
+  let core: LocalCore | undefined;
+  let fleet: FleetService;
+  try {
+    core = await startLocalCore(coreConfig, logger.child({ part: 'iot-core' }));
+    const service = await issueServiceToDirectory(core.pki.dir, 'fleet-service');
+    fleet = await startFleetService(
+      stack.fleet,
+      {
+        controlPlane: { endpoint: core.httpEndpoint, region: coreConfig.region },
+        credentials: { accessKeyId: coreConfig.accessKeyId, secretAccessKey: coreConfig.secretAccessKey },
+        mqtt: {
+          url: `mqtts://${coreConfig.host}:${core.mqttTlsPort ?? 0}`,
+          ca: await readFile(service.caPath),
+          cert: await readFile(service.certPath),
+          key: await readFile(service.keyPath),
+          clientId: 'fleet-service',
+        },
+      },
+      logger.child({ part: 'fleet-service' }),
+    );
+  } catch (e) {
+    await core?.close();
+    release();
+    const explained = explainListenError(
+      e,
+      [
+        { port: stack.fleet.apiPort, flag: '--api-port', env: 'OTA_FLEET_API_PORT', what: 'operator API' },
+        {
+          port: coreConfig.mqttTlsPort,
+          flag: '--mqtt-tls-port',
+          env: 'OTA_CORE_MQTT_TLS_PORT',
+          what: 'MQTT over mutual TLS',
+        },
+        { port: coreConfig.httpPort, flag: '--http-port', env: 'OTA_CORE_HTTP_PORT', what: 'control-plane HTTP API' },
+      ],
+      coreConfig.host,
+    );
+    if (explained instanceof PortInUseError) {
+      logger.fatal({ code: explained.code, port: explained.setting.port }, explained.message);
+      return 1;
+    }
+    throw e;
+  }
+  const devPair = coreConfig.accessKeyId === DEV_ACCESS_KEY_ID;
+  logger.info(
+    {
+      api: fleet.apiEndpoint,
+      docs: `${fleet.apiEndpoint}/docs`,
+      operatorToken: fleet.createdToken ?? `(created on first start; in ${shown(fleet.tokenFile)})`,
+      tokenFile: shown(fleet.tokenFile),
+      trust:
+        stack.fleet.trustPath === undefined
+          ? 'none: pass --trust FILE to accept bundle uploads'
+          : shown(stack.fleet.trustPath),
+      http: core.httpEndpoint,
+      mqttTls: `mqtts://${coreConfig.host}:${core.mqttTlsPort ?? 0}`,
+      accessKeyId: coreConfig.accessKeyId,
+      secretAccessKey: devPair ? DEV_SECRET_ACCESS_KEY : '(from OTA_CORE_SECRET_ACCESS_KEY)',
+      enrolDevice: `pnpm ca -- --data-dir ${shown(coreConfig.dataDir)} ca issue-device <thingName>`,
+    },
+    'local stack ready',
+  );
+  const started = { core, fleet };
+  return runUntilSignal(
+    {
+      close: async () => {
+        await started.fleet.close();
+        await started.core.close();
+        release();
+      },
+    },
+    { logger },
+  );
+}
+
+main().then(
+  (code) => {
+    process.exitCode = code;
+    if (code !== 0) process.exit(code);
+  },
+  (e: unknown) => {
+    process.stderr.write(
+      `the local stack failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
+    );
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,82 @@
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { HEALTH_REPORT_SHARED_FILTER } from '@otafleet/protocol';
+import type { FleetServiceConfig } from './fleet-service.js';
+
+export class StackConfigError extends Error {
+  override readonly name = 'StackConfigError';
+}
+
+const FLEET_FLAGS = {
+  'fleet-data-dir': 'OTA_FLEET_DATA_DIR',
+  'api-port': 'OTA_FLEET_API_PORT',
+  trust: 'OTA_FLEET_TRUST',
+} as const;
+
+export const STACK_HELP = `Usage: pnpm start [-- options]   (the local stack: the local IoT core and the fleet service)
+  --fleet-data-dir DIR   fleet service state             env OTA_FLEET_DATA_DIR  default <core --data-dir>/fleet-service
+  --api-port N           operator API                    env OTA_FLEET_API_PORT  default 8080
+  --trust FILE           bundle trust set (JSON)         env OTA_FLEET_TRUST     default none: uploads refused
+  every other option is the local IoT core's (docs/local-iot-core.md), e.g. --data-dir, --mqtt-tls-port`;
+
+/** Splits the command line: the fleet service's own flags, and the rest for the local core's loadConfig. */
+export function loadStackConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): { readonly fleet: FleetServiceConfig; readonly coreArgs: string[] } {
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  const coreArgs: string[] = [];
+  const fleetArgs: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i] ?? '';
+    const name = arg.replace(/^--/, '').split('=')[0] ?? '';
+    const target = name in FLEET_FLAGS ? fleetArgs : coreArgs;
+    target.push(arg);
+    if (
+      !arg.includes('=') &&
+      arg.startsWith('--') &&
+      args[i + 1] !== undefined &&
+      !(args[i + 1] ?? '').startsWith('--')
+    ) {
+      target.push(args[++i] ?? '');
+    }
+  }
+  let values: Partial<Record<keyof typeof FLEET_FLAGS, string>>;
+  try {
+    const options = Object.fromEntries(Object.keys(FLEET_FLAGS).map((f) => [f, { type: 'string' as const }]));
+    values = parseArgs({ args: fleetArgs, options, strict: true, allowPositionals: false }).values;
+  } catch (e) {
+    throw new StackConfigError(`${e instanceof Error ? e.message : String(e)}\n${STACK_HELP}`);
+  }
+  const pick = (flag: keyof typeof FLEET_FLAGS): string | undefined => values[flag] ?? env[FLEET_FLAGS[flag]];
+  const portText = pick('api-port') ?? '8080';
+  const apiPort = Number(portText);
+  if (!Number.isInteger(apiPort) || apiPort < 0 || apiPort > 65_535) {
+    throw new StackConfigError(
+      `--api-port (OTA_FLEET_API_PORT) must be a port number 0-65535, got ${portText}\n${STACK_HELP}`,
+    );
+  }
+  const trust = pick('trust');
+  return {
+    coreArgs,
+    fleet: {
+      dataDir: pick('fleet-data-dir') === undefined ? '' : resolve(pick('fleet-data-dir') ?? ''),
+      host: '127.0.0.1',
+      apiPort,
+      trustPath: trust === undefined ? undefined : resolve(trust),
+      maxBundleBytes: 8 * 1024 ** 3,
+      bundleUrlTtlSeconds: 7 * 86_400,
+      tickIntervalMs: 1_000,
+      lateJoinerIntervalMs: 30_000,
+      // The embedded broker delivers shared subscriptions once the core supports them; until then, the plain filter.
+      healthFilter: env['OTA_FLEET_HEALTH_FILTER'] ?? HEALTH_REPORT_SHARED_FILTER.replace(/^\$share\/[^/]+\//, ''),
+    },
+  };
+}
+
+/** The fleet service's state lives under the stack's data directory unless it is given its own. */
+export function withFleetDataDir<T extends { readonly fleet: FleetServiceConfig }>(stack: T, coreDataDir: string): T {
+  return stack.fleet.dataDir === ''
+    ? { ...stack, fleet: { ...stack.fleet, dataDir: join(coreDataDir, 'fleet-service') } }
+    : stack;
+}
