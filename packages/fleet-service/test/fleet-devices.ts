@@ -143,5 +143,7 @@ export async function startFleetDevice(options: {
   });
   await publishHealth();
   startNext();
+  // After a reconnect (the core restarted), ask again: a notification sent while away is not repeated.
+  client.on('connect', startNext);
   return device;
 }
