@@ -1,0 +1,223 @@
+import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { parseArgs } from 'node:util';
+import { OPERATOR_ACTIONS } from '../rollout/states.js';
+import type { WaveSpec } from '../rollout/wave-plan.js';
+
+/** Exit codes: what happened, for scripts. */
+export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
+
+export const FLEET_CLI_HELP = `Usage: pnpm fleet -- [--api URL] [--token T] [--json] COMMAND
+  bundles upload FILE                          upload a signed bundle (verified by the service)
+  bundles list
+  rollouts create --bundle SHA256 --group G [--waves 5,10%,50%,100%] [--on-breach pause|abort|rollback]
+                  [--soak SECONDS] [--timeout SECONDS] [--name NAME] [--id ID]
+  rollouts list [--status S] | show ID | audit ID
+  rollouts pause|resume|cancel|abort|rollback|promote ID [--reason TEXT]
+  devices health THING
+  dead-letters
+Options: --api (env OTA_FLEET_API, default http://127.0.0.1:8080), --token (env OTA_FLEET_TOKEN, or the
+  operator-token file the local stack wrote: --token-file, default .data/iot-core/fleet-service/operator-token).
+Exit codes: 0 done, 1 the service refused (its code and message are printed), 2 usage, 3 service unreachable.`;
+
+export interface CliIo {
+  readonly out: (text: string) => void;
+  readonly err: (text: string) => void;
+  readonly env: NodeJS.ProcessEnv;
+  readonly readToken: (path: string) => Promise<string | undefined>;
+}
+
+class UsageError extends Error {}
+
+/** `5,10%,50%,100%` → cumulative waves (counts first, then percents; the service checks the rest). */
+export function parseWaves(text: string): WaveSpec[] {
+  return text.split(',').map((part) => {
+    const p = part.trim();
+    if (/^\d+(\.\d+)?%$/.test(p)) return { percent: Number(p.slice(0, -1)) };
+    if (/^\d+$/.test(p)) return { count: Number(p) };
+    throw new UsageError(`--waves: "${p}" is neither a count (5) nor a percent (10%)`);
+  });
+}
+
+const OPTIONS = {
+  api: { type: 'string' },
+  token: { type: 'string' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean' },
+  bundle: { type: 'string' },
+  group: { type: 'string' },
+  waves: { type: 'string' },
+  'on-breach': { type: 'string' },
+  soak: { type: 'string' },
+  timeout: { type: 'string' },
+  name: { type: 'string' },
+  id: { type: 'string' },
+  status: { type: 'string' },
+  reason: { type: 'string' },
+} as const;
+
+const integer = (flag: string, text: string | undefined, fallback: number): number => {
+  if (text === undefined) return fallback;
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} must be a whole number of seconds, got "${text}"`);
+  return Number(text);
+};
+
+type Row = Record<string, unknown>;
+
+function table(rows: readonly Row[], columns: readonly string[]): string {
+  const cell = (v: unknown): string =>
+    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
+  const line = (values: readonly string[]): string =>
+    values
+      .map((v, i) => v.padEnd(widths[i] ?? 0))
+      .join('  ')
+      .trimEnd();
+  return [line(columns), ...rows.map((r) => line(columns.map((c) => cell(r[c]))))].join('\n');
+}
+
+/** Runs one command against the operator API; returns the exit code. */
+export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<number> {
+  let parsed: ReturnType<typeof parseArgs<{ options: typeof OPTIONS; allowPositionals: true; strict: true }>>;
+  try {
+    parsed = parseArgs({
+      args: argv[0] === '--' ? argv.slice(1) : [...argv],
+      options: OPTIONS,
+      allowPositionals: true,
+      strict: true,
+    });
+  } catch (e) {
+    io.err(`${e instanceof Error ? e.message : String(e)}\n${FLEET_CLI_HELP}\n`);
+    return EXIT.usage;
+  }
+  const { values, positionals } = parsed;
+  if (values.help === true || positionals.length === 0) {
+    (values.help === true ? io.out : io.err)(`${FLEET_CLI_HELP}\n`);
+    return values.help === true ? EXIT.ok : EXIT.usage;
+  }
+  const api = (values.api ?? io.env['OTA_FLEET_API'] ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
+  const tokenFile = values['token-file'] ?? '.data/iot-core/fleet-service/operator-token';
+  const token = values.token ?? io.env['OTA_FLEET_TOKEN'] ?? (await io.readToken(tokenFile));
+
+  const request = async (method: string, path: string, body?: unknown, raw?: { stream: Readable; size: number }) => {
+    const headers: Record<string, string> = token === undefined ? {} : { authorization: `Bearer ${token}` };
+    let payload: RequestInit['body'];
+    if (raw !== undefined) {
+      headers['content-type'] = 'application/octet-stream';
+      headers['content-length'] = String(raw.size);
+      payload = Readable.toWeb(raw.stream) as ReadableStream;
+    } else if (body !== undefined) {
+      headers['content-type'] = 'application/json';
+      payload = JSON.stringify(body);
+    }
+    const response = await fetch(`${api}${path}`, {
+      method,
+      headers,
+      ...(payload === undefined ? {} : { body: payload }),
+      ...(raw === undefined ? {} : { duplex: 'half' }),
+    } as RequestInit);
+    return { status: response.status, body: (await response.json()) as Row };
+  };
+
+  const [group, command, arg] = positionals;
+  try {
+    let result: { status: number; body: Row };
+    let show: (body: Row) => string = (b) => JSON.stringify(b, null, 2);
+    const need = (what: string, v: string | undefined): string => {
+      if (v === undefined) throw new UsageError(`${group ?? ''} ${command ?? ''}: missing ${what}`);
+      return v;
+    };
+    if (group === 'bundles' && command === 'upload') {
+      const file = need('FILE', arg);
+      const info = await stat(file).catch(() => undefined);
+      if (info === undefined) throw new UsageError(`no such file: ${file}`);
+      result = await request('POST', '/v1/bundles', undefined, { stream: createReadStream(file), size: info.size });
+      show = (b) =>
+        `${result.status === 201 ? 'stored' : 'already stored'} ${String(b.sha256)} (${JSON.stringify((b.manifest as Row | undefined)?.name)} ${String((b.manifest as Row | undefined)?.version)})`;
+    } else if (group === 'bundles' && command === 'list') {
+      result = await request('GET', '/v1/bundles');
+      show = (b) =>
+        table(
+          (b.bundles as Row[]).map((x) => ({
+            sha256: x.sha256,
+            name: (x.manifest as Row).name,
+            version: (x.manifest as Row).version,
+            size: x.size,
+          })),
+          ['sha256', 'name', 'version', 'size'],
+        );
+    } else if (group === 'rollouts' && command === 'create') {
+      result = await request('POST', '/v1/rollouts', {
+        ...(values.id === undefined ? {} : { id: values.id }),
+        name: values.name ?? `rollout of ${need('--bundle', values.bundle).slice(0, 12)}`,
+        bundleId: need('--bundle', values.bundle),
+        target: { kind: 'group', groupName: need('--group', values.group) },
+        waves: parseWaves(values.waves ?? '5,10%,50%,100%'),
+        onBreach: values['on-breach'] ?? 'pause',
+        soakSeconds: integer('soak', values.soak, 600),
+        waveTimeoutSeconds: integer('timeout', values.timeout, 3600),
+      });
+      show = (b) => `created rollout ${String(b.id)} (${String(b.status)}), ${(b.waves as unknown[]).length} waves`;
+    } else if (group === 'rollouts' && command === 'list') {
+      result = await request(
+        'GET',
+        `/v1/rollouts${values.status === undefined ? '' : `?status=${encodeURIComponent(values.status)}`}`,
+      );
+      show = (b) =>
+        table(
+          (b.rollouts as Row[]).map((r) => ({ ...r, name: (r.definition as Row).name })),
+          ['id', 'name', 'status', 'currentWave', 'statusReason'],
+        );
+    } else if (group === 'rollouts' && command === 'show') {
+      result = await request('GET', `/v1/rollouts/${encodeURIComponent(need('ID', arg))}`);
+      show = (b) =>
+        `${String(b.id)}  ${String(b.status)}${b.statusReason === undefined ? '' : ` — ${String(b.statusReason)}`}\n` +
+        table(
+          (b.waves as Row[]).map((w) => ({ ...w, decision: (w.verdict as Row | undefined)?.decision })),
+          ['index', 'name', 'status', 'jobId', 'decision'],
+        );
+    } else if (group === 'rollouts' && command === 'audit') {
+      result = await request('GET', `/v1/rollouts/${encodeURIComponent(need('ID', arg))}/audit`);
+      show = (b) =>
+        table(
+          (b.entries as Row[]).map((e) => ({ ...e, at: new Date(e.at as number).toISOString() })),
+          ['at', 'actor', 'action', 'from', 'to', 'detail'],
+        );
+    } else if (group === 'rollouts' && (OPERATOR_ACTIONS as readonly string[]).includes(command ?? '')) {
+      result = await request(
+        'POST',
+        `/v1/rollouts/${encodeURIComponent(need('ID', arg))}/${command ?? ''}`,
+        values.reason === undefined ? {} : { reason: values.reason },
+      );
+      show = (b) => `rollout ${String(b.id)} is ${String(b.status)}`;
+    } else if (group === 'devices' && command === 'health') {
+      result = await request('GET', `/v1/devices/${encodeURIComponent(need('THING', arg))}/health`);
+    } else if (group === 'dead-letters') {
+      result = await request('GET', '/v1/dead-letters');
+      show = (b) => table(b.deadLetters as Row[], ['id', 'receivedAt', 'topic', 'code', 'reason', 'payloadBytes']);
+    } else {
+      throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+    }
+    if (result.status >= 400) {
+      io.err(`${String(result.body.code)}: ${String(result.body.message)}\n`);
+      return EXIT.refused;
+    }
+    io.out(`${values.json === true ? JSON.stringify(result.body, null, 2) : show(result.body)}\n`);
+    return EXIT.ok;
+  } catch (e) {
+    if (e instanceof UsageError) {
+      io.err(`${e.message}\n${FLEET_CLI_HELP}\n`);
+      return EXIT.usage;
+    }
+    // fetch reports every network failure as a TypeError whose cause says what happened.
+    const cause = (e as { cause?: { code?: string; message?: string } }).cause;
+    if (e instanceof TypeError && cause !== undefined) {
+      const why = cause.code ?? cause.message ?? 'network error';
+      io.err(`cannot reach the fleet service at ${api} (${why}); is it running? (--api / OTA_FLEET_API)\n`);
+      return EXIT.unreachable;
+    }
+    throw e;
+  }
+}
