@@ -66,9 +66,18 @@ const integer = (flag: string, text: string | undefined, fallback: number): numb
 
 type Row = Record<string, unknown>;
 
+/** A JSON value as one table cell or phrase. */
+const text = (v: unknown): string =>
+  v === undefined || v === null
+    ? ''
+    : typeof v === 'string'
+      ? v
+      : typeof v === 'number' || typeof v === 'boolean'
+        ? `${v}`
+        : JSON.stringify(v);
+
 function table(rows: readonly Row[], columns: readonly string[]): string {
-  const cell = (v: unknown): string =>
-    v === undefined || v === null ? '' : typeof v === 'object' ? JSON.stringify(v) : String(v);
+  const cell = text;
   const widths = columns.map((c) => Math.max(c.length, ...rows.map((r) => cell(r[c]).length)));
   const line = (values: readonly string[]): string =>
     values
@@ -107,7 +116,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
     if (raw !== undefined) {
       headers['content-type'] = 'application/octet-stream';
       headers['content-length'] = String(raw.size);
-      payload = Readable.toWeb(raw.stream) as ReadableStream;
+      payload = Readable.toWeb(raw.stream);
     } else if (body !== undefined) {
       headers['content-type'] = 'application/json';
       payload = JSON.stringify(body);
@@ -117,7 +126,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
       headers,
       ...(payload === undefined ? {} : { body: payload }),
       ...(raw === undefined ? {} : { duplex: 'half' }),
-    } as RequestInit);
+    });
     return { status: response.status, body: (await response.json()) as Row };
   };
 
@@ -173,7 +182,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
     } else if (group === 'rollouts' && command === 'show') {
       result = await request('GET', `/v1/rollouts/${encodeURIComponent(need('ID', arg))}`);
       show = (b) =>
-        `${String(b.id)}  ${String(b.status)}${b.statusReason === undefined ? '' : ` — ${String(b.statusReason)}`}\n` +
+        `${String(b.id)}  ${String(b.status)}${b.statusReason === undefined ? '' : ` — ${text(b.statusReason)}`}\n` +
         table(
           (b.waves as Row[]).map((w) => ({ ...w, decision: (w.verdict as Row | undefined)?.decision })),
           ['index', 'name', 'status', 'jobId', 'decision'],
