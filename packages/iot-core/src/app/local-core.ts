@@ -98,6 +98,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       await broker?.close(); // no new MQTT messages
       await jobs.close(); // pending group commits reach disk
       await shadows.close();
+      await registry.close();
       await bus.close();
       db.close();
     })());

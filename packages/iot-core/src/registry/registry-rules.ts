@@ -88,3 +88,26 @@ export const sameAttributes = (a: Readonly<Record<string, string>>, b: Readonly<
   const kb = Object.keys(b).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 };
+
+/**
+ * The attributes after an update's attributePayload: `merge: true` adds to and overwrites the stored ones,
+ * otherwise the given set replaces them; an empty value removes the attribute ("To remove an attribute,
+ * call UpdateThing with an empty attribute value", API_AttributePayload). No payload keeps them as they are.
+ */
+export function mergeAttributes(
+  stored: Readonly<Record<string, string>>,
+  payload:
+    { readonly attributes?: Record<string, string> | undefined; readonly merge?: boolean | undefined } | undefined,
+  maxCount: number,
+): Record<string, string> {
+  if (payload?.attributes === undefined) return { ...stored };
+  const given = checkAttributes(payload.attributes, Number.MAX_SAFE_INTEGER);
+  const out: Record<string, string> = payload.merge === true ? { ...stored } : {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value === '') delete out[name];
+    else out[name] = value;
+  }
+  const count = Object.keys(out).length;
+  if (count > maxCount) throw invalidRequest(`Too many attributes: ${count}; at most ${maxCount} are allowed`);
+  return out;
+}

@@ -9,6 +9,8 @@ import type {
   ListThingsInThingGroupRequest,
   ListThingsInThingGroupResponse,
   RemoveThingFromThingGroupRequest,
+  UpdateThingGroupRequest,
+  UpdateThingGroupResponse,
 } from '@aws-sdk/client-iot';
 import { randomUUID } from 'node:crypto';
 import { AwsServiceError } from '../aws-error.js';
@@ -21,6 +23,7 @@ import {
   encodePageToken,
   invalidRequest,
   MAX_GROUPS_PER_THING,
+  mergeAttributes,
   notFound,
   requireResourceName,
   sameAttributes,
@@ -44,6 +47,7 @@ export interface ThingGroupStore {
   readonly listThingsInGroup: (thingGroupName: string) => readonly string[];
   readonly createThingGroup: (input: CreateThingGroupRequest) => CreateThingGroupResponse;
   readonly deleteThingGroup: (input: DeleteThingGroupRequest) => MembershipChange[];
+  readonly updateThingGroup: (input: UpdateThingGroupRequest) => UpdateThingGroupResponse;
   readonly describeThingGroup: (input: DescribeThingGroupRequest) => DescribeThingGroupResponse;
   readonly addThingToThingGroup: (input: AddThingToThingGroupRequest) => MembershipChange[];
   readonly removeThingFromThingGroup: (input: RemoveThingFromThingGroupRequest) => MembershipChange[];
@@ -55,6 +59,9 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const insertGroup = db.prepare<[string, string, string | null, string, string | null, number]>(
     `INSERT INTO registry_thing_groups (group_name, group_id, description, attributes, parent_group_name, version, created_at)
      VALUES (?, ?, ?, ?, ?, 1, ?)`,
+  );
+  const updateGroup = db.prepare<[string | null, string, string]>(
+    'UPDATE registry_thing_groups SET description = ?, attributes = ?, version = version + 1 WHERE group_name = ?',
   );
   const deleteGroup = db.prepare<[string]>('DELETE FROM registry_thing_groups WHERE group_name = ?');
   const childCount = db.prepare<[string], { n: number }>(
@@ -105,6 +112,13 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     if (row === undefined) throw notFound(`Thing group ${name} cannot be found.`);
     return row;
   };
+
+  const versionConflict = (name: string): AwsServiceError =>
+    new AwsServiceError(
+      'VersionConflictException',
+      409,
+      `The version for thing group ${name} does not match the expected version.`,
+    );
 
   /** Resolves the name-or-ARN pair AWS accepts for a thing or a group. */
   const resolveName = (
@@ -189,13 +203,7 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     // DeleteThingGroup lists no ResourceNotFoundException: deleting a missing group succeeds.
     // https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThingGroup.html
     if (row === undefined) return [];
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) {
-      throw new AwsServiceError(
-        'VersionConflictException',
-        409,
-        `The version for thing group ${name} does not match the expected version.`,
-      );
-    }
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
     if ((childCount.get(name)?.n ?? 0) > 0) {
       throw invalidRequest(`Cannot delete thing group ${name} while it has child groups`);
     }
@@ -204,6 +212,23 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
       .map((m): MembershipChange => ({ kind: 'removed', thingName: m.thing_name, thingGroupName: name }));
     deleteGroup.run(name);
     return removed;
+  });
+
+  // https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateThingGroup.html
+  const updateThingGroup = db.transaction((input: UpdateThingGroupRequest): UpdateThingGroupResponse => {
+    const name = requireResourceName('thingGroupName', input.thingGroupName);
+    const row = requireGroup(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
+    const properties = input.thingGroupProperties;
+    const attributes = mergeAttributes(
+      JSON.parse(row.attributes) as Record<string, string>,
+      properties?.attributePayload,
+      MAX_GROUP_ATTRIBUTES,
+    );
+    const description =
+      properties?.thingGroupDescription === undefined ? row.description : properties.thingGroupDescription;
+    updateGroup.run(description, JSON.stringify(attributes), name);
+    return { version: row.version + 1 };
   });
 
   const describeThingGroup = (input: DescribeThingGroupRequest): DescribeThingGroupResponse => {
@@ -276,6 +301,7 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     listThingsInGroup: (name) => members.all(name).map((m) => m.thing_name),
     createThingGroup,
     deleteThingGroup,
+    updateThingGroup,
     describeThingGroup,
     addThingToThingGroup,
     removeThingFromThingGroup,
