@@ -37,6 +37,10 @@ interface GroupRow {
   parent_group_name: string | null;
   version: number;
   created_at: number;
+  /** Set for a dynamic thing group (see dynamic-thing-groups.ts). */
+  query_string: string | null;
+  index_name: string | null;
+  query_version: string | null;
 }
 
 /** AWS limits group attributes without stating the number in the API reference; 50 as for typed things. */
@@ -76,8 +80,10 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const isMember = db.prepare<[string, string], { n: number }>(
     'SELECT count(*) AS n FROM registry_group_members WHERE group_name = ? AND thing_name = ?',
   );
-  const groupsOf = db.prepare<[string], { group_name: string }>(
-    'SELECT group_name FROM registry_group_members WHERE thing_name = ? ORDER BY group_name',
+  // The static groups of a thing: dynamic memberships count neither toward the limit nor the hierarchy rule.
+  const staticGroupsOf = db.prepare<[string], { group_name: string }>(
+    `SELECT m.group_name FROM registry_group_members m JOIN registry_thing_groups g ON g.group_name = m.group_name
+     WHERE m.thing_name = ? AND g.query_string IS NULL ORDER BY m.group_name`,
   );
   const addMember = db.prepare<[string, string]>(
     'INSERT INTO registry_group_members (group_name, thing_name) VALUES (?, ?)',
@@ -149,7 +155,9 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   }): { thingName: string; thingGroupName: string } => {
     const thingGroupName = resolveName('thinggroup', 'thingGroup', input.thingGroupName, input.thingGroupArn);
     const thingName = resolveName('thing', 'thing', input.thingName, input.thingArn);
-    requireGroup(thingGroupName);
+    if (requireGroup(thingGroupName).query_string !== null) {
+      throw invalidRequest(`Thing group ${thingGroupName} is dynamic: its query decides its members`);
+    }
     if (thingExists.get(thingName) === undefined) throw notFound(`Thing ${thingName} cannot be found.`);
     return { thingName, thingGroupName };
   };
@@ -189,8 +197,12 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
       }
       return { thingGroupName: name, thingGroupArn: thingGroupArn(arn, name), thingGroupId: existing.group_id };
     }
-    if (parent !== null && selectGroup.get(parent) === undefined) {
+    const parentRow = parent === null ? undefined : selectGroup.get(parent);
+    if (parent !== null && parentRow === undefined) {
       throw invalidRequest(`Parent thing group ${parent} does not exist`);
+    }
+    if (parentRow?.query_string != null) {
+      throw invalidRequest(`Dynamic thing group ${parent} cannot be a parent group`);
     }
     const id = randomUUID();
     insertGroup.run(name, id, description, JSON.stringify(attributes), parent, now().getTime());
@@ -203,6 +215,9 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     // DeleteThingGroup lists no ResourceNotFoundException: deleting a missing group succeeds.
     // https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThingGroup.html
     if (row === undefined) return [];
+    if (row.query_string !== null) {
+      throw invalidRequest(`Thing group ${name} is dynamic: delete it with DeleteDynamicThingGroup`);
+    }
     if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
     if ((childCount.get(name)?.n ?? 0) > 0) {
       throw invalidRequest(`Cannot delete thing group ${name} while it has child groups`);
@@ -247,6 +262,14 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
         rootToParentThingGroups: ancestors(row),
         creationDate: new Date(row.created_at),
       },
+      ...(row.query_string === null
+        ? {}
+        : {
+            indexName: row.index_name ?? undefined,
+            queryString: row.query_string,
+            queryVersion: row.query_version ?? undefined,
+            status: 'ACTIVE',
+          }),
     };
   };
 
@@ -258,7 +281,7 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const addThingToThingGroup = db.transaction((input: AddThingToThingGroupRequest): MembershipChange[] => {
     const { thingName, thingGroupName } = resolveMembership(input);
     if ((isMember.get(thingGroupName, thingName)?.n ?? 0) > 0) return [];
-    const current = groupsOf.all(thingName).map((g) => g.group_name);
+    const current = staticGroupsOf.all(thingName).map((g) => g.group_name);
     // "You can add a thing to a maximum of 10 groups. But you can't add a thing to more than one group in
     // the same hierarchy." https://docs.aws.amazon.com/iot/latest/developerguide/thing-groups.html
     if (current.length >= MAX_GROUPS_PER_THING) {

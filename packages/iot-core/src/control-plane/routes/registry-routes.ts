@@ -4,6 +4,7 @@ import type { ControlPlaneApp } from '../build-control-plane.js';
 import { ThingGroupNameParams, ThingNameParams } from '../schemas/common-schemas.js';
 import {
   AddThingToThingGroupBody,
+  CreateDynamicThingGroupBody,
   CreateThingBody,
   CreateThingGroupBody,
   DeleteQuery,
@@ -12,6 +13,8 @@ import {
   ListThingGroupsQuery,
   ListThingsQuery,
   MembershipBody,
+  SearchIndexBody,
+  UpdateDynamicThingGroupBody,
   UpdateThingBody,
   UpdateThingGroupBody,
 } from '../schemas/registry-schemas.js';
@@ -78,5 +81,29 @@ export function registerRegistryRoutes(app: ControlPlaneApp, registry: ThingRegi
     { schema: { params: ThingGroupNameParams, querystring: ListThingsInThingGroupQuery } },
     async (req) =>
       toWire(await registry.listThingsInThingGroup({ thingGroupName: req.params.thingGroupName, ...req.query })),
+  );
+
+  app.post('/indices/search', { schema: { body: SearchIndexBody } }, async (req) =>
+    toWire(await registry.searchIndex(req.body)),
+  );
+  app.post(
+    '/dynamic-thing-groups/:thingGroupName',
+    { schema: { params: ThingGroupNameParams, body: CreateDynamicThingGroupBody } },
+    async (req) =>
+      toWire(await registry.createDynamicThingGroup({ thingGroupName: req.params.thingGroupName, ...req.body })),
+  );
+  app.patch(
+    '/dynamic-thing-groups/:thingGroupName',
+    { schema: { params: ThingGroupNameParams, body: UpdateDynamicThingGroupBody } },
+    async (req) =>
+      toWire(await registry.updateDynamicThingGroup({ thingGroupName: req.params.thingGroupName, ...req.body })),
+  );
+  app.delete(
+    '/dynamic-thing-groups/:thingGroupName',
+    { schema: { params: ThingGroupNameParams, querystring: DeleteQuery } },
+    async (req) => {
+      await registry.deleteDynamicThingGroup({ thingGroupName: req.params.thingGroupName, ...req.query });
+      return {};
+    },
   );
 }

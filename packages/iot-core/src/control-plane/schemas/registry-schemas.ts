@@ -91,3 +91,38 @@ export const ListThingsInThingGroupQuery = Type.Object({
   nextToken: Type.Optional(NextToken),
   maxResults: Type.Optional(MaxResults),
 });
+
+// https://docs.aws.amazon.com/iot/latest/apireference/API_SearchIndex.html
+export const SearchIndexBody = Type.Object(
+  {
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.String(),
+    nextToken: Type.Optional(NextToken),
+    maxResults: Type.Optional(Type.Integer()),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  strict,
+);
+
+// https://docs.aws.amazon.com/iot/latest/apireference/API_CreateDynamicThingGroup.html
+export const CreateDynamicThingGroupBody = Type.Object(
+  {
+    thingGroupProperties: Type.Optional(ThingGroupProperties),
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.String(),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
+  },
+  strict,
+);
+
+export const UpdateDynamicThingGroupBody = Type.Object(
+  {
+    thingGroupProperties: ThingGroupProperties,
+    expectedVersion: Type.Optional(Version),
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.Optional(Type.String()),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  strict,
+);
