@@ -9,7 +9,7 @@
  *   pnpm --filter @otafleet/iot-core bench      (or: npx tsx packages/iot-core/bench/registry-bulk.ts)
  */
 import { CreateThingGroupCommand, paginateListThings } from '@aws-sdk/client-iot';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { RegistryDurability } from '../src/registry/registry-commit.js';
@@ -22,19 +22,44 @@ const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT'] ?? 64);
 const TARGET_PER_SEC = 5_000;
 const GROUPS = Array.from({ length: 10 }, (_, i) => `bulk-${i}`);
 
-async function measure(durability: RegistryDurability, count: number): Promise<{ perSec: number; ms: number }> {
+/** CPU time (user + system) of another process so far, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+
+interface Measured {
+  readonly perSec: number;
+  readonly ms: number;
+  /** CPU per HTTP call (two per thing), server and SDK client, in µs: what bounds the rate when fsyncs are shared. */
+  readonly serverCpuMicrosPerCall: number;
+  readonly clientCpuMicrosPerCall: number;
+}
+
+async function measure(durability: RegistryDurability, count: number): Promise<Measured> {
   const dir = mkdtempSync(join(tmpdir(), 'registry-bench-'));
   const server = await startRegistryProcess(join(dir, 'core.db'), durability);
   const client = server.client(IN_FLIGHT);
   try {
     for (const thingGroupName of GROUPS) await client.send(new CreateThingGroupCommand({ thingGroupName }));
+    const pid = server.child.pid ?? 0;
+    const serverCpu = processCpuMs(pid);
+    const clientCpu = process.cpuUsage();
     const started = performance.now();
     await registerInBulk(client, { count, inFlight: IN_FLIGHT, groups: GROUPS });
     const ms = performance.now() - started;
+    const serverMs = processCpuMs(pid) - serverCpu;
+    const clientUsage = process.cpuUsage(clientCpu);
     let listed = 0;
     for await (const page of paginateListThings({ client, pageSize: 250 }, {})) listed += page.things?.length ?? 0;
     if (listed !== count) throw new Error(`registry-bulk: ${listed} of ${count} things listed after the run`);
-    return { perSec: (count / ms) * 1000, ms };
+    const calls = count * 2;
+    return {
+      perSec: (count / ms) * 1000,
+      ms,
+      serverCpuMicrosPerCall: Math.round((serverMs * 1000) / calls),
+      clientCpuMicrosPerCall: Math.round((clientUsage.user + clientUsage.system) / calls),
+    };
   } finally {
     client.destroy();
     await server.stop();
@@ -50,7 +75,13 @@ const result = {
   inFlight: IN_FLIGHT,
   thingsPerSec: Math.round(grouped.perSec),
   seconds: Math.round(grouped.ms) / 1000,
-  baseline: { durability: 'sync-per-call', things: BASELINE_THINGS, thingsPerSec: Math.round(baseline.perSec) },
+  cpuMicrosPerCall: { server: grouped.serverCpuMicrosPerCall, client: grouped.clientCpuMicrosPerCall },
+  baseline: {
+    durability: 'sync-per-call',
+    things: BASELINE_THINGS,
+    thingsPerSec: Math.round(baseline.perSec),
+    cpuMicrosPerCall: { server: baseline.serverCpuMicrosPerCall, client: baseline.clientCpuMicrosPerCall },
+  },
   ratioToBaseline: Math.round((grouped.perSec / baseline.perSec) * 100) / 100,
   target: { thingsPerSec: TARGET_PER_SEC, met: grouped.perSec >= TARGET_PER_SEC },
   cpus: cpus().length,
