@@ -22,6 +22,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app/config.js';
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { failure } from './helpers/cp-server.js';
+import { signedFetch } from './helpers/cp-signing.js';
 import { connectClient, nextMessage } from './helpers/mqtt.js';
 
 let dir: string;
@@ -190,10 +191,48 @@ describe('dynamic thing groups through @aws-sdk/client-iot', () => {
     await iot.send(new CreateThingGroupCommand({ thingGroupName: 'plain' }));
     const dynamicDelete = await failure(iot.send(new DeleteDynamicThingGroupCommand({ thingGroupName: 'plain' })));
     expect(dynamicDelete.name).toBe('InvalidRequestException');
-    expect(await members('warm')).toContain('bad-1');
-    expect((await iot.send(new DescribeThingGroupCommand({ thingGroupName: 'warm' }))).queryString).toBe(
-      'attributes.temperature>60',
+    const badUpdate = await failure(
+      iot.send(
+        new UpdateDynamicThingGroupCommand({
+          thingGroupName: 'warm',
+          thingGroupProperties: {},
+          queryString: 'attributes.temperature:[1 TO',
+        }),
+      ),
     );
+    expect(badUpdate).toMatchObject({ name: 'InvalidQueryException', status: 400 });
+    const staleDelete = await failure(
+      iot.send(new DeleteDynamicThingGroupCommand({ thingGroupName: 'warm', expectedVersion: 9 })),
+    );
+    expect(staleDelete).toMatchObject({ name: 'VersionConflictException', status: 409 });
+    const missing = await failure(
+      iot.send(
+        new UpdateDynamicThingGroupCommand({ thingGroupName: 'nope', thingGroupProperties: {}, queryString: '*' }),
+      ),
+    );
+    expect(missing).toMatchObject({ name: 'ResourceNotFoundException', status: 404 });
+    const wrongBody = await signedFetch(core.httpEndpoint, {
+      method: 'POST',
+      path: '/dynamic-thing-groups/typed',
+      body: JSON.stringify({ queryString: 42 }),
+      credentials: { accessKeyId: DEV_ACCESS_KEY_ID, secretAccessKey: DEV_SECRET_ACCESS_KEY },
+    });
+    expect(wrongBody).toMatchObject({ status: 400, errorType: 'InvalidRequestException' });
+    const searchBody = await signedFetch(core.httpEndpoint, {
+      method: 'POST',
+      path: '/indices/search',
+      body: '{"queryString": "*", "maxResults": "ten"}',
+      credentials: { accessKeyId: DEV_ACCESS_KEY_ID, secretAccessKey: DEV_SECRET_ACCESS_KEY },
+    });
+    expect(searchBody).toMatchObject({ status: 400, errorType: 'InvalidRequestException' });
+    expect((await failure(iot.send(new DescribeThingGroupCommand({ thingGroupName: 'typed' })))).name).toBe(
+      'ResourceNotFoundException',
+    );
+    expect(await members('warm')).toContain('bad-1');
+    expect(await iot.send(new DescribeThingGroupCommand({ thingGroupName: 'warm' }))).toMatchObject({
+      queryString: 'attributes.temperature>60',
+      version: 1,
+    });
   });
 
   it('lets a thing enter and leave as its reported shadow (sent over MQTT) and its connection change', async () => {
