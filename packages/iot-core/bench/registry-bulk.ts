@@ -4,7 +4,8 @@
  * calls in flight, against the registry server in its own process. Every answer means the change is on disk.
  * Baseline, measured in the same run: the same load against a registry that fsyncs once per call
  * (`sync-per-call`, synchronous=FULL), over BENCH_BASELINE_THINGS (5,000) things, as fsync-bound rates do not
- * depend on the total. Prints one JSON line; things/s counts a thing once both its calls are answered.
+ * depend on the total. Also the registry alone in this process (no HTTP, SigV4, SDK), to tell the layers apart.
+ * Prints one JSON line; things/s counts a thing once both its calls are answered.
  *
  *   pnpm --filter @otafleet/iot-core bench      (or: npx tsx packages/iot-core/bench/registry-bulk.ts)
  */
@@ -12,6 +13,7 @@ import { CreateThingGroupCommand, paginateListThings } from '@aws-sdk/client-iot
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createThingRegistry, openDatabase } from '../src/index.js';
 import type { RegistryDurability } from '../src/registry/registry-commit.js';
 import { startRegistryProcess } from './lib/registry-process.js';
 import { registerInBulk } from './lib/registry-load.js';
@@ -67,6 +69,38 @@ async function measure(durability: RegistryDurability, count: number): Promise<M
   }
 }
 
+/**
+ * The same registrations straight into the registry in this process (no HTTP, SigV4 or SDK): what the registry and
+ * SQLite themselves cost, to tell the layers apart.
+ */
+async function measureInProcess(count: number): Promise<{ perSec: number; cpuMicrosPerCall: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-bench-direct-'));
+  const db = openDatabase(join(dir, 'core.db'));
+  const registry = createThingRegistry(db, { region: 'us-east-1', accountId: '123456789012' });
+  try {
+    for (const thingGroupName of GROUPS) await registry.createThingGroup({ thingGroupName });
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < count; i = next++) {
+        const thingName = `reg-${i}`;
+        await registry.createThing({ thingName, attributePayload: { attributes: { n: String(i) } } });
+        await registry.addThingToThingGroup({ thingName, thingGroupName: GROUPS[i % GROUPS.length] ?? '' });
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return { perSec: (count / ms) * 1000, cpuMicrosPerCall: Math.round((used.user + used.system) / (count * 2)) };
+  } finally {
+    await registry.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const inProcess = await measureInProcess(Math.min(THINGS, 20_000));
 const baseline = await measure('sync-per-call', BASELINE_THINGS);
 const grouped = await measure('shared-sync', THINGS);
 const result = {
@@ -84,6 +118,11 @@ const result = {
   },
   ratioToBaseline: Math.round((grouped.perSec / baseline.perSec) * 100) / 100,
   target: { thingsPerSec: TARGET_PER_SEC, met: grouped.perSec >= TARGET_PER_SEC },
+  registryInProcess: {
+    things: Math.min(THINGS, 20_000),
+    thingsPerSec: Math.round(inProcess.perSec),
+    cpuMicrosPerCall: inProcess.cpuMicrosPerCall,
+  },
   cpus: cpus().length,
   loadavg1: Math.round((loadavg()[0] ?? 0) * 10) / 10,
 };
