@@ -10,7 +10,15 @@ import { AwsServiceError } from '../aws-error.js';
 import type { Db } from '../db.js';
 import { thingGroupArn, type ArnContext, type MembershipChange } from '../registry-types.js';
 import { checkIndexName, checkQueryVersion, QUERY_VERSION, THINGS_INDEX, type FleetIndex } from './fleet-index.js';
-import { checkAttributes, invalidRequest, mergeAttributes, notFound, requireResourceName } from './registry-rules.js';
+import {
+  checkAttributes,
+  invalidRequest,
+  MAX_GROUP_ATTRIBUTES,
+  mergeAttributes,
+  notFound,
+  requireResourceName,
+  versionConflict,
+} from './registry-rules.js';
 import { fieldsOf, fieldsTouched, matchesFleetQuery, type FleetQuery } from './search/index.js';
 
 interface DynamicRow {
@@ -28,9 +36,6 @@ interface Compiled {
   readonly query: FleetQuery;
   readonly reads: readonly string[];
 }
-
-/** AWS limits group attributes without stating the number in the API reference; 50 as for static groups. */
-const MAX_GROUP_ATTRIBUTES = 50;
 
 export interface DynamicThingGroups {
   readonly create: (input: CreateDynamicThingGroupRequest) => {
@@ -105,13 +110,6 @@ export function createDynamicThingGroups(
     return c;
   };
 
-  const versionConflict = (name: string): AwsServiceError =>
-    new AwsServiceError(
-      'VersionConflictException',
-      409,
-      `The version for thing group ${name} does not match the expected version.`,
-    );
-
   /** Sets the members of `groupName` to exactly the things `query` matches now. */
   const recompute = (groupName: string, query: FleetQuery): MembershipChange[] => {
     const wanted = new Set(index.matchingThings(query));
@@ -174,7 +172,8 @@ export function createDynamicThingGroups(
   const update = db.transaction((input: UpdateDynamicThingGroupRequest) => {
     const name = requireResourceName('thingGroupName', input.thingGroupName);
     const row = requireDynamic(name);
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
     checkIndexName(input.indexName);
     checkQueryVersion(input.queryVersion);
     const queryString = input.queryString ?? row.query_string;
@@ -199,7 +198,8 @@ export function createDynamicThingGroups(
       if ((groupExists.get(name)?.n ?? 0) > 0) throw invalidRequest(`Thing group ${name} is not a dynamic thing group`);
       return [];
     }
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
     const removed = members
       .all(name)
       .map((m): MembershipChange => ({ kind: 'removed', thingName: m.thing_name, thingGroupName: name }));

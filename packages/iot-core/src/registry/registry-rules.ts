@@ -13,6 +13,8 @@ export const ATTRIBUTE_VALUE_PATTERN = '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$';
 export const ATTRIBUTE_VALUE_MAX = 800;
 /** A thing without a thing type holds at most three attributes (the CreateThing reference, attributePayload). */
 export const MAX_THING_ATTRIBUTES = 3;
+/** AWS limits group attributes without stating the number in the API reference; 50 as for typed things. */
+export const MAX_GROUP_ATTRIBUTES = 50;
 /** A thing belongs to at most 10 thing groups (AddThingToThingGroup, overrideDynamicGroups). */
 export const MAX_GROUPS_PER_THING = 10;
 export const MAX_RESULTS_LIMIT = 250;
@@ -27,6 +29,13 @@ export const invalidRequest = (message: string): AwsServiceError =>
   new AwsServiceError('InvalidRequestException', 400, message);
 export const notFound = (message: string): AwsServiceError =>
   new AwsServiceError('ResourceNotFoundException', 404, message);
+/** `expectedVersion` did not match the stored version of the thing or thing group. */
+export const versionConflict = (kind: 'thing' | 'thing group', name: string): AwsServiceError =>
+  new AwsServiceError(
+    'VersionConflictException',
+    409,
+    `The version for ${kind} ${name} does not match the expected version.`,
+  );
 
 export function requireResourceName(field: string, value: string | undefined): string {
   if (value === undefined || value.length === 0) throw invalidRequest(`${field} is required`);

@@ -22,11 +22,13 @@ import {
   decodePageToken,
   encodePageToken,
   invalidRequest,
+  MAX_GROUP_ATTRIBUTES,
   MAX_GROUPS_PER_THING,
   mergeAttributes,
   notFound,
   requireResourceName,
   sameAttributes,
+  versionConflict,
 } from './registry-rules.js';
 
 interface GroupRow {
@@ -42,9 +44,6 @@ interface GroupRow {
   index_name: string | null;
   query_version: string | null;
 }
-
-/** AWS limits group attributes without stating the number in the API reference; 50 as for typed things. */
-const MAX_GROUP_ATTRIBUTES = 50;
 
 export interface ThingGroupStore {
   readonly getThingGroup: (thingGroupName: string) => ThingGroupRecord | undefined;
@@ -118,13 +117,6 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     if (row === undefined) throw notFound(`Thing group ${name} cannot be found.`);
     return row;
   };
-
-  const versionConflict = (name: string): AwsServiceError =>
-    new AwsServiceError(
-      'VersionConflictException',
-      409,
-      `The version for thing group ${name} does not match the expected version.`,
-    );
 
   /** Resolves the name-or-ARN pair AWS accepts for a thing or a group. */
   const resolveName = (
@@ -218,7 +210,8 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     if (row.query_string !== null) {
       throw invalidRequest(`Thing group ${name} is dynamic: delete it with DeleteDynamicThingGroup`);
     }
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
     if ((childCount.get(name)?.n ?? 0) > 0) {
       throw invalidRequest(`Cannot delete thing group ${name} while it has child groups`);
     }
@@ -233,7 +226,8 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const updateThingGroup = db.transaction((input: UpdateThingGroupRequest): UpdateThingGroupResponse => {
     const name = requireResourceName('thingGroupName', input.thingGroupName);
     const row = requireGroup(name);
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) throw versionConflict(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
     const properties = input.thingGroupProperties;
     const attributes = mergeAttributes(
       JSON.parse(row.attributes) as Record<string, string>,

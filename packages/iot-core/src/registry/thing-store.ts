@@ -23,6 +23,7 @@ import {
   notFound,
   requireResourceName,
   sameAttributes,
+  versionConflict,
 } from './registry-rules.js';
 
 interface ThingRow {
@@ -118,7 +119,7 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
     // https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThing.html
     if (thing === undefined) return [];
     if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version) {
-      throw versionConflict(thingName);
+      throw versionConflict('thing', thingName);
     }
     const changes = groupsOf
       .all(thingName)
@@ -126,13 +127,6 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
     remove.run(thingName);
     return changes;
   });
-
-  const versionConflict = (thingName: string): AwsServiceError =>
-    new AwsServiceError(
-      'VersionConflictException',
-      409,
-      `The version for thing ${thingName} does not match the expected version.`,
-    );
 
   // https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateThing.html
   const updateThing = db.transaction((input: UpdateThingRequest): { before: ThingRecord; after: ThingRecord } => {
@@ -144,7 +138,7 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
     const before = getThing(thingName);
     if (before === undefined) throw notFound(`Thing ${thingName} cannot be found.`);
     if (input.expectedVersion !== undefined && input.expectedVersion !== before.version) {
-      throw versionConflict(thingName);
+      throw versionConflict('thing', thingName);
     }
     const attributes = mergeAttributes(before.attributes, input.attributePayload, MAX_THING_ATTRIBUTES);
     update.run(JSON.stringify(attributes), thingName);
