@@ -5,6 +5,7 @@
  */
 export type AwsErrorName =
   | 'InvalidRequestException'
+  | 'InvalidQueryException'
   | 'ResourceNotFoundException'
   | 'ResourceAlreadyExistsException'
   | 'ConflictException'

@@ -170,13 +170,13 @@ describe('unknown operations', () => {
     expect(JSON.parse(res.body).message).toContain('GET /certificates');
 
     const wrongMethod = await signedFetch(cp.endpoint, {
-      method: 'PATCH',
+      method: 'PUT', // PATCH is UpdateThing; no operation uses PUT on a thing
       path: '/things/dev-1',
       body: '{}',
       credentials: CREDENTIALS,
     });
     expect(wrongMethod.status).toBe(404);
-    expect(JSON.parse(wrongMethod.body).message).toContain('PATCH /things/dev-1');
+    expect(JSON.parse(wrongMethod.body).message).toContain('PUT /things/dev-1');
   });
 
   it('still requires a signature on unknown paths', async () => {

@@ -84,12 +84,16 @@ if (services.has('jobs')) {
   const registry = createThingRegistry(db, arn, { logger });
   const jobs = await createJobsService({ db, bus, registry, arn, logger });
   closers.push(() => jobs.close());
-  const group = registry.createThingGroup({ thingGroupName: BENCH_THING_GROUP });
-  for (let i = 0; i < thingCount; i++) {
-    const thingName = benchThingName(i);
-    registry.createThing({ thingName });
-    registry.addThingToThingGroup({ thingName, thingGroupName: BENCH_THING_GROUP });
-  }
+  closers.push(() => registry.close());
+  const group = await registry.createThingGroup({ thingGroupName: BENCH_THING_GROUP });
+  // Concurrent registry calls share their fsyncs.
+  await Promise.all(
+    Array.from({ length: thingCount }, async (_, i) => {
+      const thingName = benchThingName(i);
+      await registry.createThing({ thingName });
+      await registry.addThingToThingGroup({ thingName, thingGroupName: BENCH_THING_GROUP });
+    }),
+  );
   await jobs.createJob({
     jobId: BENCH_JOB_ID,
     targets: [group.thingGroupArn ?? ''],

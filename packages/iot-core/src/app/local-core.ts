@@ -8,6 +8,7 @@ import { buildControlPlane, type ControlPlaneApp } from '../control-plane/index.
 import { openDatabase, type Db } from '../db.js';
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
+import { classicShadowThings, connectRegistryToServices } from '../registry/registry-wiring.js';
 import { createShadowService, type ShadowService } from '../shadow/index.js';
 import { ensurePki, type CorePki } from './pki.js';
 import { DEV_ACCESS_KEY_ID, type LocalCoreConfig } from './config.js';
@@ -71,8 +72,14 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
   }
 
   const registry = createThingRegistry(db, arn, { logger: logger.child({ component: 'registry' }) });
-  const shadows = await createShadowService({ db, bus, logger });
+  const shadows = await createShadowService({
+    db,
+    bus,
+    logger,
+    onShadowsChanged: (keys) => registry.indexedDataChanged(classicShadowThings(keys), ['shadow']),
+  });
   const jobs = await createJobsService({ db, bus, registry, arn, logger });
+  const registryWiring = connectRegistryToServices(registry, shadows, broker);
   if (config.accessKeyId === DEV_ACCESS_KEY_ID) {
     logger.warn(
       { accessKeyId: DEV_ACCESS_KEY_ID },
@@ -98,6 +105,8 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       await broker?.close(); // no new MQTT messages
       await jobs.close(); // pending group commits reach disk
       await shadows.close();
+      registryWiring.close();
+      await registry.close();
       await bus.close();
       db.close();
     })());

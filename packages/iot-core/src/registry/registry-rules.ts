@@ -13,6 +13,8 @@ export const ATTRIBUTE_VALUE_PATTERN = '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$';
 export const ATTRIBUTE_VALUE_MAX = 800;
 /** A thing without a thing type holds at most three attributes (the CreateThing reference, attributePayload). */
 export const MAX_THING_ATTRIBUTES = 3;
+/** AWS limits group attributes without stating the number in the API reference; 50 as for typed things. */
+export const MAX_GROUP_ATTRIBUTES = 50;
 /** A thing belongs to at most 10 thing groups (AddThingToThingGroup, overrideDynamicGroups). */
 export const MAX_GROUPS_PER_THING = 10;
 export const MAX_RESULTS_LIMIT = 250;
@@ -27,6 +29,13 @@ export const invalidRequest = (message: string): AwsServiceError =>
   new AwsServiceError('InvalidRequestException', 400, message);
 export const notFound = (message: string): AwsServiceError =>
   new AwsServiceError('ResourceNotFoundException', 404, message);
+/** `expectedVersion` did not match the stored version of the thing or thing group. */
+export const versionConflict = (kind: 'thing' | 'thing group', name: string): AwsServiceError =>
+  new AwsServiceError(
+    'VersionConflictException',
+    409,
+    `The version for ${kind} ${name} does not match the expected version.`,
+  );
 
 export function requireResourceName(field: string, value: string | undefined): string {
   if (value === undefined || value.length === 0) throw invalidRequest(`${field} is required`);
@@ -88,3 +97,26 @@ export const sameAttributes = (a: Readonly<Record<string, string>>, b: Readonly<
   const kb = Object.keys(b).sort();
   return ka.length === kb.length && ka.every((k, i) => k === kb[i] && a[k] === b[k]);
 };
+
+/**
+ * The attributes after an update's attributePayload: `merge: true` adds to and overwrites the stored ones,
+ * otherwise the given set replaces them; an empty value removes the attribute ("To remove an attribute,
+ * call UpdateThing with an empty attribute value", API_AttributePayload). No payload keeps them as they are.
+ */
+export function mergeAttributes(
+  stored: Readonly<Record<string, string>>,
+  payload:
+    { readonly attributes?: Record<string, string> | undefined; readonly merge?: boolean | undefined } | undefined,
+  maxCount: number,
+): Record<string, string> {
+  if (payload?.attributes === undefined) return { ...stored };
+  const given = checkAttributes(payload.attributes, Number.MAX_SAFE_INTEGER);
+  const out: Record<string, string> = payload.merge === true ? { ...stored } : {};
+  for (const [name, value] of Object.entries(given)) {
+    if (value === '') delete out[name];
+    else out[name] = value;
+  }
+  const count = Object.keys(out).length;
+  if (count > maxCount) throw invalidRequest(`Too many attributes: ${count}; at most ${maxCount} are allowed`);
+  return out;
+}

@@ -24,6 +24,10 @@ const REGISTRY_MIGRATIONS: readonly string[] = [
      PRIMARY KEY (group_name, thing_name)
    );
    CREATE INDEX registry_group_members_by_thing ON registry_group_members(thing_name);`,
+  // Dynamic thing groups: a group with a query is dynamic; its members are kept in registry_group_members.
+  `ALTER TABLE registry_thing_groups ADD COLUMN query_string TEXT;
+   ALTER TABLE registry_thing_groups ADD COLUMN index_name TEXT;
+   ALTER TABLE registry_thing_groups ADD COLUMN query_version TEXT;`,
 ];
 
 export function migrateRegistry(db: Db): void {

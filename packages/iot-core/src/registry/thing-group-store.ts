@@ -9,6 +9,8 @@ import type {
   ListThingsInThingGroupRequest,
   ListThingsInThingGroupResponse,
   RemoveThingFromThingGroupRequest,
+  UpdateThingGroupRequest,
+  UpdateThingGroupResponse,
 } from '@aws-sdk/client-iot';
 import { randomUUID } from 'node:crypto';
 import { AwsServiceError } from '../aws-error.js';
@@ -20,10 +22,13 @@ import {
   decodePageToken,
   encodePageToken,
   invalidRequest,
+  MAX_GROUP_ATTRIBUTES,
   MAX_GROUPS_PER_THING,
+  mergeAttributes,
   notFound,
   requireResourceName,
   sameAttributes,
+  versionConflict,
 } from './registry-rules.js';
 
 interface GroupRow {
@@ -34,16 +39,18 @@ interface GroupRow {
   parent_group_name: string | null;
   version: number;
   created_at: number;
+  /** Set for a dynamic thing group (see dynamic-thing-groups.ts). */
+  query_string: string | null;
+  index_name: string | null;
+  query_version: string | null;
 }
-
-/** AWS limits group attributes without stating the number in the API reference; 50 as for typed things. */
-const MAX_GROUP_ATTRIBUTES = 50;
 
 export interface ThingGroupStore {
   readonly getThingGroup: (thingGroupName: string) => ThingGroupRecord | undefined;
   readonly listThingsInGroup: (thingGroupName: string) => readonly string[];
   readonly createThingGroup: (input: CreateThingGroupRequest) => CreateThingGroupResponse;
   readonly deleteThingGroup: (input: DeleteThingGroupRequest) => MembershipChange[];
+  readonly updateThingGroup: (input: UpdateThingGroupRequest) => UpdateThingGroupResponse;
   readonly describeThingGroup: (input: DescribeThingGroupRequest) => DescribeThingGroupResponse;
   readonly addThingToThingGroup: (input: AddThingToThingGroupRequest) => MembershipChange[];
   readonly removeThingFromThingGroup: (input: RemoveThingFromThingGroupRequest) => MembershipChange[];
@@ -55,6 +62,9 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const insertGroup = db.prepare<[string, string, string | null, string, string | null, number]>(
     `INSERT INTO registry_thing_groups (group_name, group_id, description, attributes, parent_group_name, version, created_at)
      VALUES (?, ?, ?, ?, ?, 1, ?)`,
+  );
+  const updateGroup = db.prepare<[string | null, string, string]>(
+    'UPDATE registry_thing_groups SET description = ?, attributes = ?, version = version + 1 WHERE group_name = ?',
   );
   const deleteGroup = db.prepare<[string]>('DELETE FROM registry_thing_groups WHERE group_name = ?');
   const childCount = db.prepare<[string], { n: number }>(
@@ -69,8 +79,10 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const isMember = db.prepare<[string, string], { n: number }>(
     'SELECT count(*) AS n FROM registry_group_members WHERE group_name = ? AND thing_name = ?',
   );
-  const groupsOf = db.prepare<[string], { group_name: string }>(
-    'SELECT group_name FROM registry_group_members WHERE thing_name = ? ORDER BY group_name',
+  // The static groups of a thing: dynamic memberships count neither toward the limit nor the hierarchy rule.
+  const staticGroupsOf = db.prepare<[string], { group_name: string }>(
+    `SELECT m.group_name FROM registry_group_members m JOIN registry_thing_groups g ON g.group_name = m.group_name
+     WHERE m.thing_name = ? AND g.query_string IS NULL ORDER BY m.group_name`,
   );
   const addMember = db.prepare<[string, string]>(
     'INSERT INTO registry_group_members (group_name, thing_name) VALUES (?, ?)',
@@ -135,7 +147,9 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   }): { thingName: string; thingGroupName: string } => {
     const thingGroupName = resolveName('thinggroup', 'thingGroup', input.thingGroupName, input.thingGroupArn);
     const thingName = resolveName('thing', 'thing', input.thingName, input.thingArn);
-    requireGroup(thingGroupName);
+    if (requireGroup(thingGroupName).query_string !== null) {
+      throw invalidRequest(`Thing group ${thingGroupName} is dynamic: its query decides its members`);
+    }
     if (thingExists.get(thingName) === undefined) throw notFound(`Thing ${thingName} cannot be found.`);
     return { thingName, thingGroupName };
   };
@@ -175,8 +189,12 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
       }
       return { thingGroupName: name, thingGroupArn: thingGroupArn(arn, name), thingGroupId: existing.group_id };
     }
-    if (parent !== null && selectGroup.get(parent) === undefined) {
+    const parentRow = parent === null ? undefined : selectGroup.get(parent);
+    if (parent !== null && parentRow === undefined) {
       throw invalidRequest(`Parent thing group ${parent} does not exist`);
+    }
+    if (parentRow?.query_string != null) {
+      throw invalidRequest(`Dynamic thing group ${parent} cannot be a parent group`);
     }
     const id = randomUUID();
     insertGroup.run(name, id, description, JSON.stringify(attributes), parent, now().getTime());
@@ -189,13 +207,11 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     // DeleteThingGroup lists no ResourceNotFoundException: deleting a missing group succeeds.
     // https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThingGroup.html
     if (row === undefined) return [];
-    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version) {
-      throw new AwsServiceError(
-        'VersionConflictException',
-        409,
-        `The version for thing group ${name} does not match the expected version.`,
-      );
+    if (row.query_string !== null) {
+      throw invalidRequest(`Thing group ${name} is dynamic: delete it with DeleteDynamicThingGroup`);
     }
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
     if ((childCount.get(name)?.n ?? 0) > 0) {
       throw invalidRequest(`Cannot delete thing group ${name} while it has child groups`);
     }
@@ -204,6 +220,24 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
       .map((m): MembershipChange => ({ kind: 'removed', thingName: m.thing_name, thingGroupName: name }));
     deleteGroup.run(name);
     return removed;
+  });
+
+  // https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateThingGroup.html
+  const updateThingGroup = db.transaction((input: UpdateThingGroupRequest): UpdateThingGroupResponse => {
+    const name = requireResourceName('thingGroupName', input.thingGroupName);
+    const row = requireGroup(name);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== row.version)
+      throw versionConflict('thing group', name);
+    const properties = input.thingGroupProperties;
+    const attributes = mergeAttributes(
+      JSON.parse(row.attributes) as Record<string, string>,
+      properties?.attributePayload,
+      MAX_GROUP_ATTRIBUTES,
+    );
+    const description =
+      properties?.thingGroupDescription === undefined ? row.description : properties.thingGroupDescription;
+    updateGroup.run(description, JSON.stringify(attributes), name);
+    return { version: row.version + 1 };
   });
 
   const describeThingGroup = (input: DescribeThingGroupRequest): DescribeThingGroupResponse => {
@@ -222,6 +256,14 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
         rootToParentThingGroups: ancestors(row),
         creationDate: new Date(row.created_at),
       },
+      ...(row.query_string === null
+        ? {}
+        : {
+            indexName: row.index_name ?? undefined,
+            queryString: row.query_string,
+            queryVersion: row.query_version ?? undefined,
+            status: 'ACTIVE',
+          }),
     };
   };
 
@@ -233,7 +275,7 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
   const addThingToThingGroup = db.transaction((input: AddThingToThingGroupRequest): MembershipChange[] => {
     const { thingName, thingGroupName } = resolveMembership(input);
     if ((isMember.get(thingGroupName, thingName)?.n ?? 0) > 0) return [];
-    const current = groupsOf.all(thingName).map((g) => g.group_name);
+    const current = staticGroupsOf.all(thingName).map((g) => g.group_name);
     // "You can add a thing to a maximum of 10 groups. But you can't add a thing to more than one group in
     // the same hierarchy." https://docs.aws.amazon.com/iot/latest/developerguide/thing-groups.html
     if (current.length >= MAX_GROUPS_PER_THING) {
@@ -276,6 +318,7 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     listThingsInGroup: (name) => members.all(name).map((m) => m.thing_name),
     createThingGroup,
     deleteThingGroup,
+    updateThingGroup,
     describeThingGroup,
     addThingToThingGroup,
     removeThingFromThingGroup,

@@ -6,6 +6,7 @@ import type {
   DescribeThingResponse,
   ListThingsRequest,
   ListThingsResponse,
+  UpdateThingRequest,
 } from '@aws-sdk/client-iot';
 import { randomUUID } from 'node:crypto';
 import { AwsServiceError } from '../aws-error.js';
@@ -18,9 +19,11 @@ import {
   encodePageToken,
   invalidRequest,
   MAX_THING_ATTRIBUTES,
+  mergeAttributes,
   notFound,
   requireResourceName,
   sameAttributes,
+  versionConflict,
 } from './registry-rules.js';
 
 interface ThingRow {
@@ -45,6 +48,8 @@ export interface ThingStore {
   /** Returns the memberships the deletion removed, for the listeners. */
   readonly deleteThing: (input: DeleteThingRequest) => MembershipChange[];
   readonly listThings: (input: ListThingsRequest) => ListThingsResponse;
+  /** Returns the thing before and after, for the listeners. */
+  readonly updateThing: (input: UpdateThingRequest) => { before: ThingRecord; after: ThingRecord };
 }
 
 export function createThingStore(db: Db, arn: ArnContext, now: () => Date): ThingStore {
@@ -53,6 +58,9 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
   );
   const insert = db.prepare<[string, string, string, number]>(
     'INSERT INTO registry_things (thing_name, thing_id, attributes, version, created_at) VALUES (?, ?, ?, 1, ?)',
+  );
+  const update = db.prepare<[string, string]>(
+    'UPDATE registry_things SET attributes = ?, version = version + 1 WHERE thing_name = ?',
   );
   const remove = db.prepare<[string]>('DELETE FROM registry_things WHERE thing_name = ?');
   const groupsOf = db.prepare<[string], { group_name: string }>(
@@ -111,17 +119,30 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
     // https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteThing.html
     if (thing === undefined) return [];
     if (input.expectedVersion !== undefined && input.expectedVersion !== thing.version) {
-      throw new AwsServiceError(
-        'VersionConflictException',
-        409,
-        `The version for thing ${thingName} does not match the expected version.`,
-      );
+      throw versionConflict('thing', thingName);
     }
     const changes = groupsOf
       .all(thingName)
       .map((g): MembershipChange => ({ kind: 'removed', thingName, thingGroupName: g.group_name }));
     remove.run(thingName);
     return changes;
+  });
+
+  // https://docs.aws.amazon.com/iot/latest/apireference/API_UpdateThing.html
+  const updateThing = db.transaction((input: UpdateThingRequest): { before: ThingRecord; after: ThingRecord } => {
+    const thingName = requireResourceName('thingName', input.thingName);
+    if (input.thingTypeName !== undefined && input.removeThingType === true) {
+      throw invalidRequest('thingTypeName and removeThingType cannot be given together');
+    }
+    if (input.thingTypeName !== undefined) throw notFound(`Thing type ${input.thingTypeName} does not exist`);
+    const before = getThing(thingName);
+    if (before === undefined) throw notFound(`Thing ${thingName} cannot be found.`);
+    if (input.expectedVersion !== undefined && input.expectedVersion !== before.version) {
+      throw versionConflict('thing', thingName);
+    }
+    const attributes = mergeAttributes(before.attributes, input.attributePayload, MAX_THING_ATTRIBUTES);
+    update.run(JSON.stringify(attributes), thingName);
+    return { before, after: { ...before, attributes, version: before.version + 1 } };
   });
 
   const listThings = (input: ListThingsRequest): ListThingsResponse => {
@@ -168,5 +189,5 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
     };
   };
 
-  return { getThing, createThing, describeThing, deleteThing, listThings };
+  return { getThing, createThing, describeThing, deleteThing, listThings, updateThing };
 }

@@ -26,6 +26,8 @@ export class GroupCommit {
   constructor(
     private readonly store: ShadowStore,
     private readonly committer: DurableCommitter,
+    /** Told which shadows a batch wrote once it is durable (fleet indexing, dynamic thing groups). */
+    private readonly onDurable: (keys: readonly ShadowKey[]) => void = () => undefined,
   ) {}
 
   /** The latest shadow including uncommitted writes of the current batch. */
@@ -65,6 +67,7 @@ export class GroupCommit {
     }
     this.durable = durable.then(
       () => {
+        if (writes.length > 0) this.onDurable(writes.map((w) => w.key));
         for (const p of pending) p.committed();
       },
       (e: unknown) => {

@@ -43,6 +43,8 @@ export interface ShadowServiceOptions {
   readonly limits?: Partial<ShadowLimits>;
   /** Clock in epoch milliseconds; shadow timestamps are its seconds. */
   readonly now?: () => number;
+  /** Called with the shadows each batch changed, once it is on disk (the registry's dynamic thing groups). */
+  readonly onShadowsChanged?: (keys: readonly ShadowKey[]) => void;
 }
 
 export type ShadowService = ShadowControlPlane & { close(): Promise<void> };
@@ -80,7 +82,7 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
   const now = opts.now ?? Date.now;
   const store = openShadowStore(opts.db);
   const committer = createDurableCommitter(opts.db);
-  const commits = new GroupCommit(store, committer);
+  const commits = new GroupCommit(store, committer, opts.onShadowsChanged);
   // Publishes not yet taken by the bus: close() waits for them. A counter, not a set of promises, because
   // this runs for every answer.
   let publishing = 0;

@@ -23,22 +23,51 @@ export const ListThingsQuery = Type.Object({
   usePrefixAttributeValue: Type.Optional(Type.Boolean()),
 });
 
+export const UpdateThingBody = Type.Object(
+  {
+    thingTypeName: Type.Optional(ResourceName),
+    attributePayload: Type.Optional(AttributePayload),
+    expectedVersion: Type.Optional(Version),
+    removeThingType: Type.Optional(Type.Boolean()),
+  },
+  strict,
+);
+
+// https://docs.aws.amazon.com/iot/latest/apireference/API_ThingGroupProperties.html
+const ThingGroupProperties = Type.Object(
+  {
+    thingGroupDescription: Type.Optional(Type.String({ maxLength: 2028 })),
+    attributePayload: Type.Optional(AttributePayload),
+  },
+  strict,
+);
+
 export const CreateThingGroupBody = Type.Object(
   {
     parentGroupName: Type.Optional(ResourceName),
-    thingGroupProperties: Type.Optional(
-      Type.Object(
-        {
-          thingGroupDescription: Type.Optional(Type.String({ maxLength: 2028 })),
-          attributePayload: Type.Optional(AttributePayload),
-        },
-        strict,
-      ),
-    ),
+    thingGroupProperties: Type.Optional(ThingGroupProperties),
     tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
   },
   strict,
 );
+
+export const UpdateThingGroupBody = Type.Object(
+  { thingGroupProperties: ThingGroupProperties, expectedVersion: Type.Optional(Version) },
+  strict,
+);
+
+export const ListThingGroupsQuery = Type.Object({
+  nextToken: Type.Optional(NextToken),
+  maxResults: Type.Optional(MaxResults),
+  parentGroup: Type.Optional(ResourceName),
+  namePrefixFilter: Type.Optional(ResourceName),
+  recursive: Type.Optional(Type.Boolean()),
+});
+
+export const ListThingGroupsForThingQuery = Type.Object({
+  nextToken: Type.Optional(NextToken),
+  maxResults: Type.Optional(MaxResults),
+});
 
 const Arn = Type.String({ minLength: 1, maxLength: 2048 });
 
@@ -62,3 +91,38 @@ export const ListThingsInThingGroupQuery = Type.Object({
   nextToken: Type.Optional(NextToken),
   maxResults: Type.Optional(MaxResults),
 });
+
+// https://docs.aws.amazon.com/iot/latest/apireference/API_SearchIndex.html
+export const SearchIndexBody = Type.Object(
+  {
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.String(),
+    nextToken: Type.Optional(NextToken),
+    maxResults: Type.Optional(Type.Integer()),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  strict,
+);
+
+// https://docs.aws.amazon.com/iot/latest/apireference/API_CreateDynamicThingGroup.html
+export const CreateDynamicThingGroupBody = Type.Object(
+  {
+    thingGroupProperties: Type.Optional(ThingGroupProperties),
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.String(),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
+  },
+  strict,
+);
+
+export const UpdateDynamicThingGroupBody = Type.Object(
+  {
+    thingGroupProperties: ThingGroupProperties,
+    expectedVersion: Type.Optional(Version),
+    indexName: Type.Optional(ResourceName),
+    queryString: Type.Optional(Type.String()),
+    queryVersion: Type.Optional(Type.String({ maxLength: 128 })),
+  },
+  strict,
+);

@@ -1,0 +1,129 @@
+/**
+ * Bulk registration over the control plane: BENCH_THINGS (50,000) things each created (CreateThing) and put
+ * into one of 10 thing groups (AddThingToThingGroup) through @aws-sdk/client-iot with BENCH_IN_FLIGHT (64)
+ * calls in flight, against the registry server in its own process. Every answer means the change is on disk.
+ * Baseline, measured in the same run: the same load against a registry that fsyncs once per call
+ * (`sync-per-call`, synchronous=FULL), over BENCH_BASELINE_THINGS (5,000) things, as fsync-bound rates do not
+ * depend on the total. Also the registry alone in this process (no HTTP, SigV4, SDK), to tell the layers apart.
+ * Prints one JSON line; things/s counts a thing once both its calls are answered.
+ *
+ *   pnpm --filter @otafleet/iot-core bench      (or: npx tsx packages/iot-core/bench/registry-bulk.ts)
+ */
+import { CreateThingGroupCommand, paginateListThings } from '@aws-sdk/client-iot';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createThingRegistry, openDatabase } from '../src/index.js';
+import type { RegistryDurability } from '../src/registry/registry-commit.js';
+import { startRegistryProcess } from './lib/registry-process.js';
+import { registerInBulk } from './lib/registry-load.js';
+
+const THINGS = Number(process.env['BENCH_THINGS'] ?? 50_000);
+const BASELINE_THINGS = Number(process.env['BENCH_BASELINE_THINGS'] ?? 5_000);
+const IN_FLIGHT = Number(process.env['BENCH_IN_FLIGHT'] ?? 64);
+const TARGET_PER_SEC = 5_000;
+const GROUPS = Array.from({ length: 10 }, (_, i) => `bulk-${i}`);
+
+/** CPU time (user + system) of another process so far, in ms, from /proc (Linux). */
+function processCpuMs(pid: number): number {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100; // clock ticks of 10 ms
+}
+
+interface Measured {
+  readonly perSec: number;
+  readonly ms: number;
+  /** CPU per HTTP call (two per thing), server and SDK client, in µs: what bounds the rate when fsyncs are shared. */
+  readonly serverCpuMicrosPerCall: number;
+  readonly clientCpuMicrosPerCall: number;
+}
+
+async function measure(durability: RegistryDurability, count: number): Promise<Measured> {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-bench-'));
+  const server = await startRegistryProcess(join(dir, 'core.db'), durability);
+  const client = server.client(IN_FLIGHT);
+  try {
+    for (const thingGroupName of GROUPS) await client.send(new CreateThingGroupCommand({ thingGroupName }));
+    const pid = server.child.pid ?? 0;
+    const serverCpu = processCpuMs(pid);
+    const clientCpu = process.cpuUsage();
+    const started = performance.now();
+    await registerInBulk(client, { count, inFlight: IN_FLIGHT, groups: GROUPS });
+    const ms = performance.now() - started;
+    const serverMs = processCpuMs(pid) - serverCpu;
+    const clientUsage = process.cpuUsage(clientCpu);
+    let listed = 0;
+    for await (const page of paginateListThings({ client, pageSize: 250 }, {})) listed += page.things?.length ?? 0;
+    if (listed !== count) throw new Error(`registry-bulk: ${listed} of ${count} things listed after the run`);
+    const calls = count * 2;
+    return {
+      perSec: (count / ms) * 1000,
+      ms,
+      serverCpuMicrosPerCall: Math.round((serverMs * 1000) / calls),
+      clientCpuMicrosPerCall: Math.round((clientUsage.user + clientUsage.system) / calls),
+    };
+  } finally {
+    client.destroy();
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/**
+ * The same registrations straight into the registry in this process (no HTTP, SigV4 or SDK): what the registry and
+ * SQLite themselves cost, to tell the layers apart.
+ */
+async function measureInProcess(count: number): Promise<{ perSec: number; cpuMicrosPerCall: number }> {
+  const dir = mkdtempSync(join(tmpdir(), 'registry-bench-direct-'));
+  const db = openDatabase(join(dir, 'core.db'));
+  const registry = createThingRegistry(db, { region: 'us-east-1', accountId: '123456789012' });
+  try {
+    for (const thingGroupName of GROUPS) await registry.createThingGroup({ thingGroupName });
+    const cpu = process.cpuUsage();
+    const started = performance.now();
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let i = next++; i < count; i = next++) {
+        const thingName = `reg-${i}`;
+        await registry.createThing({ thingName, attributePayload: { attributes: { n: String(i) } } });
+        await registry.addThingToThingGroup({ thingName, thingGroupName: GROUPS[i % GROUPS.length] ?? '' });
+      }
+    };
+    await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
+    const ms = performance.now() - started;
+    const used = process.cpuUsage(cpu);
+    return { perSec: (count / ms) * 1000, cpuMicrosPerCall: Math.round((used.user + used.system) / (count * 2)) };
+  } finally {
+    await registry.close();
+    db.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+const inProcess = await measureInProcess(Math.min(THINGS, 20_000));
+const baseline = await measure('sync-per-call', BASELINE_THINGS);
+const grouped = await measure('shared-sync', THINGS);
+const result = {
+  bench: 'registry-bulk',
+  things: THINGS,
+  inFlight: IN_FLIGHT,
+  thingsPerSec: Math.round(grouped.perSec),
+  seconds: Math.round(grouped.ms) / 1000,
+  cpuMicrosPerCall: { server: grouped.serverCpuMicrosPerCall, client: grouped.clientCpuMicrosPerCall },
+  baseline: {
+    durability: 'sync-per-call',
+    things: BASELINE_THINGS,
+    thingsPerSec: Math.round(baseline.perSec),
+    cpuMicrosPerCall: { server: baseline.serverCpuMicrosPerCall, client: baseline.clientCpuMicrosPerCall },
+  },
+  ratioToBaseline: Math.round((grouped.perSec / baseline.perSec) * 100) / 100,
+  target: { thingsPerSec: TARGET_PER_SEC, met: grouped.perSec >= TARGET_PER_SEC },
+  registryInProcess: {
+    things: Math.min(THINGS, 20_000),
+    thingsPerSec: Math.round(inProcess.perSec),
+    cpuMicrosPerCall: inProcess.cpuMicrosPerCall,
+  },
+  cpus: cpus().length,
+  loadavg1: Math.round((loadavg()[0] ?? 0) * 10) / 10,
+};
+console.log(JSON.stringify(result));
