@@ -30,7 +30,11 @@ function decode(text: string | undefined): BootIdentity | undefined {
     if (typeof v.bootId !== 'string' || !UUID.test(v.bootId)) return undefined;
     if (typeof v.bootCount !== 'number' || !Number.isSafeInteger(v.bootCount) || v.bootCount < 1) return undefined;
     const previous = typeof v.previousBootId === 'string' && UUID.test(v.previousBootId) ? v.previousBootId : undefined;
-    return { bootId: v.bootId, bootCount: v.bootCount, ...(previous === undefined ? {} : { previousBootId: previous }) };
+    return {
+      bootId: v.bootId,
+      bootCount: v.bootCount,
+      ...(previous === undefined ? {} : { previousBootId: previous }),
+    };
   } catch {
     return undefined;
   }

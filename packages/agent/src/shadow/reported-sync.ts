@@ -96,7 +96,8 @@ export class ReportedStateSync {
   async #get(): Promise<void> {
     const answer = await this.#o.shadow.get();
     if (answer.kind === 'rejected') {
-      if (answer.error.code !== 404) throw new Error(`shadow get refused: ${answer.error.code} ${answer.error.message}`);
+      if (answer.error.code !== 404)
+        throw new Error(`shadow get refused: ${answer.error.code} ${answer.error.message}`);
       this.#stored = undefined; // no shadow yet: the first update creates it
       this.#version = undefined;
     } else {
@@ -114,7 +115,7 @@ export class ReportedStateSync {
       const next = this.#o.build();
       if (next === undefined) return; // not known yet; the next change reports it
       if (this.#synced && this.#stored !== undefined && jsonEqual(this.#stored, next)) return;
-      const reported = shadowReplacement(this.#stored, next as unknown as Record<string, unknown>);
+      const reported = shadowReplacement(this.#stored, next);
       const answer = await this.#o.shadow.update({
         state: { reported },
         ...(this.#version === undefined ? {} : { version: this.#version }),
