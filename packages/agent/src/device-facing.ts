@@ -94,7 +94,10 @@ export class DeviceFacing {
     });
     this.#boot = boot;
     logger.info({ ...boot }, 'boot identity');
-    await Promise.all([this.#classic.start(), this.#configShadow.start()]);
+    // Not awaited: made while offline they wait for the connection, and "connected" means they are active.
+    for (const client of [this.#classic, this.#configShadow]) {
+      client.start().catch((e: unknown) => logger.error({ err: e, shadow: client.label }, 'shadow subscribe failed'));
+    }
 
     this.#reported = new ReportedStateSync({
       shadow: this.#classic,
