@@ -1,0 +1,183 @@
+/**
+ * Health report parts with a real SQLite journal file: the boot identity (the kernel's boot id when readable, else
+ * a random one; count and previous id journaled), a sequence that never repeats within a boot across restarts, and
+ * the reporter's schedule, its report right after an update outcome, and reports exactly as the fleet parses them.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { ManualClock } from '@otafleet/mqtt-client';
+import { parseHealthReport, type LastUpdate } from '@otafleet/protocol';
+import {
+  HealthReporter,
+  openSqliteJournal,
+  resolveBootIdentity,
+  takeSequence,
+  type AgentStatusSource,
+  type JournalDatabase,
+  type UpdateStatus,
+} from '@otafleet/agent';
+import { silent } from './e2e-device.js';
+
+let dir: string;
+let db: JournalDatabase;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'health-report-'));
+  db = openSqliteJournal(join(dir, 'journal.db'));
+});
+afterEach(() => {
+  db.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const KERNEL_A = '0b9e8d7c-6b5a-4f3e-8d2c-1b0a9f8e7d6c';
+const KERNEL_B = '6f1c2b8e-3d4a-4e5f-9a0b-1c2d3e4f5a6b';
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+
+describe('resolveBootIdentity', () => {
+  it("takes the kernel's boot id, keeps it across agent restarts, counts a new one as the next boot", async () => {
+    const path = join(dir, 'boot_id');
+    const journal = db.forThing('pi-1');
+    await writeFile(path, `${KERNEL_A}\n`);
+    const first = await resolveBootIdentity(journal, { kernelBootIdPath: path });
+    expect(first).toEqual({ bootId: KERNEL_A, bootCount: 1 });
+    expect(await resolveBootIdentity(journal, { kernelBootIdPath: path })).toEqual(first); // the agent restarted
+    await writeFile(path, `${KERNEL_B}\n`);
+    expect(await resolveBootIdentity(journal, { kernelBootIdPath: path })).toEqual({
+      bootId: KERNEL_B,
+      bootCount: 2,
+      previousBootId: KERNEL_A,
+    });
+  });
+
+  it('falls back to a random id per start when the kernel file is missing or not a boot id', async () => {
+    const journal = db.forThing('pi-2');
+    const missing = await resolveBootIdentity(journal, { kernelBootIdPath: join(dir, 'absent') });
+    expect(missing.bootId).toMatch(UUID);
+    await writeFile(join(dir, 'garbage'), 'not-a-uuid\n');
+    const garbage = await resolveBootIdentity(journal, { kernelBootIdPath: join(dir, 'garbage') });
+    expect(garbage.bootId).toMatch(UUID);
+    expect(garbage.bootId).not.toBe(missing.bootId);
+    expect(garbage).toMatchObject({ bootCount: 2, previousBootId: missing.bootId });
+  });
+});
+
+describe('takeSequence', () => {
+  it('counts from 0 per boot and never repeats a number within a boot across a reopened journal', async () => {
+    const journal = db.forThing('pi-3');
+    expect([await takeSequence(journal, KERNEL_A), await takeSequence(journal, KERNEL_A)]).toEqual([0, 1]);
+    db.close();
+    db = openSqliteJournal(join(dir, 'journal.db'));
+    expect(await takeSequence(db.forThing('pi-3'), KERNEL_A)).toBe(2);
+    expect(await takeSequence(db.forThing('pi-3'), KERNEL_B)).toBe(0);
+  });
+});
+
+describe('HealthReporter', () => {
+  const release = (version: string) => ({ name: 'http-service', version, securityVersion: 1 });
+  const outcome: LastUpdate = {
+    jobId: 'job-9',
+    operation: 'ota.install',
+    component: 'application',
+    result: 'rolled-back',
+    reasonCode: 'CRASH_LOOP',
+    fromVersion: '1.0.0',
+    toVersion: '1.3.0',
+    at: 1_767_225_000_000,
+  };
+
+  function harness() {
+    const clock = new ManualClock(1_767_225_600_000);
+    let update: UpdateStatus = { current: undefined, lastUpdate: undefined, rollbackCount: 0 };
+    let connected = true;
+    const status: AgentStatusSource = {
+      update: () => update,
+      slots: () => ({ activeSlot: 'A', running: release('1.0.0'), previous: release('1.3.0'), slots: { A: release('1.0.0') } }),
+      broker: () => ({ connected, shadowSynced: connected }),
+    };
+    const published: { topic: string; payload: string }[] = [];
+    let written = 0;
+    const reporter = new HealthReporter({
+      device: { thingName: 'pi-4', hardwareType: 'generic-linux', agentVersion: '0.1.0' },
+      boot: { bootId: KERNEL_A, bootCount: 5, previousBootId: KERNEL_B },
+      status,
+      supervisor: { running: () => ({ running: true, pid: 1 }) },
+      counters: { counters: () => ({ processRestarts: 1, crashes: 2, errors: 3, requests: 40 }) },
+      startedAt: clock.now() - 90_000,
+      journal: db.forThing('pi-4'),
+      publish: (topic, payload) => {
+        published.push({ topic, payload });
+        written += 1;
+        return Promise.resolve();
+      },
+      clock,
+      logger: silent,
+      intervalSeconds: 60,
+    });
+    const reports = () => published.map((p) => {
+      const parsed = parseHealthReport(p.payload, 'pi-4');
+      if (!parsed.ok) throw new Error(parsed.error.message);
+      expect(p.topic).toBe('dt/pi-4/health');
+      return parsed.value as Extract<typeof parsed.value, { schemaVersion: 2 }>;
+    });
+    const settle = async (n: number) => {
+      for (let i = 0; i < 50 && written < n; i++) await new Promise((r) => setTimeout(r, 10));
+    };
+    return {
+      clock,
+      reporter,
+      reports,
+      settle,
+      finish: () => (update = { current: undefined, lastUpdate: outcome, rollbackCount: 1 }),
+      disconnect: () => (connected = false),
+    };
+  }
+
+  it('reports at start and then every interval, each a valid v2 report with the next sequence', async () => {
+    const h = harness();
+    h.reporter.start();
+    await h.settle(1);
+    h.clock.advance(60_000);
+    await h.settle(2);
+    h.disconnect();
+    h.clock.advance(60_000);
+    await h.settle(3);
+    await h.reporter.close();
+    const r = h.reports();
+    expect(r.map((x) => x.sequence)).toEqual([0, 1, 2]);
+    expect(r[0]).toMatchObject({
+      schemaVersion: 2,
+      thingName: 'pi-4',
+      bootId: KERNEL_A,
+      previousBootId: KERNEL_B,
+      bootCount: 5,
+      firmwareVersion: '1.0.0',
+      previousFirmwareVersion: '1.3.0',
+      activeSlot: 'A',
+      status: 'healthy',
+      uptimeSeconds: 90,
+      counters: { processRestarts: 1, crashes: 2, errors: 3, requests: 40 },
+      rollbackCount: 0,
+    });
+    expect(r[2]).toMatchObject({ status: 'degraded', uptimeSeconds: 210 });
+    expect(r[2]?.checks).toContainEqual({ name: 'broker', status: 'degraded', detail: 'disconnected' });
+  });
+
+  it('reports right after an update outcome, once, with lastUpdate and the rollback count', async () => {
+    const h = harness();
+    h.reporter.start();
+    await h.settle(1);
+    h.reporter.updateFinished(); // nothing new: no report
+    h.finish();
+    h.reporter.updateFinished();
+    h.reporter.updateFinished(); // the same outcome again: no second report
+    await h.settle(2);
+    await new Promise((r) => setTimeout(r, 50));
+    await h.reporter.close();
+    const r = h.reports();
+    expect(r).toHaveLength(2);
+    expect(r[1]).toMatchObject({ sequence: 1, lastUpdate: outcome, rollbackCount: 1 });
+  });
+});
