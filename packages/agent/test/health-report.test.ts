@@ -94,7 +94,12 @@ describe('HealthReporter', () => {
     let connected = true;
     const status: AgentStatusSource = {
       update: () => update,
-      slots: () => ({ activeSlot: 'A', running: release('1.0.0'), previous: release('1.3.0'), slots: { A: release('1.0.0') } }),
+      slots: () => ({
+        activeSlot: 'A',
+        running: release('1.0.0'),
+        previous: release('1.3.0'),
+        slots: { A: release('1.0.0') },
+      }),
       broker: () => ({ connected, shadowSynced: connected }),
     };
     const published: { topic: string; payload: string }[] = [];
@@ -116,12 +121,13 @@ describe('HealthReporter', () => {
       logger: silent,
       intervalSeconds: 60,
     });
-    const reports = () => published.map((p) => {
-      const parsed = parseHealthReport(p.payload, 'pi-4');
-      if (!parsed.ok) throw new Error(parsed.error.message);
-      expect(p.topic).toBe('dt/pi-4/health');
-      return parsed.value as Extract<typeof parsed.value, { schemaVersion: 2 }>;
-    });
+    const reports = () =>
+      published.map((p) => {
+        const parsed = parseHealthReport(p.payload, 'pi-4');
+        if (!parsed.ok) throw new Error(parsed.error.message);
+        expect(p.topic).toBe('dt/pi-4/health');
+        return parsed.value as Extract<typeof parsed.value, { schemaVersion: 2 }>;
+      });
     const settle = async (n: number) => {
       for (let i = 0; i < 50 && written < n; i++) await new Promise((r) => setTimeout(r, 10));
     };

@@ -86,7 +86,12 @@ export async function deviceConnection(core: E2eCore, thing: string): Promise<Mq
 
 /** A privileged client (a service certificate): may publish and subscribe anywhere. Started. */
 export async function serviceConnection(core: E2eCore, name: string, port = core.mqttPort): Promise<MqttConnection> {
-  const paths = await issueServiceToDirectory(core.core.pki.dir, name);
+  return serviceConnectionOf(core.core.pki.dir, name, port);
+}
+
+/** The same, for a core known only by its PKI directory and port. */
+export async function serviceConnectionOf(pkiDir: string, name: string, port: number): Promise<MqttConnection> {
+  const paths = await issueServiceToDirectory(pkiDir, name);
   const c = await connectTls(port, serviceCommonName(name), paths);
   c.start();
   await c.waitFor('connected');
