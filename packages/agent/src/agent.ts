@@ -146,7 +146,12 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
   const health =
     deps.health ??
-    createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
+    createMinimalHealthRunner({
+      supervisor,
+      clock,
+      // The job document's `mqtt` check: connected and the shadow in sync (protocol's health checks).
+      brokerConnected: () => connection.state.kind === 'connected' && deviceFacing.shadowSynced,
+    });
   const fetcher =
     deps.fetcher ??
     createHttpBundleFetcher({

@@ -185,7 +185,8 @@ export class DeviceFacing {
     if (this.#watch !== undefined) this.#o.clock.clearTimeout(this.#watch);
     await this.#endpoint?.close();
     await Promise.all([this.#reported?.close(), this.#config?.close(), this.#health?.close()]);
-    await Promise.all([this.#classic.close(), this.#configShadow.close()]);
+    this.#classic.close();
+    this.#configShadow.close();
   }
 
   #armWatch(): void {

@@ -129,7 +129,7 @@ function startSync(d: Device, onChange: 'sighup' | 'restart' = 'sighup'): Config
   sync.start();
   closers.push(async () => {
     await sync.close();
-    await shadow.close();
+    shadow.close();
   });
   return sync;
 }

@@ -1,6 +1,7 @@
 import {
   jsonEqual,
   parseConfigDesired,
+  parseConfigReported,
   shadowReplacement,
   toOtaText,
   type ConfigDesired,
@@ -31,6 +32,14 @@ export interface ConfigShadowSyncOptions {
 
 /** The answer last given, journaled before it is reported: repeated deltas and restarts do not apply twice. */
 const META_ANSWER = 'configShadow.answer';
+
+const safeJson = (text: string): unknown => {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    return undefined;
+  }
+};
 
 const versionOf = (desired: Readonly<Record<string, unknown>>): number | undefined => {
   const v = desired.version;
@@ -88,7 +97,9 @@ export class ConfigShadowSync {
   async #loadAnswer(): Promise<void> {
     if (this.#loaded) return;
     const text = await this.#o.journal.getMeta(META_ANSWER);
-    this.#answer = text === undefined ? undefined : (JSON.parse(text) as ConfigReported);
+    // An unreadable answer counts as none: the configuration is checked and applied again, which is harmless.
+    const parsed = text === undefined ? undefined : parseConfigReported(safeJson(text));
+    this.#answer = parsed?.ok === true ? parsed.value : undefined;
     this.#loaded = true;
   }
 

@@ -93,19 +93,13 @@ export class ShadowClient {
     return this.#request('update', request) as Promise<ShadowAnswer<ShadowUpdateAccepted>>;
   }
 
-  /** Rejects every request still waiting and stops listening. */
-  async close(): Promise<void> {
+  /** Rejects every request still waiting (its subscriptions end with the connection). */
+  close(): void {
     for (const [token, p] of this.#pending) {
       this.#o.clock.clearTimeout(p.timer);
       p.reject(new ShadowRequestTimeout('the shadow client closed'));
       this.#pending.delete(token);
     }
-    const prefix = shadowTopicPrefix(this.#o.thingName, this.#o.shadowName);
-    await Promise.all(
-      [`${prefix}/get/+`, `${prefix}/update/+`].map((f) =>
-        this.#o.connection.unsubscribe(f, this.#handler).catch(() => undefined),
-      ),
-    );
   }
 
   #request(operation: Pending['operation'], body: object): Promise<ShadowAnswer<unknown>> {
