@@ -66,7 +66,12 @@ function deviceState() {
   };
 }
 
-async function startSync(thing: string, state = deviceState(), connectNow = true) {
+async function startSync(
+  thing: string,
+  state = deviceState(),
+  connectNow = true,
+  build = (b: () => ReturnType<typeof buildReportedState>) => b(),
+) {
   const connection = await deviceConnection(core, thing);
   const shadow = new ShadowClient({ connection, thingName: thing, clock: systemAgentClock, logger: silent });
   void shadow.start(); // made while idle: active once connected
@@ -74,7 +79,7 @@ async function startSync(thing: string, state = deviceState(), connectNow = true
   const sync = new ReportedStateSync({
     shadow,
     connection,
-    build: () => buildReportedState(device(thing), boot, state.source),
+    build: () => build(() => buildReportedState(device(thing), boot, state.source)),
     clock: systemAgentClock,
     logger: silent,
     debounceMs: 50,
@@ -235,5 +240,30 @@ describe('ReportedStateSync', () => {
     await twin.close();
     await eventually(() => (s.sync.synced ? true : undefined), 'synced again', 30_000);
     expect((await getShadow(data, 'shadow-6'))!.version).toBeGreaterThan(before);
+  });
+
+  it('a report the Shadow service refuses as too large is not resent in a loop; the next good one syncs', async () => {
+    let oversized = true;
+    const watcher = await serviceConnection(core, 'shadow-test-watcher-7');
+    const requests: string[] = [];
+    await watcher.subscribe(shadowTopic({ thingName: 'shadow-7', operation: 'update' }), (m) => {
+      requests.push(m.payload.toString('utf8'));
+    });
+    const s = await startSync('shadow-7', deviceState(), false, (b) => {
+      const state = b();
+      // Not something buildReportedState makes: the service's own size limit is what is exercised here.
+      return oversized && state !== undefined ? { ...state, padding: 'x'.repeat(9_000) } : state;
+    });
+    s.connection.start();
+    await s.connection.waitFor('connected');
+    await new Promise((r) => setTimeout(r, 1_000));
+    await s.sync.idle();
+    expect(s.sync.synced).toBe(false);
+    expect(requests).toHaveLength(1);
+    expect(await getShadow(data, 'shadow-7')).toBeUndefined(); // nothing stored, nothing half-written
+    oversized = false;
+    s.sync.changed();
+    await eventually(() => (s.sync.synced ? true : undefined), 'synced with a good report');
+    expect((await getShadow(data, 'shadow-7'))?.version).toBe(1);
   });
 });
