@@ -325,5 +325,6 @@ function deviceFacingFor(
     clock: parts.clock,
     logger: deps.logger.child({ component: 'device' }),
     ...(deps.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: deps.kernelBootIdPath }),
+    setLogLevel: (level) => (deps.logger.level = level),
   });
 }

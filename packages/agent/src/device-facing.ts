@@ -39,6 +39,8 @@ export interface DeviceFacingOptions {
   readonly clock: Clock;
   readonly logger: Logger;
   readonly kernelBootIdPath?: string;
+  /** The remote configuration's log level, for the agent's root logger (a child's level is its own). */
+  readonly setLogLevel?: (level: string) => void;
 }
 
 /**
@@ -143,7 +145,7 @@ export class DeviceFacing {
       },
       supervisor,
       onAgentSettings: (s) => {
-        if (s.logLevel !== undefined) logger.level = s.logLevel;
+        if (s.logLevel !== undefined) (this.#o.setLogLevel ?? ((l) => (logger.level = l)))(s.logLevel);
         if (s.healthReportIntervalSeconds !== undefined)
           this.#health?.setIntervalSeconds(s.healthReportIntervalSeconds);
       },
