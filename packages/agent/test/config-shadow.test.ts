@@ -107,6 +107,8 @@ async function startDevice(thing: string, onChange: 'sighup' | 'restart' = 'sigh
   return device;
 }
 
+const agentSettings: { thing: string; settings: unknown }[] = [];
+
 function startSync(d: Device, onChange: 'sighup' | 'restart' = 'sighup'): ConfigShadowSync {
   const shadow = new ShadowClient({
     connection: d.connection,
@@ -122,6 +124,7 @@ function startSync(d: Device, onChange: 'sighup' | 'restart' = 'sighup'): Config
     journal: d.db.forThing(d.thing),
     target: { path: d.configPath, onChange },
     supervisor: d.supervisor,
+    onAgentSettings: (settings) => void agentSettings.push({ thing: d.thing, settings }),
     clock: systemAgentClock,
     logger: silent,
     retryDelayMs: 200,
@@ -260,5 +263,17 @@ describe('ConfigShadowSync', () => {
     expect(d.supervisor.running().pid).not.toBe(pid);
     await eventually(async () => ((await d.lines()).length === 2 ? true : undefined), 'a second start');
     expect(await d.lines()).toEqual(['START', 'START']);
+  });
+
+  it("hands the configuration's agent part to the agent, only when the whole configuration is applied", async () => {
+    const d = await startDevice('config-6');
+    d.connection.start();
+    await writeDesired('config-6', { ...desired(1), agent: { healthReportIntervalSeconds: 30, logLevel: 'debug' } });
+    await waitForAnswer('config-6', 1);
+    await writeDesired('config-6', { ...desired(2), agent: { healthReportIntervalSeconds: 5 } }); // below 10: refused
+    expect(await waitForAnswer('config-6', 2)).toMatchObject({ status: 'rejected', appliedVersion: 1 });
+    expect(agentSettings.filter((a) => a.thing === 'config-6').map((a) => a.settings)).toEqual([
+      { healthReportIntervalSeconds: 30, logLevel: 'debug' },
+    ]);
   });
 });

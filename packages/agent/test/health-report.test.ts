@@ -186,4 +186,18 @@ describe('HealthReporter', () => {
     expect(r).toHaveLength(2);
     expect(r[1]).toMatchObject({ sequence: 1, lastUpdate: outcome, rollbackCount: 1 });
   });
+
+  it('takes a new interval from the remote configuration: the next report is one new interval away', async () => {
+    const h = harness();
+    h.reporter.start();
+    await h.settle(1);
+    h.reporter.setIntervalSeconds(10);
+    h.clock.advance(9_999);
+    await new Promise((r) => setTimeout(r, 30));
+    expect(h.reports()).toHaveLength(1);
+    h.clock.advance(1);
+    await h.settle(2);
+    await h.reporter.close();
+    expect(h.reports().map((r) => r.sequence)).toEqual([0, 1]);
+  });
 });
