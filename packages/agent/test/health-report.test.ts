@@ -52,15 +52,27 @@ describe('resolveBootIdentity', () => {
     });
   });
 
-  it('falls back to a random id per start when the kernel file is missing or not a boot id', async () => {
+  it('without a kernel boot id, keeps a random id for as long as the boot time stays the same', async () => {
     const journal = db.forThing('pi-2');
-    const missing = await resolveBootIdentity(journal, { kernelBootIdPath: join(dir, 'absent') });
-    expect(missing.bootId).toMatch(UUID);
+    const absent = join(dir, 'absent');
     await writeFile(join(dir, 'garbage'), 'not-a-uuid\n');
-    const garbage = await resolveBootIdentity(journal, { kernelBootIdPath: join(dir, 'garbage') });
-    expect(garbage.bootId).toMatch(UUID);
-    expect(garbage.bootId).not.toBe(missing.bootId);
-    expect(garbage).toMatchObject({ bootCount: 2, previousBootId: missing.bootId });
+    const at = (now: number, uptimeSeconds: number) => ({
+      kernelBootIdPath: absent,
+      now: () => now,
+      uptimeSeconds: () => uptimeSeconds,
+    });
+    const first = await resolveBootIdentity(journal, at(1_000_000, 100));
+    expect(first.bootId).toMatch(UUID);
+    // The agent restarted 5 minutes later in the same boot; a garbage kernel file is no boot id either.
+    expect(await resolveBootIdentity(journal, at(1_300_000, 400))).toEqual(first);
+    expect(
+      await resolveBootIdentity(journal, { ...at(1_300_000, 400), kernelBootIdPath: join(dir, 'garbage') }),
+    ).toEqual(first);
+    // A reboot: the uptime starts again.
+    const second = await resolveBootIdentity(journal, at(2_000_000, 20));
+    expect(second.bootId).toMatch(UUID);
+    expect(second).toMatchObject({ bootCount: 2, previousBootId: first.bootId });
+    expect(second.bootId).not.toBe(first.bootId);
   });
 });
 
