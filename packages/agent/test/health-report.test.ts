@@ -149,6 +149,18 @@ describe('HealthReporter', () => {
       reports,
       settle,
       finish: () => (update = { current: undefined, lastUpdate: outcome, rollbackCount: 1 }),
+      downloading: () =>
+        (update = {
+          current: {
+            jobId: 'job-10',
+            operation: 'ota.install',
+            phase: 'downloading',
+            toVersion: '1.4.0',
+            progress: 42.4,
+          },
+          lastUpdate: undefined,
+          rollbackCount: 0,
+        }),
       disconnect: () => (connected = false),
     };
   }
@@ -211,5 +223,19 @@ describe('HealthReporter', () => {
     await h.settle(2);
     await h.reporter.close();
     expect(h.reports().map((r) => r.sequence)).toEqual([0, 1]);
+  });
+
+  it('carries the job in progress as its ota section', async () => {
+    const h = harness();
+    h.downloading();
+    h.reporter.start();
+    await h.settle(1);
+    await h.reporter.close();
+    expect(h.reports()[0]?.ota).toEqual({
+      jobId: 'job-10',
+      operation: 'ota.install',
+      phase: 'downloading',
+      progress: 42,
+    });
   });
 });

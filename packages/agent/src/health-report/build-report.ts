@@ -67,5 +67,17 @@ export function buildHealthReport(
     rollbackCount: update.rollbackCount,
     ...(update.lastUpdate === undefined ? {} : { lastUpdate: update.lastUpdate }),
     checks,
+    ...(update.current === undefined
+      ? {}
+      : {
+          ota: {
+            jobId: update.current.jobId,
+            operation: update.current.operation,
+            phase: update.current.phase,
+            ...(update.current.progress === undefined
+              ? {}
+              : { progress: Math.min(100, Math.max(0, Math.round(update.current.progress))) }),
+          },
+        }),
   };
 }
