@@ -16,8 +16,10 @@ import type {
   DeviceFacts,
   DurablePublish,
   HealthCheckRunner,
+  HealthCounterSource,
   SlotStatus,
 } from './contracts.js';
+import { DeviceFacing } from './device-facing.js';
 import { JobReporter } from './jobs/job-reporter.js';
 import { JobsClient } from './jobs/jobs-client.js';
 import { JobsRunner } from './jobs/jobs-runner.js';
@@ -56,12 +58,18 @@ export interface AgentDeps {
   readonly onStep?: StepHook;
   readonly limits?: Partial<UpdateLimits>;
   readonly agentVersion?: string;
+  /** Counters since boot for the health report (default: crashes from the supervisor, the rest 0). */
+  readonly counters?: HealthCounterSource;
+  /** Where the kernel's boot id is read (tests point it elsewhere). */
+  readonly kernelBootIdPath?: string;
 }
 
 export interface Agent {
   readonly device: DeviceFacts;
   readonly connection: MqttConnection;
   readonly status: AgentStatusSource;
+  /** Shadow sync, configuration shadow, health reports, local endpoint. */
+  readonly deviceFacing: DeviceFacing;
   /** QoS 1 through the durable outbox (DurablePublish of contracts.ts). */
   readonly publish: DurablePublish;
   /** Boot step, application start, connection, jobs. Resolves once running (not once connected). */
@@ -138,7 +146,12 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
   const health =
     deps.health ??
-    createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
+    createMinimalHealthRunner({
+      supervisor,
+      clock,
+      // The job document's `mqtt` check: connected and the shadow in sync (protocol's health checks).
+      brokerConnected: () => connection.state.kind === 'connected' && deviceFacing.shadowSynced,
+    });
   const fetcher =
     deps.fetcher ??
     createHttpBundleFetcher({
@@ -189,14 +202,25 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         slots: all,
       };
     },
-    broker: () => ({ connected: connection.state.kind === 'connected', shadowSynced: false }),
+    broker: () => ({ connected: connection.state.kind === 'connected', shadowSynced: deviceFacing.shadowSynced }),
   };
+  const deviceFacing = deviceFacingFor(config, deps, {
+    device,
+    connection,
+    journal,
+    publish: outbox.publish,
+    status,
+    slotState: () => slotState,
+    supervisor,
+    clock,
+  });
 
   let closing: Promise<void> | undefined;
   return {
     device,
     connection,
     status,
+    deviceFacing,
     publish: outbox.publish,
     async start() {
       // The boot step first: it decides which slot runs (and counts a trial start) before anything reads it.
@@ -237,6 +261,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
           onStep: async (step) => {
             await onStep(step);
             slotState = await slots.state().catch(() => slotState);
+            deviceFacing.changed();
           },
           limits,
         },
@@ -246,12 +271,14 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         bootSlots: boot,
       });
       await runner.start();
+      await deviceFacing.start();
     },
     close() {
       closing ??= (async () => {
         const stopping = runner?.stop();
         jobs.close(); // requests waiting for an answer give way at once
         await stopping;
+        await deviceFacing.close();
         await connection.close();
         await Promise.all([reporter.close(), outbox.close()]);
         await supervisor.stop();
@@ -260,4 +287,44 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       return closing;
     },
   };
+}
+
+/** The device-facing parts (shadow, configuration, health reports, local endpoint) on the agent's own parts. */
+function deviceFacingFor(
+  config: AgentConfig,
+  deps: AgentDeps,
+  parts: {
+    readonly device: DeviceFacts;
+    readonly connection: MqttConnection;
+    readonly journal: AgentJournal;
+    readonly publish: DurablePublish;
+    readonly status: AgentStatusSource;
+    readonly slotState: () => SlotState | undefined;
+    readonly supervisor: ApplicationSupervisor;
+    readonly clock: AgentClock;
+  },
+): DeviceFacing {
+  const { connection, status } = parts;
+  return new DeviceFacing({
+    config,
+    device: parts.device,
+    connection,
+    journal: parts.journal,
+    publish: parts.publish,
+    status: {
+      update: () => status.update(),
+      slots: () => status.slots(),
+      connected: () => connection.state.kind === 'connected',
+      committed: () => {
+        const s = parts.slotState();
+        return s !== undefined && s.trial === undefined && s.booted === s.committed;
+      },
+    },
+    supervisor: parts.supervisor,
+    ...(deps.counters === undefined ? {} : { counters: deps.counters }),
+    clock: parts.clock,
+    logger: deps.logger.child({ component: 'device' }),
+    ...(deps.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: deps.kernelBootIdPath }),
+    setLogLevel: (level) => (deps.logger.level = level),
+  });
 }

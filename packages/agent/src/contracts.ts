@@ -9,6 +9,7 @@ import type {
   HealthChecks,
   HealthCounters,
   LastUpdate,
+  OtaJobOperation,
   OtaPhase,
   OtaReasonCode,
   SlotContent,
@@ -32,7 +33,13 @@ export type DurablePublish = (topic: string, payload: string) => Promise<void>;
 export interface UpdateStatus {
   /** The update in progress, if any. */
   readonly current:
-    | { readonly jobId: string; readonly phase: OtaPhase; readonly toVersion?: string; readonly progress?: number }
+    | {
+        readonly jobId: string;
+        readonly operation: OtaJobOperation;
+        readonly phase: OtaPhase;
+        readonly toVersion?: string;
+        readonly progress?: number;
+      }
     | undefined;
   readonly lastUpdate: LastUpdate | undefined;
   /** Lifetime count of rollbacks this device performed (automatic or operator-driven). */

@@ -8,3 +8,7 @@ export * from './update/index.js';
 export * from './config/index.js';
 export { createAgent, AGENT_VERSION, type Agent, type AgentDeps } from './agent.js';
 export { crashHookFromEnv, CRASH_AT_ENV } from './crash-hook.js';
+export * from './shadow/index.js';
+export * from './health-report/index.js';
+export * from './local-api/index.js';
+export { DeviceFacing, DEFAULT_HEALTH_REPORT_INTERVAL_SECONDS, type DeviceFacingOptions } from './device-facing.js';

@@ -53,6 +53,16 @@ async function device(thing: string): Promise<{ dev: E2eDevice; agent: AgentProc
   return { dev, agent };
 }
 
+/**
+ * The slots once no trial is left: SUCCEEDED is accepted by the Jobs service before the device commits (by design),
+ * so a read right after seeing SUCCEEDED can still find the trial.
+ */
+const settledSlots = (dev: E2eDevice) =>
+  eventually(async () => {
+    const s = await dev.slots();
+    return s.trial === undefined ? s : undefined;
+  }, 'the commit after SUCCEEDED');
+
 async function runJob(dev: E2eDevice, jobId: string, document: unknown): Promise<JobExecution> {
   await core.createJob(jobId, dev.thing, document);
   return core.waitForExecution(jobId, dev.thing, isTerminal, 90_000);
@@ -73,7 +83,7 @@ describe('agent end to end (real process, local IoT core, directory slots)', () 
       toVersion: '1.1.0',
       slot: 'B',
     });
-    let slots = await dev.slots();
+    let slots = await settledSlots(dev);
     expect(slots).toMatchObject({ booted: 'B', committed: 'B', trial: undefined });
     expect(slots.versions.B?.version).toBe('1.1.0');
     expect(
@@ -232,7 +242,7 @@ describe('agent end to end (real process, local IoT core, directory slots)', () 
       toVersion: '1.0.0',
       slot: 'A',
     });
-    const slots = await dev.slots();
+    const slots = await settledSlots(dev);
     expect(slots).toMatchObject({ booted: 'A', committed: 'A', trial: undefined });
     expect(
       await eventually(

@@ -27,6 +27,9 @@ function withAbsolutePaths(config: AgentConfig, base: string): AgentConfig {
     dataDir: abs(config.dataDir),
     trustStore: abs(config.trustStore),
     slots: { ...config.slots, root: abs(config.slots.root) },
+    ...(config.remoteConfig?.path === undefined
+      ? {}
+      : { remoteConfig: { ...config.remoteConfig, path: abs(config.remoteConfig.path) } }),
     broker:
       b.kind === 'aws-iot'
         ? { ...b, caFile: abs(b.caFile), certFile: abs(b.certFile), keyFile: abs(b.keyFile) }

@@ -54,6 +54,17 @@ export const ApplicationConfigSchema = Type.Object(
   strict,
 );
 
+/** Where the remote configuration (the `ota-config` shadow) is written, and how the application is told. */
+export const RemoteConfigConfigSchema = Type.Object(
+  {
+    /** Default: remote-config.json in dataDir. */
+    path: Type.Optional(Path),
+    /** sighup: the application reloads on SIGHUP; restart (default): the supervisor restarts it. */
+    onChange: Type.Optional(Type.Union([Type.Literal('sighup'), Type.Literal('restart')])),
+  },
+  strict,
+);
+
 export const AgentConfigSchema = Type.Object(
   {
     thingName: ThingNameSchema,
@@ -65,7 +76,9 @@ export const AgentConfigSchema = Type.Object(
     trustStore: Path,
     application: ApplicationConfigSchema,
     healthReportIntervalSeconds: Type.Optional(Type.Integer({ minimum: 10, maximum: 86_400 })),
-    localEndpointPort: Type.Optional(Port),
+    /** The local health endpoint on 127.0.0.1; 0 or absent: off. */
+    localEndpointPort: Type.Optional(Type.Integer({ minimum: 0, maximum: 65535 })),
+    remoteConfig: Type.Optional(RemoteConfigConfigSchema),
     logLevel: Type.Optional(
       Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
     ),

@@ -5,6 +5,7 @@ import {
   parseOtaJobDocument,
   type JobExecution,
   type LastUpdate,
+  type OtaJobOperation,
   type OtaPhase,
 } from '@otafleet/protocol';
 import type { ConnectionState } from '@otafleet/mqtt-client';
@@ -58,6 +59,7 @@ export class JobsRunner {
     | {
         jobId: string;
         executionNumber: number;
+        operation: OtaJobOperation;
         phase: OtaPhase;
         state: UpdateStateName;
         toVersion?: string;
@@ -85,6 +87,7 @@ export class JobsRunner {
           ? undefined
           : {
               jobId: c.jobId,
+              operation: c.operation,
               phase: c.phase,
               ...(c.toVersion === undefined ? {} : { toVersion: c.toVersion }),
               ...(c.progress === undefined ? {} : { progress: c.progress }),
@@ -308,6 +311,7 @@ export class JobsRunner {
       jobId: record.jobId,
       executionNumber: record.executionNumber,
       phase: 'queued',
+      operation: record.document.operation,
       state: record.state,
       ...(record.toVersion === undefined ? {} : { toVersion: record.toVersion }),
     };

@@ -1,0 +1,9 @@
+export {
+  resolveBootIdentity,
+  KERNEL_BOOT_ID_PATH,
+  type BootIdentity,
+  type BootIdentityOptions,
+} from './boot-identity.js';
+export { takeSequence } from './sequence.js';
+export { buildHealthReport, type HealthReportInputs } from './build-report.js';
+export { HealthReporter, type HealthReporterOptions } from './health-reporter.js';

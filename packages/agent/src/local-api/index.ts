@@ -1,0 +1,1 @@
+export { healthSummary, startLocalEndpoint, type LocalEndpoint, type LocalEndpointSources } from './local-endpoint.js';

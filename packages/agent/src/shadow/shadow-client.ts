@@ -1,0 +1,167 @@
+import { randomUUID } from 'node:crypto';
+import {
+  parseJsonPayload,
+  parseShadowTopic,
+  shadowTopic,
+  shadowTopicPrefix,
+  shadowValidators,
+  type ShadowDelta,
+  type ShadowErrorResponse,
+  type ShadowGetAccepted,
+  type ShadowSection,
+  type ShadowUpdateAccepted,
+} from '@otafleet/protocol';
+import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
+import type { Logger } from 'pino';
+
+/** The Shadow service did not answer in time (a dropped connection loses the answer): ask again. */
+export class ShadowRequestTimeout extends Error {
+  override readonly name = 'ShadowRequestTimeout';
+}
+
+export type ShadowAnswer<T> =
+  | { readonly kind: 'accepted'; readonly response: T }
+  | { readonly kind: 'rejected'; readonly error: ShadowErrorResponse };
+
+/** A document holds 8 KB of state plus metadata; anything far past that is not the Shadow service's. */
+const MAX_ANSWER_BYTES = 64 * 1024;
+
+interface Pending {
+  readonly operation: 'get' | 'update';
+  readonly resolve: (answer: ShadowAnswer<unknown>) => void;
+  readonly reject: (e: Error) => void;
+  readonly timer: TimerHandle;
+}
+
+export interface ShadowClientOptions {
+  readonly connection: MqttConnection;
+  readonly thingName: string;
+  /** Absent: the classic shadow. */
+  readonly shadowName?: string;
+  readonly clock: Clock;
+  readonly logger: Logger;
+  /** How long an answer may take before the request counts as lost (default 15 s). */
+  readonly requestTimeoutMs?: number;
+}
+
+/**
+ * The device side of the Device Shadow MQTT API for one shadow: get and update with a clientToken, answers
+ * matched by it (shadow answers reach every subscriber, so another client's answer is ignored), deltas passed to
+ * listeners. Every payload is checked against protocol's schemas; one that is not JSON or does not validate is
+ * logged and dropped. Handlers only settle promises: nothing here waits on the connection inside a handler.
+ * https://docs.aws.amazon.com/iot/latest/developerguide/device-shadow-mqtt.html
+ */
+export class ShadowClient {
+  readonly #o: ShadowClientOptions;
+  readonly #pending = new Map<string, Pending>();
+  readonly #deltaListeners = new Set<(delta: ShadowDelta) => void>();
+  readonly #timeoutMs: number;
+  readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
+
+  constructor(options: ShadowClientOptions) {
+    this.#o = options;
+    this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
+  }
+
+  /** `classic` or the shadow's name, for logs. */
+  get label(): string {
+    return this.#o.shadowName ?? 'classic';
+  }
+
+  /** Subscribes to get/+ and update/+ (accepted, rejected, delta, documents); resolves once granted. */
+  async start(): Promise<void> {
+    const prefix = shadowTopicPrefix(this.#o.thingName, this.#o.shadowName);
+    await Promise.all(
+      [`${prefix}/get/+`, `${prefix}/update/+`].map((f) => this.#o.connection.subscribe(f, this.#handler)),
+    );
+  }
+
+  onDelta(listener: (delta: ShadowDelta) => void): () => void {
+    this.#deltaListeners.add(listener);
+    return () => this.#deltaListeners.delete(listener);
+  }
+
+  get(): Promise<ShadowAnswer<ShadowGetAccepted>> {
+    return this.#request('get', {}) as Promise<ShadowAnswer<ShadowGetAccepted>>;
+  }
+
+  /** `version`, when given, must equal the stored one, else the answer is 409 Version conflict. */
+  update(request: {
+    readonly state: { readonly reported?: ShadowSection | null; readonly desired?: ShadowSection | null };
+    readonly version?: number;
+  }): Promise<ShadowAnswer<ShadowUpdateAccepted>> {
+    return this.#request('update', request) as Promise<ShadowAnswer<ShadowUpdateAccepted>>;
+  }
+
+  /** Rejects every request still waiting (its subscriptions end with the connection). */
+  close(): void {
+    for (const [token, p] of this.#pending) {
+      this.#o.clock.clearTimeout(p.timer);
+      p.reject(new ShadowRequestTimeout('the shadow client closed'));
+      this.#pending.delete(token);
+    }
+  }
+
+  #request(operation: Pending['operation'], body: object): Promise<ShadowAnswer<unknown>> {
+    const { connection, thingName, shadowName, clock } = this.#o;
+    const clientToken = randomUUID();
+    const topic = shadowTopic({ thingName, operation, ...(shadowName === undefined ? {} : { shadowName }) });
+    return new Promise<ShadowAnswer<unknown>>((resolve, reject) => {
+      const timer = clock.setTimeout(() => {
+        this.#pending.delete(clientToken);
+        reject(new ShadowRequestTimeout(`no answer to shadow ${operation} (${this.label}) in ${this.#timeoutMs} ms`));
+      }, this.#timeoutMs);
+      this.#pending.set(clientToken, { operation, resolve, reject, timer });
+      connection.publish(topic, JSON.stringify({ ...body, clientToken })).catch((e: unknown) => {
+        const p = this.#pending.get(clientToken);
+        if (p === undefined) return;
+        this.#pending.delete(clientToken);
+        clock.clearTimeout(p.timer);
+        reject(e instanceof Error ? e : new Error(String(e)));
+      });
+    });
+  }
+
+  #onMessage(m: InboundMessage): void {
+    const { logger, thingName, shadowName } = this.#o;
+    const topic = parseShadowTopic(m.topic);
+    if (!topic.ok || topic.value.thingName !== thingName || topic.value.shadowName !== shadowName) return;
+    const { operation, responseType } = topic.value;
+    if (responseType === undefined || responseType === 'documents') return;
+    const json = parseJsonPayload(m.payload, MAX_ANSWER_BYTES);
+    if (!json.ok) {
+      logger.warn({ topic: m.topic, error: json.error }, 'shadow message is not JSON; ignored');
+      return;
+    }
+    if (responseType === 'delta') {
+      const delta = shadowValidators.delta.validate(json.value);
+      if (!delta.ok) {
+        logger.warn({ topic: m.topic, issues: delta.error }, 'invalid shadow delta; ignored');
+        return;
+      }
+      for (const l of this.#deltaListeners) l(delta.value);
+      return;
+    }
+    const token = (json.value as { clientToken?: unknown }).clientToken;
+    const pending = typeof token === 'string' ? this.#pending.get(token) : undefined;
+    if (pending === undefined || pending.operation !== operation) return; // another client's, or too late
+    const validator =
+      responseType === 'rejected'
+        ? shadowValidators.errorResponse
+        : operation === 'get'
+          ? shadowValidators.getAccepted
+          : shadowValidators.updateAccepted;
+    const checked = validator.validate(json.value);
+    if (!checked.ok) {
+      logger.warn({ topic: m.topic, issues: checked.error }, 'invalid shadow answer; ignored');
+      return;
+    }
+    this.#pending.delete(token as string);
+    this.#o.clock.clearTimeout(pending.timer);
+    pending.resolve(
+      responseType === 'rejected'
+        ? { kind: 'rejected', error: checked.value as ShadowErrorResponse }
+        : { kind: 'accepted', response: checked.value },
+    );
+  }
+}
