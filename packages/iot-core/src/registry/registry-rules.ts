@@ -1,3 +1,4 @@
+import { THING_NAME } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 
 /*
@@ -5,8 +6,9 @@ import { AwsServiceError } from '../aws-error.js';
  * https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html (thingName),
  * https://docs.aws.amazon.com/iot/latest/apireference/API_ListThings.html (attribute name/value patterns).
  */
-export const RESOURCE_NAME_PATTERN = '^[a-zA-Z0-9:_-]+$';
-export const RESOURCE_NAME_MAX = 128;
+/** Thing and thing-group names share one rule (protocol's THING_NAME / THING_GROUP_NAME). */
+export const RESOURCE_NAME_PATTERN = THING_NAME.charsPattern;
+export const RESOURCE_NAME_MAX = THING_NAME.maxLength;
 export const ATTRIBUTE_NAME_PATTERN = '^[a-zA-Z0-9_.,@/:#-]+$';
 export const ATTRIBUTE_NAME_MAX = 128;
 export const ATTRIBUTE_VALUE_PATTERN = '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$';
@@ -19,7 +21,6 @@ export const MAX_RESULTS_LIMIT = 250;
 /** AWS does not document the default page size; a small one makes callers that ignore nextToken fail early. */
 export const DEFAULT_PAGE_SIZE = 50;
 
-const resourceName = new RegExp(RESOURCE_NAME_PATTERN);
 const attributeName = new RegExp(ATTRIBUTE_NAME_PATTERN);
 const attributeValue = new RegExp(ATTRIBUTE_VALUE_PATTERN);
 
@@ -30,8 +31,8 @@ export const notFound = (message: string): AwsServiceError =>
 
 export function requireResourceName(field: string, value: string | undefined): string {
   if (value === undefined || value.length === 0) throw invalidRequest(`${field} is required`);
-  if (value.length > RESOURCE_NAME_MAX || !resourceName.test(value)) {
-    throw invalidRequest(`${field} must be 1-${RESOURCE_NAME_MAX} characters of [a-zA-Z0-9:_-]: ${value}`);
+  if (!THING_NAME.test(value)) {
+    throw invalidRequest(`${field} must be ${THING_NAME.description}: ${value}`);
   }
   return value;
 }

@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { JOB_EXECUTION_STATUSES, DEVICE_REQUESTABLE_STATUSES } from './states.js';
+import { MAX_CLIENT_TOKEN_BYTES, STATUS_DETAILS_KEY } from '../identifiers.js';
 
 /**
  * Jobs device MQTT payloads. Timestamps are epoch seconds.
@@ -10,15 +11,15 @@ import { JOB_EXECUTION_STATUSES, DEVICE_REQUESTABLE_STATUSES } from './states.js
  */
 export const MAX_STATUS_DETAILS = 10;
 export const MAX_STATUS_DETAIL_VALUE_LENGTH = 1024;
-export const MAX_CLIENT_TOKEN_LENGTH = 64;
+export const MAX_CLIENT_TOKEN_LENGTH = MAX_CLIENT_TOKEN_BYTES;
 /** stepTimeoutInMinutes: 1 to 10080 (7 days); -1 on UpdateJobExecution cancels the step timer. */
 export const MAX_STEP_TIMEOUT_MINUTES = 10080;
 
 const StatusSchema = Type.Union(JOB_EXECUTION_STATUSES.map((s) => Type.Literal(s)));
 
-/** Keys `[a-zA-Z0-9:_-]+` up to 128 characters, values 1–1024 characters without control characters. */
+/** Keys per STATUS_DETAILS_KEY, values 1–1024 characters without control characters. */
 export const StatusDetailsSchema = Type.Record(
-  Type.String({ pattern: '^[a-zA-Z0-9:_-]{1,128}$' }),
+  Type.String({ pattern: STATUS_DETAILS_KEY.pattern }),
   Type.String({ minLength: 1, maxLength: MAX_STATUS_DETAIL_VALUE_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
   { maxProperties: MAX_STATUS_DETAILS, additionalProperties: false },
 );
