@@ -67,23 +67,6 @@ export function checkMaxResults(maxResults: number | undefined): number {
   return maxResults;
 }
 
-/** Opaque page cursor: the last name returned, so pages stay stable while rows are added or removed. */
-export const encodePageToken = (lastName: string): string =>
-  Buffer.from(JSON.stringify({ after: lastName }), 'utf8').toString('base64url');
-
-export function decodePageToken(token: string | undefined): string | undefined {
-  if (token === undefined || token === '') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'after' in parsed && typeof parsed.after === 'string') {
-      return parsed.after;
-    }
-  } catch {
-    // fall through: any undecodable token is the caller's error
-  }
-  throw invalidRequest('The nextToken is not valid');
-}
-
 export const sameAttributes = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {
   const ka = Object.keys(a).sort();
   const kb = Object.keys(b).sort();

@@ -35,6 +35,7 @@ import { shadowErrorToAwsServiceError } from './aws-errors.js';
 import { createDurableCommitter } from '../durable-commit.js';
 import { GroupCommit } from './group-commit.js';
 import { openShadowStore, type ShadowKey } from './shadow-store.js';
+import { nameCursorTokens } from '../page-token.js';
 
 export interface ShadowServiceOptions {
   readonly db: Db;
@@ -320,13 +321,13 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
       if (!Number.isInteger(pageSize) || pageSize < 1 || pageSize > MAX_PAGE_SIZE) {
         throw new AwsServiceError('InvalidRequestException', 400, `pageSize must be between 1 and ${MAX_PAGE_SIZE}`);
       }
-      const after = page.nextToken === undefined ? '' : decodeNextToken(page.nextToken);
+      const after = namedShadowTokens.decode(page.nextToken, thingName) ?? '';
       const names = guarded(() => store.listNamed(thingName, after, pageSize + 1));
       const results = names.slice(0, pageSize);
       const last = results[results.length - 1];
       const timestamp = shadowTimestamp(now());
       return names.length > pageSize && last !== undefined
-        ? { results, nextToken: encodeNextToken(last), timestamp }
+        ? { results, nextToken: namedShadowTokens.encode(last, thingName), timestamp }
         : { results, timestamp };
     },
 
@@ -342,14 +343,4 @@ export async function createShadowService(opts: ShadowServiceOptions): Promise<S
   };
 }
 
-const TOKEN_PREFIX = 'shadow:';
-const encodeNextToken = (lastName: string): string => Buffer.from(TOKEN_PREFIX + lastName).toString('base64url');
-
-function decodeNextToken(token: string): string {
-  const text = Buffer.from(token, 'base64url').toString('utf8');
-  const name = text.slice(TOKEN_PREFIX.length);
-  if (!text.startsWith(TOKEN_PREFIX) || checkShadowName(name) !== undefined) {
-    throw new AwsServiceError('InvalidRequestException', 400, 'Invalid nextToken');
-  }
-  return name;
-}
+const namedShadowTokens = nameCursorTokens('ListNamedShadowsForThing');
