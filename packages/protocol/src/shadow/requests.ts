@@ -23,8 +23,7 @@ export function decodeShadowPayload(payload: Uint8Array | string, limits: Shadow
 
 /** A refused token is still echoed when it is text: AWS's answer carries the clientToken whenever one was sent. */
 type TokenCheck =
-  | { readonly ok: true; readonly clientToken?: string }
-  | { readonly ok: false; readonly clientToken?: string };
+  { readonly ok: true; readonly clientToken?: string } | { readonly ok: false; readonly clientToken?: string };
 
 function readClientToken(body: Record<string, unknown>, limits: ShadowLimits): TokenCheck {
   if (!Object.hasOwn(body, 'clientToken')) return { ok: true };
