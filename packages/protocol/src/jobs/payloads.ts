@@ -50,7 +50,7 @@ export const DescribeJobExecutionRequestSchema = Type.Object({
   includeJobDocument: Type.Optional(Type.Boolean()),
   clientToken: Type.Optional(ClientToken),
 });
-export type DescribeJobExecutionRequest = Static<typeof DescribeJobExecutionRequestSchema>;
+export type MqttDescribeJobExecutionRequest = Static<typeof DescribeJobExecutionRequestSchema>;
 
 export const UpdateJobExecutionRequestSchema = Type.Object({
   status: Type.Union(DEVICE_REQUESTABLE_STATUSES.map((s) => Type.Literal(s))),
@@ -81,7 +81,7 @@ export const JobExecutionSummarySchema = Type.Object({
   versionNumber: Version,
   executionNumber: Type.Integer({ minimum: 1 }),
 });
-export type JobExecutionSummary = Static<typeof JobExecutionSummarySchema>;
+export type MqttJobExecutionSummary = Static<typeof JobExecutionSummarySchema>;
 
 export const JobExecutionSchema = Type.Object({
   jobId: Type.String(),
@@ -96,7 +96,7 @@ export const JobExecutionSchema = Type.Object({
   executionNumber: Type.Integer({ minimum: 1 }),
   approximateSecondsBeforeTimedOut: Type.Optional(Type.Integer({ minimum: 0 })),
 });
-export type JobExecution = Static<typeof JobExecutionSchema>;
+export type MqttJobExecution = Static<typeof JobExecutionSchema>;
 
 // ---- responses and notifications ----
 
@@ -116,7 +116,7 @@ export const StartNextPendingJobExecutionResponseSchema = Type.Object({
 });
 export type StartNextPendingJobExecutionResponse = Static<typeof StartNextPendingJobExecutionResponseSchema>;
 export const DescribeJobExecutionResponseSchema = StartNextPendingJobExecutionResponseSchema;
-export type DescribeJobExecutionResponse = StartNextPendingJobExecutionResponse;
+export type MqttDescribeJobExecutionResponse = StartNextPendingJobExecutionResponse;
 
 export const UpdateJobExecutionResponseSchema = Type.Object({
   executionState: Type.Optional(JobExecutionStateSchema),
