@@ -11,6 +11,8 @@ export default defineConfig({
       '@otafleet/mqtt-client': src('packages/mqtt-client'),
       '@otafleet/runtime': src('packages/runtime'),
       '@otafleet/bundle': src('packages/bundle'),
+      // Before the package's own entry: an alias matches its subpaths too.
+      '@otafleet/iot-core/testing': fileURLToPath(new URL('./packages/iot-core/src/testing/index.ts', import.meta.url)),
       '@otafleet/iot-core': src('packages/iot-core'),
       '@otafleet/agent': src('packages/agent'),
       '@otafleet/fleet-service': src('packages/fleet-service'),

@@ -1,11 +1,10 @@
-/**
- * The only place these tests reach into iot-core's test helpers by path (until they are an
- * `@otafleet/iot-core/testing` export): test PKI and the Mosquitto binary/launcher.
- */
-export { createTestPki, type TestPki, type Credential } from '../../packages/iot-core/test/helpers/broker-pki.js';
+/** The iot-core testing surface these tests use: test PKI and the Mosquitto binary/launcher. */
 export {
+  createTestPki,
   freePort,
   requireMosquitto,
   startMosquitto,
+  type Credential,
   type MosquittoProcess,
-} from '../../packages/iot-core/test/helpers/broker-mosquitto.js';
+  type TestPki,
+} from '@otafleet/iot-core/testing';

@@ -1,23 +1,13 @@
 /** The local IoT core for the agent's end-to-end tests, reached only through AWS's own SDK and MQTT over mTLS. */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import {
   CreateJobCommand,
   CreateThingCommand,
   DescribeJobExecutionCommand,
-  IoTClient,
+  type IoTClient,
   type JobExecution,
 } from '@aws-sdk/client-iot';
-import { pino } from 'pino';
-import {
-  DEV_ACCESS_KEY_ID,
-  DEV_SECRET_ACCESS_KEY,
-  issueDeviceToDirectory,
-  loadConfig,
-  startLocalCore,
-  type LocalCore,
-} from '@otafleet/iot-core';
+import type { LocalCore } from '@otafleet/iot-core';
+import { startTestCore } from '@otafleet/iot-core/testing';
 
 export interface E2eCore {
   readonly core: LocalCore;
@@ -43,18 +33,9 @@ const TERMINAL = new Set(['SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELED', 'TIMED_
 export const isTerminal = (e: JobExecution): boolean => TERMINAL.has(e.status ?? '');
 
 export async function startE2eCore(): Promise<E2eCore> {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-e2e-core-'));
-  const config = loadConfig(
-    ['--data-dir', dir, '--http-port', '0', '--mqtt-tls-port', '0', '--log-level', 'silent'],
-    {},
-  );
-  const core = await startLocalCore(config, pino({ level: 'silent' }));
-  const iot = new IoTClient({
-    endpoint: core.httpEndpoint,
-    region: config.region,
-    credentials: { accessKeyId: DEV_ACCESS_KEY_ID, secretAccessKey: DEV_SECRET_ACCESS_KEY },
-    maxAttempts: 1,
-  });
+  const testCore = await startTestCore();
+  const { core, config } = testCore;
+  const iot = testCore.iotClient();
   const thingArn = (thing: string): string => `arn:aws:iot:${config.region}:${config.accountId}:thing/${thing}`;
   const describeExecution = async (jobId: string, thingName: string): Promise<JobExecution> => {
     const out = await iot.send(new DescribeJobExecutionCommand({ jobId, thingName }));
@@ -69,7 +50,7 @@ export async function startE2eCore(): Promise<E2eCore> {
     thingArn,
     async addDevice(thing) {
       await iot.send(new CreateThingCommand({ thingName: thing }));
-      return issueDeviceToDirectory(core.pki.dir, thing);
+      return (await testCore.issueDevice(thing)).paths;
     },
     async createJob(jobId, thing, document) {
       await iot.send(new CreateJobCommand({ jobId, targets: [thingArn(thing)], document: JSON.stringify(document) }));
@@ -87,10 +68,6 @@ export async function startE2eCore(): Promise<E2eCore> {
         `execution ${jobId} on ${thing} did not get there in ${timeoutMs} ms; last: ${JSON.stringify(last)}`,
       );
     },
-    async close() {
-      iot.destroy();
-      await core.close();
-      rmSync(dir, { recursive: true, force: true });
-    },
+    close: () => testCore.stop(),
   };
 }

@@ -5,7 +5,7 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createMqttConnection, mqttJsTransport, systemClock, type MqttConnection } from '@otafleet/mqtt-client';
 import { startEmbeddedBroker, type EmbeddedBroker } from '@otafleet/iot-core';
-import { jobsNotifyNextTopic, type JobExecution } from '@otafleet/protocol';
+import { jobsNotifyNextTopic, type MqttJobExecution } from '@otafleet/protocol';
 import { JobsClient, JobsRequestTimeout } from '@otafleet/agent';
 import { silent } from './e2e-device.js';
 import { eventually } from './e2e-helpers.js';
@@ -37,7 +37,7 @@ describe('JobsClient', () => {
     const device = connect('pi-1');
     const client = new JobsClient({ connection: device, thingName: 'pi-1', clock: systemClock, logger: silent });
     await client.start();
-    const seen: (JobExecution | undefined)[] = [];
+    const seen: (MqttJobExecution | undefined)[] = [];
     client.onNextChanged((e) => seen.push(e));
     const other = connect('tester');
     await other.waitFor('connected');

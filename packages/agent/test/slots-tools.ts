@@ -4,7 +4,7 @@ import { delimiter, join } from 'node:path';
 
 /**
  * The real bootloader tools the slot tests run, found on PATH or (as root) installed with apt-get, the way
- * packages/iot-core/test/helpers/broker-mosquitto.ts finds Mosquitto. These tests are never skipped.
+ * @otafleet/iot-core/testing finds Mosquitto. These tests are never skipped.
  * Debian ships fw_printenv/fw_setenv in libubootenv-tool (u-boot-tools keeps mkenvimage).
  */
 export const SLOT_TOOL_PACKAGES = {

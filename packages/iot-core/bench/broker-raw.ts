@@ -8,7 +8,7 @@
  *   pnpm --filter @otafleet/iot-core bench      (or: npx tsx packages/iot-core/bench/broker-raw.ts)
  *   env: BENCH_CLIENTS BENCH_WINDOW BENCH_PHASE_MS BENCH_WARMUP_MS BENCH_ROUNDS BENCH_SERVER_NODE_ARGS
  */
-import { createTestPki } from '../test/helpers/broker-pki.js';
+import { createTestPki } from '../src/testing/test-pki.js';
 import { connectLoadClients, type LoadClients } from './lib/load.js';
 import { benchThingName } from './lib/names.js';
 import { alternate, benchSettings, cpuFields, loadAverage, ratio, settingsFields } from './lib/schedule.js';

@@ -14,7 +14,7 @@ describe('aedes in-process bus', () => {
   });
 
   it('hands client publishes to handlers with the client id and replies to one client only', async () => {
-    broker = await startEmbeddedBroker();
+    broker = await startEmbeddedBroker({ logger });
     const bus = createAedesBus(broker.aedes, logger);
     const seen: InboundMessage[] = [];
     await bus.subscribe('req/+', (m) => {
@@ -50,7 +50,7 @@ describe('aedes bus: string payloads', () => {
   });
 
   it('reach a live subscriber and a persistent offline session byte for byte, multi-byte UTF-8 included', async () => {
-    broker = await startEmbeddedBroker();
+    broker = await startEmbeddedBroker({ logger });
     const bus = createAedesBus(broker.aedes, logger);
     const topic = '$aws/things/t9/shadow/update/accepted';
     const body = JSON.stringify({ state: { reported: { name: 'Zürich ☀ 東京' } }, version: 3 });
@@ -94,7 +94,7 @@ describe('aedes bus: who could receive a topic', () => {
   });
 
   it('tracks subscribe, unsubscribe, clean disconnects, persistent sessions and wildcard filters', async () => {
-    broker = await startEmbeddedBroker();
+    broker = await startEmbeddedBroker({ logger });
     const bus = createAedesBus(broker.aedes, logger);
     const accepted = '$aws/things/t1/shadow/update/accepted';
     const documents = '$aws/things/t1/shadow/update/documents';

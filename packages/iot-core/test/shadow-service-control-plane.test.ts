@@ -144,7 +144,7 @@ describe('shadow control plane (HTTP data-plane methods)', () => {
       () => s.listNamedShadowsForThing('lst', { nextToken: 'garbage!' }),
       'InvalidRequestException',
       400,
-      'Invalid nextToken',
+      'Invalid nextToken: it is not a token this service handed out',
     );
   });
 

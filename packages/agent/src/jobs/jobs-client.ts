@@ -12,7 +12,7 @@ import {
   parseJsonPayload,
   StartNextPendingJobExecutionResponseSchema,
   UpdateJobExecutionResponseSchema,
-  type JobExecution,
+  type MqttJobExecution,
   type JobsErrorResponse,
   type JobsOperation,
   type StatusDetails,
@@ -65,7 +65,7 @@ export interface JobsClientOptions {
 export class JobsClient {
   readonly #o: JobsClientOptions;
   readonly #pending = new Map<string, Pending>();
-  readonly #nextListeners = new Set<(execution: JobExecution | undefined) => void>();
+  readonly #nextListeners = new Set<(execution: MqttJobExecution | undefined) => void>();
   readonly #timeoutMs: number;
 
   constructor(options: JobsClientOptions) {
@@ -92,13 +92,13 @@ export class JobsClient {
   }
 
   /** Called with the next pending execution whenever it changes (undefined: nothing pending). */
-  onNextChanged(listener: (execution: JobExecution | undefined) => void): () => void {
+  onNextChanged(listener: (execution: MqttJobExecution | undefined) => void): () => void {
     this.#nextListeners.add(listener);
     return () => this.#nextListeners.delete(listener);
   }
 
   /** StartNextPendingJobExecution: the next pending execution, now IN_PROGRESS, or undefined. */
-  async startNext(statusDetails?: StatusDetails): Promise<JobsAnswer<JobExecution | undefined>> {
+  async startNext(statusDetails?: StatusDetails): Promise<JobsAnswer<MqttJobExecution | undefined>> {
     const answer = await this.#request(
       'startNext',
       { name: 'StartNextPendingJobExecution' },
@@ -107,17 +107,17 @@ export class JobsClient {
       },
     );
     if (answer.kind === 'rejected') return answer;
-    return { kind: 'accepted', response: (answer.response as { execution?: JobExecution }).execution };
+    return { kind: 'accepted', response: (answer.response as { execution?: MqttJobExecution }).execution };
   }
 
   /** DescribeJobExecution (jobId or `$next`), with its job document. */
-  async describe(jobId: string, includeJobDocument = true): Promise<JobsAnswer<JobExecution | undefined>> {
+  async describe(jobId: string, includeJobDocument = true): Promise<JobsAnswer<MqttJobExecution | undefined>> {
     const answer = await this.#request('describe', { name: 'DescribeJobExecution', jobId }, { includeJobDocument });
     if (answer.kind === 'rejected') return answer;
-    return { kind: 'accepted', response: (answer.response as { execution?: JobExecution }).execution };
+    return { kind: 'accepted', response: (answer.response as { execution?: MqttJobExecution }).execution };
   }
 
-  describeNext(): Promise<JobsAnswer<JobExecution | undefined>> {
+  describeNext(): Promise<JobsAnswer<MqttJobExecution | undefined>> {
     return this.describe(NEXT_JOB_ID);
   }
 

@@ -3,7 +3,7 @@ import {
   otaReasonInfo,
   otaStatusDetails,
   parseOtaJobDocument,
-  type JobExecution,
+  type MqttJobExecution,
   type LastUpdate,
   type OtaJobOperation,
   type OtaPhase,
@@ -233,7 +233,7 @@ export class JobsRunner {
   }
 
   /** The next execution to work on, started (IN_PROGRESS); undefined when none; 'retry' after a lost answer. */
-  async #nextExecution(): Promise<{ execution: JobExecution; startedBefore: boolean } | undefined | 'retry'> {
+  async #nextExecution(): Promise<{ execution: MqttJobExecution; startedBefore: boolean } | undefined | 'retry'> {
     const { jobs } = this.#o;
     try {
       const peek = await jobs.describeNext();
@@ -253,7 +253,7 @@ export class JobsRunner {
     }
   }
 
-  async #take(execution: JobExecution, startedBefore: boolean): Promise<void> {
+  async #take(execution: MqttJobExecution, startedBefore: boolean): Promise<void> {
     const { ctx } = this.#o;
     const k = key(execution.jobId, execution.executionNumber);
     if (startedBefore && ctx.journal.reset !== undefined) {
@@ -363,7 +363,7 @@ export class JobsRunner {
   }
 
   /** After a notify-next or a reconnect: is the running execution still pending at the Jobs service? */
-  async #checkStillPending(next?: JobExecution): Promise<void> {
+  async #checkStillPending(next?: MqttJobExecution): Promise<void> {
     const c = this.#current;
     if (c === undefined || ENDING.has(c.state)) return;
     if (next !== undefined && next.jobId === c.jobId && next.executionNumber === c.executionNumber) return;

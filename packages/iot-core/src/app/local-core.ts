@@ -3,6 +3,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../broker/embedded-broker.js';
 import { connectMqtt, mqttJsTransport, type MessageBus } from '@otafleet/mqtt-client';
+import { lockDataDir, type DataDirLock } from '@otafleet/runtime';
 import { createAedesBus } from '../bus/aedes-bus.js';
 import { buildControlPlane, type ControlPlaneApp } from '../control-plane/index.js';
 import { openDatabase, type Db } from '../db.js';
@@ -30,13 +31,54 @@ export interface LocalCore {
   close(): Promise<void>;
 }
 
+/** Stops, in reverse order, what a start got going; a start that fails part-way runs it before rethrowing. */
+class StartedParts {
+  private readonly stops: (() => void | Promise<void>)[] = [];
+  add(stop: () => void | Promise<void>): void {
+    this.stops.push(stop);
+  }
+  async stopAll(logger: Logger): Promise<void> {
+    for (const stop of this.stops.splice(0).reverse()) {
+      try {
+        await stop();
+      } catch (e) {
+        logger.warn({ err: e }, 'a part of a failed start did not stop cleanly');
+      }
+    }
+  }
+}
+
 /**
  * Starts the whole local AWS IoT core: broker (embedded aedes with mTLS, or an external broker as a
- * privileged client), Shadow and Jobs services on SQLite, and the SigV4 control-plane HTTP API.
+ * privileged client), Shadow and Jobs services on SQLite, and the SigV4 control-plane HTTP API. Holds the
+ * data directory's lock (DataDirLockedError when another process has it) until close(). When a part fails
+ * to start (a port in use…), what already started is stopped and the lock released before the error is thrown.
  */
 export async function startLocalCore(config: LocalCoreConfig, logger: Logger): Promise<LocalCore> {
+  const lock = lockDataDir(config.dataDir, 'iot-core', 'start this one with another --data-dir (or OTA_CORE_DATA_DIR)');
+  if (lock.tookOver !== undefined)
+    logger.warn({ previous: lock.tookOver }, 'took over the lock of a process that is gone (it did not shut down)');
+  const parts = new StartedParts();
+  parts.add(() => lock.release());
+  try {
+    return await startParts(config, logger, parts, lock);
+  } catch (e) {
+    await parts.stopAll(logger);
+    throw e;
+  }
+}
+
+async function startParts(
+  config: LocalCoreConfig,
+  logger: Logger,
+  parts: StartedParts,
+  lock: DataDirLock,
+): Promise<LocalCore> {
   const pki = await ensurePki(join(config.dataDir, 'pki'), logger);
   const db = openDatabase(join(config.dataDir, 'iot-core.sqlite'));
+  parts.add(() => {
+    db.close();
+  });
   const arn = { region: config.region, accountId: config.accountId };
 
   let broker: EmbeddedBroker | undefined;
@@ -47,14 +89,16 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       readFile(pki.server.certPath, 'utf8'),
       readFile(pki.server.keyPath, 'utf8'),
     ]);
-    broker = await startEmbeddedBroker({
+    const started = await startEmbeddedBroker({
       host: config.host,
       tls: { port: config.mqttTlsPort, ca, cert, key },
       insecureTcp: config.mqttTcpPort !== undefined,
       ...(config.mqttTcpPort === undefined ? {} : { port: config.mqttTcpPort }),
       logger: logger.child({ component: 'broker' }),
     });
-    bus = createAedesBus(broker.aedes, logger.child({ component: 'bus' }));
+    broker = started;
+    parts.add(() => started.close());
+    bus = createAedesBus(started.aedes, logger.child({ component: 'bus' }));
   } else {
     const tls = config.brokerUrl.startsWith('mqtts://')
       ? {
@@ -70,16 +114,22 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       logger: logger.child({ component: 'bus' }),
     });
   }
+  const openBus = bus;
+  parts.add(() => openBus.close());
 
   const registry = createThingRegistry(db, arn, { logger: logger.child({ component: 'registry' }) });
+  parts.add(() => registry.close());
   const shadows = await createShadowService({
     db,
     bus,
     logger,
     onShadowsChanged: (keys) => registry.indexedDataChanged(classicShadowThings(keys), ['shadow']),
   });
+  parts.add(() => shadows.close());
   const jobs = await createJobsService({ db, bus, registry, arn, logger });
+  parts.add(() => jobs.close());
   const registryWiring = connectRegistryToServices(registry, shadows, broker);
+  parts.add(() => registryWiring.close());
   if (config.accessKeyId === DEV_ACCESS_KEY_ID) {
     logger.warn(
       { accessKeyId: DEV_ACCESS_KEY_ID },
@@ -94,6 +144,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     region: config.region,
     logger: logger.child({ component: 'control-plane' }),
   });
+  parts.add(() => http.close());
   await http.listen({ host: config.host, port: config.httpPort });
   const address = http.server.address();
   const httpPort = typeof address === 'object' && address !== null ? address.port : config.httpPort;
@@ -101,14 +152,18 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
   let closing: Promise<void> | undefined;
   const close = (): Promise<void> =>
     (closing ??= (async () => {
-      await http.close(); // no new HTTP requests; in-flight ones finish
-      await broker?.close(); // no new MQTT messages
-      await jobs.close(); // pending group commits reach disk
-      await shadows.close();
-      registryWiring.close();
-      await registry.close();
-      await bus.close();
-      db.close();
+      try {
+        await http.close(); // no new HTTP requests; in-flight ones finish
+        await broker?.close(); // no new MQTT messages
+        await jobs.close(); // pending group commits reach disk
+        await shadows.close();
+        registryWiring.close();
+        await registry.close();
+        await bus.close();
+        db.close();
+      } finally {
+        lock.release();
+      }
     })());
 
   return {

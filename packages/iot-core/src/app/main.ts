@@ -2,7 +2,6 @@ import {
   createProcessLogger,
   DataDirLockedError,
   explainListenError,
-  lockDataDir,
   PortInUseError,
   runUntilSignal,
   type PortSetting,
@@ -67,21 +66,14 @@ async function main(): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
-  let lock;
-  try {
-    lock = lockDataDir(config.dataDir, 'iot-core', 'start this one with another --data-dir (or OTA_CORE_DATA_DIR)');
-  } catch (e) {
-    if (!(e instanceof DataDirLockedError)) throw e;
-    logger.fatal({ code: e.code, dataDir: config.dataDir }, e.message);
-    return 1;
-  }
-  if (lock.tookOver !== undefined)
-    logger.warn({ previous: lock.tookOver }, 'took over the lock of a process that is gone (it did not shut down)');
   let core: LocalCore;
   try {
     core = await startLocalCore(config, logger);
   } catch (e) {
-    lock.release();
+    if (e instanceof DataDirLockedError) {
+      logger.fatal({ code: e.code, dataDir: config.dataDir }, e.message);
+      return 1;
+    }
     const explained = explainListenError(e, portSettings(config), config.host);
     if (explained instanceof PortInUseError) {
       logger.fatal({ code: explained.code, port: explained.setting.port }, explained.message);
@@ -92,10 +84,7 @@ async function main(): Promise<number> {
   logger.info(readyFacts(core, config), 'local IoT core ready');
   return runUntilSignal(
     {
-      close: async () => {
-        await core.close();
-        lock.release();
-      },
+      close: () => core.close(),
     },
     { logger },
   );

@@ -1,14 +1,6 @@
 import { TypeBoxValidatorCompiler, type TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
-import Fastify, {
-  LogController,
-  type FastifyBaseLogger,
-  type FastifyInstance,
-  type FastifyReply,
-  type FastifyRequest,
-  type RawServerDefault,
-} from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger, type FastifyReply, type FastifyRequest } from 'fastify';
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
 import { parseJsonPayload } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import { isAwsServiceError } from '../aws-error.js';
@@ -19,14 +11,9 @@ import { registerJobRoutes } from './routes/job-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { isDataPlaneRoute, registerShadowRoutes } from './routes/shadow-routes.js';
 import { verifySigV4 } from './sigv4.js';
+import type { ControlPlaneApp } from './control-plane-app.js';
 
-export type ControlPlaneApp = FastifyInstance<
-  RawServerDefault,
-  IncomingMessage,
-  ServerResponse,
-  FastifyBaseLogger,
-  TypeBoxTypeProvider
->;
+export type { ControlPlaneApp };
 
 export interface ControlPlaneOptions {
   readonly registry: ThingRegistry;

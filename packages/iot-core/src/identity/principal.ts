@@ -1,4 +1,4 @@
-import { isValidThingName } from '@otafleet/protocol';
+import { isValidThingName, SERVICE_NAME } from '@otafleet/protocol';
 /**
  * Who is on the other end of a certificate. As in AWS IoT, a device's thing name comes from its
  * certificate (the subject CN); privileged services are told apart by a subject OU that the local CA
@@ -10,8 +10,6 @@ export const PRIVILEGED_OU = 'otafleet-privileged';
 
 /** Prefix of a service certificate's CN. `.` never occurs in a thing name, so a service CN can never be a thing's. */
 export const SERVICE_CN_PREFIX = 'svc.';
-
-const SERVICE_NAME = /^[a-zA-Z0-9_-]{1,64}$/;
 
 export { isValidThingName };
 

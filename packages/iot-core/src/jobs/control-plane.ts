@@ -35,6 +35,7 @@ import {
 import type { JobsEngine, TxChanges } from './engine.js';
 import type { JobConfig, JobRecord } from './model.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
+import { offsetCursorTokens } from '../page-token.js';
 
 /** Runs `fn` in one SQLite transaction, then publishes what it produced; resolves after the commit. */
 export type Transact = <T>(fn: (tx: TxChanges) => T) => Promise<T>;
@@ -52,14 +53,8 @@ const parseDescribeExecution = validated(DescribeJobExecutionSchema);
 const parseListJobs = validated(ListJobsSchema);
 const parseListExecutions = validated(ListJobExecutionsForJobSchema);
 
-function pageToken(token: string | undefined): number {
-  if (token === undefined) return 0;
-  const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
-  const n = /^\d+$/.test(text) ? Number(text) : -1;
-  if (!Number.isSafeInteger(n) || n < 0) throw new AwsServiceError('InvalidRequestException', 400, 'Invalid nextToken');
-  return n;
-}
-const nextPageToken = (offset: number): string => Buffer.from(String(offset), 'utf8').toString('base64url');
+const listJobsTokens = offsetCursorTokens('ListJobs');
+const listExecutionsTokens = offsetCursorTokens('ListJobExecutionsForJob');
 
 /** The control-plane half of the Jobs service (what the HTTP API's CreateJob, DescribeJob, … call). */
 export function createJobsControlPlane(deps: {
@@ -231,7 +226,9 @@ export function createJobsControlPlane(deps: {
 
     listJobs(input: ListJobsRequest): ListJobsResponse {
       const req = parseListJobs(input);
-      const offset = pageToken(req.nextToken);
+      // A token continues the listing with the same filters only.
+      const filters = JSON.stringify([req.status, req.targetSelection, req.thingGroupName]);
+      const offset = listJobsTokens.decode(req.nextToken, filters) ?? 0;
       const limit = req.maxResults ?? 50;
       const matching = store
         .allJobs()
@@ -250,14 +247,15 @@ export function createJobsControlPlane(deps: {
           ...(j.completedAt !== undefined ? { completedAt: new Date(j.completedAt) } : {}),
           isConcurrent: false,
         })),
-        ...(offset + limit < matching.length ? { nextToken: nextPageToken(offset + limit) } : {}),
+        ...(offset + limit < matching.length ? { nextToken: listJobsTokens.encode(offset + limit, filters) } : {}),
       };
     },
 
     listJobExecutionsForJob(input: ListJobExecutionsForJobRequest): ListJobExecutionsForJobResponse {
       const req = parseListExecutions(input);
       mustJob(req.jobId);
-      const offset = pageToken(req.nextToken);
+      const scope = JSON.stringify([req.jobId, req.status]);
+      const offset = listExecutionsTokens.decode(req.nextToken, scope) ?? 0;
       const limit = req.maxResults ?? 50;
       const page = store.pageOfJob(req.jobId, req.status, offset, limit + 1);
       return {
@@ -272,7 +270,7 @@ export function createJobsControlPlane(deps: {
             retryAttempt: e.executionNumber - 1,
           },
         })),
-        ...(page.length > limit ? { nextToken: nextPageToken(offset + limit) } : {}),
+        ...(page.length > limit ? { nextToken: listExecutionsTokens.encode(offset + limit, scope) } : {}),
       };
     },
 

@@ -4,8 +4,9 @@ import {
   describeIssues,
   JOB_EXECUTION_STATUSES,
   JOB_STATUSES,
+  JOB_ID,
   StatusDetailsSchema,
-  THING_NAME_PATTERN_SOURCE,
+  THING_NAME,
 } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 
@@ -13,8 +14,8 @@ import { AwsServiceError } from '../aws-error.js';
  * Runtime shapes of the control-plane requests (the HTTP layer hands over parsed JSON, so nothing is
  * trusted). Limits from https://docs.aws.amazon.com/iot/latest/apireference/API_CreateJob.html
  */
-const JobId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
-const ThingName = Type.String({ pattern: THING_NAME_PATTERN_SOURCE });
+const JobId = Type.String({ pattern: JOB_ID.pattern });
+const ThingName = Type.String({ pattern: THING_NAME.pattern });
 
 export const RolloutConfigSchema = Type.Object({
   maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),

@@ -7,7 +7,7 @@ import {
   NEXT_JOB_ID,
   parseJobsRequest,
   parseJobsTopic,
-  type DescribeJobExecutionResponse,
+  type MqttDescribeJobExecutionResponse,
   type GetPendingJobExecutionsResponse,
   type JobsError,
   type JobsOperation,
@@ -146,7 +146,7 @@ export class DeviceApi {
     // https://docs.aws.amazon.com/iot/latest/developerguide/jobs-api.html#jobs-mqtt-error-response
     if (e !== undefined && isTerminalStatus(e.status))
       return rejected(jobsError('TerminalStateReached', { clientToken }));
-    const response: DescribeJobExecutionResponse = {
+    const response: MqttDescribeJobExecutionResponse = {
       ...(e !== undefined
         ? { execution: jobExecution(e, this.engine.store.job(e.jobId), body.includeJobDocument ?? true, now) }
         : {}),

@@ -1,4 +1,5 @@
 import type { JobProcessDetails } from '@aws-sdk/client-iot';
+import { THING_NAME } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 import type { ArnContext, ThingRegistryView } from '../registry-types.js';
 import type { ExecutionRecord, JobRecord } from './model.js';
@@ -6,7 +7,10 @@ import type { ExecutionRecord, JobRecord } from './model.js';
 export type Target =
   { readonly kind: 'thing'; readonly name: string } | { readonly kind: 'group'; readonly name: string };
 
-const ARN = /^arn:aws:iot:([^:]+):([^:]+):(thing|thinggroup)\/([a-zA-Z0-9:_-]{1,128})$/;
+// Thing and thing-group names share THING_NAME's rule.
+const ARN = new RegExp(
+  `^arn:aws:iot:([^:]+):([^:]+):(thing|thinggroup)/(${THING_NAME.chars}{${THING_NAME.minLength},${THING_NAME.maxLength}})$`,
+);
 
 /** Reads a job target: a thing ARN or a thing-group ARN of this core's region and account. */
 export function parseTarget(arnCtx: ArnContext, target: string): Target {

@@ -1,10 +1,10 @@
 import {
   jobsNotifyNextTopic,
   jobsNotifyTopic,
-  type JobExecution,
+  type MqttJobExecution,
   type JobExecutionsChangedEvent,
   type JobExecutionState,
-  type JobExecutionSummary,
+  type MqttJobExecutionSummary,
   type NextJobExecutionChangedEvent,
 } from '@otafleet/protocol';
 import type { ExecutionRecord, JobRecord } from './model.js';
@@ -19,7 +19,7 @@ export const executionState = (e: ExecutionRecord): JobExecutionState => ({
   versionNumber: e.versionNumber,
 });
 
-export const executionSummary = (e: ExecutionRecord): JobExecutionSummary => ({
+export const executionSummary = (e: ExecutionRecord): MqttJobExecutionSummary => ({
   jobId: e.jobId,
   queuedAt: seconds(e.queuedAt),
   ...(e.startedAt !== undefined ? { startedAt: seconds(e.startedAt) } : {}),
@@ -33,7 +33,7 @@ export function jobExecution(
   job: JobRecord | undefined,
   includeJobDocument: boolean,
   now: number,
-): JobExecution {
+): MqttJobExecution {
   const deadline = e.status === 'IN_PROGRESS' ? timeoutAt(e) : undefined;
   return {
     jobId: e.jobId,

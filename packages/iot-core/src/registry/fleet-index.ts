@@ -1,7 +1,10 @@
 import type { SearchIndexRequest, SearchIndexResponse, ThingDocument } from '@aws-sdk/client-iot';
 import { AwsServiceError } from '../aws-error.js';
 import type { Db } from '../db.js';
-import { decodePageToken, encodePageToken, invalidRequest, notFound } from './registry-rules.js';
+import { nameCursorTokens } from '../page-token.js';
+import { invalidRequest, notFound } from './registry-rules.js';
+
+const searchTokens = nameCursorTokens('SearchIndex');
 import {
   ANY_FIELD,
   compileFleetQuery,
@@ -167,7 +170,8 @@ export function createFleetIndex(db: Db): FleetIndex {
         throw invalidRequest(`maxResults must be an integer from 1 to ${MAX_SEARCH_RESULTS}`);
       }
       const query = parse(input.queryString);
-      const after = decodePageToken(input.nextToken) ?? '';
+      // A token continues only the query it came from.
+      const after = searchTokens.decode(input.nextToken, input.queryString) ?? '';
       const page: ThingDocument[] = [];
       let more = false;
       scan(query, after, (row, thing) => {
@@ -182,7 +186,7 @@ export function createFleetIndex(db: Db): FleetIndex {
       return {
         things: page,
         thingGroups: [],
-        ...(more && last !== undefined ? { nextToken: encodePageToken(last) } : {}),
+        ...(more && last !== undefined ? { nextToken: searchTokens.encode(last, input.queryString) } : {}),
       };
     },
     connect(next) {

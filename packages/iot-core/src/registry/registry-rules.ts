@@ -1,3 +1,4 @@
+import { THING_NAME } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 
 /*
@@ -5,8 +6,9 @@ import { AwsServiceError } from '../aws-error.js';
  * https://docs.aws.amazon.com/iot/latest/apireference/API_CreateThing.html (thingName),
  * https://docs.aws.amazon.com/iot/latest/apireference/API_ListThings.html (attribute name/value patterns).
  */
-export const RESOURCE_NAME_PATTERN = '^[a-zA-Z0-9:_-]+$';
-export const RESOURCE_NAME_MAX = 128;
+/** Thing and thing-group names share one rule (protocol's THING_NAME / THING_GROUP_NAME). */
+export const RESOURCE_NAME_PATTERN = THING_NAME.charsPattern;
+export const RESOURCE_NAME_MAX = THING_NAME.maxLength;
 export const ATTRIBUTE_NAME_PATTERN = '^[a-zA-Z0-9_.,@/:#-]+$';
 export const ATTRIBUTE_NAME_MAX = 128;
 export const ATTRIBUTE_VALUE_PATTERN = '^[a-zA-Z0-9_.,@/:#=\\[\\]-]*$';
@@ -21,7 +23,6 @@ export const MAX_RESULTS_LIMIT = 250;
 /** AWS does not document the default page size; a small one makes callers that ignore nextToken fail early. */
 export const DEFAULT_PAGE_SIZE = 50;
 
-const resourceName = new RegExp(RESOURCE_NAME_PATTERN);
 const attributeName = new RegExp(ATTRIBUTE_NAME_PATTERN);
 const attributeValue = new RegExp(ATTRIBUTE_VALUE_PATTERN);
 
@@ -39,8 +40,8 @@ export const versionConflict = (kind: 'thing' | 'thing group', name: string): Aw
 
 export function requireResourceName(field: string, value: string | undefined): string {
   if (value === undefined || value.length === 0) throw invalidRequest(`${field} is required`);
-  if (value.length > RESOURCE_NAME_MAX || !resourceName.test(value)) {
-    throw invalidRequest(`${field} must be 1-${RESOURCE_NAME_MAX} characters of [a-zA-Z0-9:_-]: ${value}`);
+  if (!THING_NAME.test(value)) {
+    throw invalidRequest(`${field} must be ${THING_NAME.description}: ${value}`);
   }
   return value;
 }
@@ -73,23 +74,6 @@ export function checkMaxResults(maxResults: number | undefined): number {
     throw invalidRequest(`maxResults must be an integer from 1 to ${MAX_RESULTS_LIMIT}`);
   }
   return maxResults;
-}
-
-/** Opaque page cursor: the last name returned, so pages stay stable while rows are added or removed. */
-export const encodePageToken = (lastName: string): string =>
-  Buffer.from(JSON.stringify({ after: lastName }), 'utf8').toString('base64url');
-
-export function decodePageToken(token: string | undefined): string | undefined {
-  if (token === undefined || token === '') return undefined;
-  try {
-    const parsed: unknown = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-    if (typeof parsed === 'object' && parsed !== null && 'after' in parsed && typeof parsed.after === 'string') {
-      return parsed.after;
-    }
-  } catch {
-    // fall through: any undecodable token is the caller's error
-  }
-  throw invalidRequest('The nextToken is not valid');
 }
 
 export const sameAttributes = (a: Readonly<Record<string, string>>, b: Readonly<Record<string, string>>): boolean => {

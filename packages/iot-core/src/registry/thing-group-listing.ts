@@ -7,7 +7,11 @@ import type {
 } from '@aws-sdk/client-iot';
 import type { Db } from '../db.js';
 import { thingGroupArn, type ArnContext } from '../registry-types.js';
-import { checkMaxResults, decodePageToken, encodePageToken, notFound, requireResourceName } from './registry-rules.js';
+import { nameCursorTokens, type PageTokens } from '../page-token.js';
+import { checkMaxResults, notFound, requireResourceName } from './registry-rules.js';
+
+const listGroupsTokens = nameCursorTokens('ListThingGroups');
+const groupsOfThingTokens = nameCursorTokens('ListThingGroupsForThing');
 
 export interface ThingGroupListing {
   readonly listThingGroups: (input: ListThingGroupsRequest) => ListThingGroupsResponse;
@@ -47,12 +51,14 @@ export function createThingGroupListing(db: Db, arn: ArnContext): ThingGroupList
   const page = (
     rows: readonly { group_name: string }[],
     limit: number,
+    tokens: PageTokens<string>,
+    scope: string,
   ): { thingGroups: GroupNameAndArn[]; nextToken?: string } => {
     const names = rows.slice(0, limit).map((r) => r.group_name);
     const last = names[names.length - 1];
     return {
       thingGroups: names.map((groupName) => ({ groupName, groupArn: thingGroupArn(arn, groupName) })),
-      ...(rows.length > limit && last !== undefined ? { nextToken: encodePageToken(last) } : {}),
+      ...(rows.length > limit && last !== undefined ? { nextToken: tokens.encode(last, scope) } : {}),
     };
   };
 
@@ -60,13 +66,15 @@ export function createThingGroupListing(db: Db, arn: ArnContext): ThingGroupList
     // Without parentGroup: every group. With it: its children, or with recursive its whole subtree.
     listThingGroups(input) {
       const limit = checkMaxResults(input.maxResults);
-      const after = decodePageToken(input.nextToken) ?? '';
       const parent = input.parentGroup === undefined ? null : requireResourceName('parentGroup', input.parentGroup);
       if (parent !== null && (groupExists.get(parent)?.n ?? 0) === 0) {
         throw notFound(`Thing group ${parent} cannot be found.`);
       }
       const prefix =
         input.namePrefixFilter === undefined ? '' : requireResourceName('namePrefixFilter', input.namePrefixFilter);
+      // A token continues only the listing it came from: the same parent, recursion and prefix.
+      const scope = JSON.stringify([parent, input.recursive === true, prefix]);
+      const after = listGroupsTokens.decode(input.nextToken, scope) ?? '';
       // The prefix compares case sensitively (substr, not LIKE).
       const rows = pageOfGroups.all({
         parent,
@@ -75,14 +83,14 @@ export function createThingGroupListing(db: Db, arn: ArnContext): ThingGroupList
         after,
         limit: limit + 1,
       });
-      return page(rows, limit);
+      return page(rows, limit, listGroupsTokens, scope);
     },
     listThingGroupsForThing(input) {
       const thingName = requireResourceName('thingName', input.thingName);
       if ((thingExists.get(thingName)?.n ?? 0) === 0) throw notFound(`Thing ${thingName} cannot be found.`);
       const limit = checkMaxResults(input.maxResults);
-      const after = decodePageToken(input.nextToken) ?? '';
-      return page(pageOfGroupsOfThing.all(thingName, after, limit + 1), limit);
+      const after = groupsOfThingTokens.decode(input.nextToken, thingName) ?? '';
+      return page(pageOfGroupsOfThing.all(thingName, after, limit + 1), limit, groupsOfThingTokens, thingName);
     },
   };
 }

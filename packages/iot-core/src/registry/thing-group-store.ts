@@ -19,8 +19,6 @@ import { thingGroupArn, type ArnContext, type MembershipChange, type ThingGroupR
 import {
   checkAttributes,
   checkMaxResults,
-  decodePageToken,
-  encodePageToken,
   invalidRequest,
   MAX_GROUP_ATTRIBUTES,
   MAX_GROUPS_PER_THING,
@@ -30,6 +28,9 @@ import {
   sameAttributes,
   versionConflict,
 } from './registry-rules.js';
+import { nameCursorTokens } from '../page-token.js';
+
+const membersTokens = nameCursorTokens('ListThingsInThingGroup');
 
 interface GroupRow {
   group_name: string;
@@ -302,14 +303,15 @@ export function createThingGroupStore(db: Db, arn: ArnContext, now: () => Date):
     const name = requireResourceName('thingGroupName', input.thingGroupName);
     requireGroup(name);
     const limit = checkMaxResults(input.maxResults);
-    const after = decodePageToken(input.nextToken) ?? '';
+    const scope = input.recursive === true ? `${name},recursive` : name;
+    const after = membersTokens.decode(input.nextToken, scope) ?? '';
     const statement = input.recursive === true ? pageOfDescendantMembers : pageOfMembers;
     const rows = statement.all(name, after, limit + 1);
     const page = rows.slice(0, limit).map((r) => r.thing_name);
     const last = page[page.length - 1];
     return {
       things: page,
-      ...(rows.length > limit && last !== undefined ? { nextToken: encodePageToken(last) } : {}),
+      ...(rows.length > limit && last !== undefined ? { nextToken: membersTokens.encode(last, scope) } : {}),
     };
   };
 

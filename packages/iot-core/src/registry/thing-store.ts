@@ -15,8 +15,6 @@ import { thingArn, type ArnContext, type MembershipChange, type ThingRecord } fr
 import {
   checkAttributes,
   checkMaxResults,
-  decodePageToken,
-  encodePageToken,
   invalidRequest,
   MAX_THING_ATTRIBUTES,
   mergeAttributes,
@@ -25,6 +23,9 @@ import {
   sameAttributes,
   versionConflict,
 } from './registry-rules.js';
+import { nameCursorTokens } from '../page-token.js';
+
+const listThingsTokens = nameCursorTokens('ListThings');
 
 interface ThingRow {
   thing_name: string;
@@ -147,7 +148,7 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
 
   const listThings = (input: ListThingsRequest): ListThingsResponse => {
     const limit = checkMaxResults(input.maxResults);
-    const after = decodePageToken(input.nextToken);
+    const after = listThingsTokens.decode(input.nextToken);
     if (input.attributeValue !== undefined && input.attributeName === undefined) {
       throw invalidRequest('attributeValue requires attributeName');
     }
@@ -185,7 +186,7 @@ export function createThingStore(db: Db, arn: ArnContext, now: () => Date): Thin
         attributes: { ...t.attributes },
         version: t.version,
       })),
-      ...(rows.length > limit && last !== undefined ? { nextToken: encodePageToken(last.thingName) } : {}),
+      ...(rows.length > limit && last !== undefined ? { nextToken: listThingsTokens.encode(last.thingName) } : {}),
     };
   };
 

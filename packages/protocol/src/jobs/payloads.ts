@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { JOB_EXECUTION_STATUSES, DEVICE_REQUESTABLE_STATUSES } from './states.js';
+import { MAX_CLIENT_TOKEN_BYTES, STATUS_DETAILS_KEY } from '../identifiers.js';
 
 /**
  * Jobs device MQTT payloads. Timestamps are epoch seconds.
@@ -10,15 +11,15 @@ import { JOB_EXECUTION_STATUSES, DEVICE_REQUESTABLE_STATUSES } from './states.js
  */
 export const MAX_STATUS_DETAILS = 10;
 export const MAX_STATUS_DETAIL_VALUE_LENGTH = 1024;
-export const MAX_CLIENT_TOKEN_LENGTH = 64;
+export const MAX_CLIENT_TOKEN_LENGTH = MAX_CLIENT_TOKEN_BYTES;
 /** stepTimeoutInMinutes: 1 to 10080 (7 days); -1 on UpdateJobExecution cancels the step timer. */
 export const MAX_STEP_TIMEOUT_MINUTES = 10080;
 
 const StatusSchema = Type.Union(JOB_EXECUTION_STATUSES.map((s) => Type.Literal(s)));
 
-/** Keys `[a-zA-Z0-9:_-]+` up to 128 characters, values 1–1024 characters without control characters. */
+/** Keys per STATUS_DETAILS_KEY, values 1–1024 characters without control characters. */
 export const StatusDetailsSchema = Type.Record(
-  Type.String({ pattern: '^[a-zA-Z0-9:_-]{1,128}$' }),
+  Type.String({ pattern: STATUS_DETAILS_KEY.pattern }),
   Type.String({ minLength: 1, maxLength: MAX_STATUS_DETAIL_VALUE_LENGTH, pattern: '^[^\\u0000-\\u001f\\u007f]+$' }),
   { maxProperties: MAX_STATUS_DETAILS, additionalProperties: false },
 );
@@ -49,7 +50,7 @@ export const DescribeJobExecutionRequestSchema = Type.Object({
   includeJobDocument: Type.Optional(Type.Boolean()),
   clientToken: Type.Optional(ClientToken),
 });
-export type DescribeJobExecutionRequest = Static<typeof DescribeJobExecutionRequestSchema>;
+export type MqttDescribeJobExecutionRequest = Static<typeof DescribeJobExecutionRequestSchema>;
 
 export const UpdateJobExecutionRequestSchema = Type.Object({
   status: Type.Union(DEVICE_REQUESTABLE_STATUSES.map((s) => Type.Literal(s))),
@@ -80,7 +81,7 @@ export const JobExecutionSummarySchema = Type.Object({
   versionNumber: Version,
   executionNumber: Type.Integer({ minimum: 1 }),
 });
-export type JobExecutionSummary = Static<typeof JobExecutionSummarySchema>;
+export type MqttJobExecutionSummary = Static<typeof JobExecutionSummarySchema>;
 
 export const JobExecutionSchema = Type.Object({
   jobId: Type.String(),
@@ -95,7 +96,7 @@ export const JobExecutionSchema = Type.Object({
   executionNumber: Type.Integer({ minimum: 1 }),
   approximateSecondsBeforeTimedOut: Type.Optional(Type.Integer({ minimum: 0 })),
 });
-export type JobExecution = Static<typeof JobExecutionSchema>;
+export type MqttJobExecution = Static<typeof JobExecutionSchema>;
 
 // ---- responses and notifications ----
 
@@ -115,7 +116,7 @@ export const StartNextPendingJobExecutionResponseSchema = Type.Object({
 });
 export type StartNextPendingJobExecutionResponse = Static<typeof StartNextPendingJobExecutionResponseSchema>;
 export const DescribeJobExecutionResponseSchema = StartNextPendingJobExecutionResponseSchema;
-export type DescribeJobExecutionResponse = StartNextPendingJobExecutionResponse;
+export type MqttDescribeJobExecutionResponse = StartNextPendingJobExecutionResponse;
 
 export const UpdateJobExecutionResponseSchema = Type.Object({
   executionState: Type.Optional(JobExecutionStateSchema),

@@ -1,7 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { BundleManifestSchema, BundlePayloadSchema } from '../bundle/manifest.js';
-import { JOB_ID_PATTERN } from '../jobs/names.js';
-import { THING_NAME_PATTERN_SOURCE } from '../names.js';
+import { JOB_ID, THING_NAME } from '../identifiers.js';
 
 /**
  * The field schemas OTA payloads share. Identifier rules are taken from where protocol defines them (thing
@@ -9,8 +8,8 @@ import { THING_NAME_PATTERN_SOURCE } from '../names.js';
  * document accepts exactly the identifiers the rest of the system does. Rules only OTA has are defined here, once.
  */
 
-export const ThingNameSchema = Type.String({ pattern: THING_NAME_PATTERN_SOURCE });
-export const JobIdSchema = Type.String({ pattern: JOB_ID_PATTERN.source });
+export const ThingNameSchema = Type.String({ pattern: THING_NAME.pattern });
+export const JobIdSchema = Type.String({ pattern: JOB_ID.pattern });
 /** A bundle's name, version and securityVersion exactly as its signed manifest must carry them. */
 export const BundleNameSchema = BundleManifestSchema.properties.name;
 export const SemVerSchema = BundleManifestSchema.properties.version;

@@ -1,5 +1,5 @@
 import { TELEMETRY_PREFIX } from '../mqtt/thing-namespace.js';
-import { isValidThingName } from '../names.js';
+import { isValidThingName } from '../identifiers.js';
 
 /** A device may publish only under its own telemetry prefix `dt/{thingName}/` (see mqtt/thing-namespace.ts). */
 

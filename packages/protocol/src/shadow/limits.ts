@@ -1,5 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { compileValidator } from '../schema.js';
+import { MAX_CLIENT_TOKEN_BYTES } from '../identifiers.js';
 
 export const ShadowLimitsSchema = Type.Object(
   {
@@ -24,7 +25,7 @@ export const DEFAULT_SHADOW_LIMITS: ShadowLimits = Object.freeze({
   maxPayloadBytes: 128 * 1024,
   maxStateBytes: 8 * 1024,
   maxDepth: 6,
-  maxClientTokenBytes: 64,
+  maxClientTokenBytes: MAX_CLIENT_TOKEN_BYTES,
 });
 
 export function resolveShadowLimits(overrides: Partial<ShadowLimits> = {}): ShadowLimits {

@@ -21,13 +21,15 @@ export function decodeShadowPayload(payload: Uint8Array | string, limits: Shadow
   }
 }
 
-type TokenCheck = { readonly ok: true; readonly clientToken?: string } | { readonly ok: false };
+/** A refused token is still echoed when it is text: AWS's answer carries the clientToken whenever one was sent. */
+type TokenCheck =
+  { readonly ok: true; readonly clientToken?: string } | { readonly ok: false; readonly clientToken?: string };
 
 function readClientToken(body: Record<string, unknown>, limits: ShadowLimits): TokenCheck {
   if (!Object.hasOwn(body, 'clientToken')) return { ok: true };
   const token = body['clientToken'];
   if (typeof token !== 'string' || token.length === 0) return { ok: false };
-  if (Buffer.byteLength(token, 'utf8') > limits.maxClientTokenBytes) return { ok: false };
+  if (Buffer.byteLength(token, 'utf8') > limits.maxClientTokenBytes) return { ok: false, clientToken: token };
   return { ok: true, clientToken: token };
 }
 
@@ -42,7 +44,7 @@ export function parseShadowClientTokenRequest(
   if (!decoded.ok) return decoded;
   if (!isPlainObject(decoded.value)) return err(shadowError(400, M.invalidJson));
   const token = readClientToken(decoded.value, limits);
-  if (!token.ok) return err(shadowError(400, M.invalidClientToken));
+  if (!token.ok) return err(shadowError(400, M.invalidClientToken, token.clientToken));
   return ok(token.clientToken === undefined ? {} : { clientToken: token.clientToken });
 }
 
@@ -113,7 +115,7 @@ export function parseShadowUpdateRequest(
   const body = decoded.value;
   if (!isPlainObject(body)) return err(shadowError(400, M.invalidJson));
   const token = readClientToken(body, limits);
-  if (!token.ok) return err(shadowError(400, M.invalidClientToken));
+  if (!token.ok) return err(shadowError(400, M.invalidClientToken, token.clientToken));
   const clientToken = token.clientToken;
 
   let version: number | undefined;

@@ -1,4 +1,5 @@
 import { err, ok, type Result } from '../result.js';
+import { SHADOW_NAME, THING_NAME, type IdentifierRule } from '../identifiers.js';
 
 export type ShadowOperation = 'get' | 'update' | 'delete';
 export type ShadowResponseType = 'accepted' | 'rejected' | 'delta' | 'documents';
@@ -22,22 +23,20 @@ export type ShadowNameError =
   | { readonly kind: 'too-long'; readonly bytes: number; readonly limit: number }
   | { readonly kind: 'invalid-characters' };
 
-const NAME_CHARS = /^[a-zA-Z0-9:_-]+$/;
-export const MAX_THING_NAME_BYTES = 128;
-export const MAX_SHADOW_NAME_BYTES = 64;
+export const MAX_THING_NAME_BYTES = THING_NAME.maxLength;
+export const MAX_SHADOW_NAME_BYTES = SHADOW_NAME.maxLength;
 
-function checkName(name: string, limit: number): ShadowNameError | undefined {
+/** Which part of the rule a name breaks, for the Shadow service's specific messages. */
+function checkName(name: string, rule: IdentifierRule): ShadowNameError | undefined {
   if (name.length === 0) return { kind: 'empty' };
   const bytes = Buffer.byteLength(name, 'utf8');
-  if (bytes > limit) return { kind: 'too-long', bytes, limit };
-  if (!NAME_CHARS.test(name)) return { kind: 'invalid-characters' };
+  if (bytes > rule.maxLength) return { kind: 'too-long', bytes, limit: rule.maxLength };
+  if (!rule.test(name)) return { kind: 'invalid-characters' };
   return undefined;
 }
 
-/** AWS thing names: 1–128 bytes of `[a-zA-Z0-9:_-]`. */
-export const checkThingName = (name: string): ShadowNameError | undefined => checkName(name, MAX_THING_NAME_BYTES);
-/** Shadow names: 1–64 bytes of `[a-zA-Z0-9:_-]`. */
-export const checkShadowName = (name: string): ShadowNameError | undefined => checkName(name, MAX_SHADOW_NAME_BYTES);
+export const checkThingName = (name: string): ShadowNameError | undefined => checkName(name, THING_NAME);
+export const checkShadowName = (name: string): ShadowNameError | undefined => checkName(name, SHADOW_NAME);
 
 /** `$aws/things/{thing}/shadow` or `$aws/things/{thing}/shadow/name/{shadowName}`. */
 export function shadowTopicPrefix(thingName: string, shadowName?: string): string {

@@ -1,6 +1,6 @@
 import type { JobsControlPlane } from '../../service-contracts.js';
 import { toWire } from '../aws-reply.js';
-import type { ControlPlaneApp } from '../build-control-plane.js';
+import type { ControlPlaneApp } from '../control-plane-app.js';
 import {
   CancelJobBody,
   CancelJobExecutionBody,

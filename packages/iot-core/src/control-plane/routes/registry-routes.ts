@@ -1,6 +1,6 @@
 import type { ThingRegistry } from '../../registry/thing-registry.js';
 import { toWire } from '../aws-reply.js';
-import type { ControlPlaneApp } from '../build-control-plane.js';
+import type { ControlPlaneApp } from '../control-plane-app.js';
 import { ThingGroupNameParams, ThingNameParams } from '../schemas/common-schemas.js';
 import {
   AddThingToThingGroupBody,

@@ -1,5 +1,5 @@
 import type { ShadowControlPlane } from '../../service-contracts.js';
-import type { ControlPlaneApp } from '../build-control-plane.js';
+import type { ControlPlaneApp } from '../control-plane-app.js';
 import { ThingNameParams } from '../schemas/common-schemas.js';
 import { ListNamedShadowsQuery, ShadowNameQuery } from '../schemas/shadow-schemas.js';
 

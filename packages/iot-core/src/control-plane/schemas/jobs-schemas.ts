@@ -1,5 +1,5 @@
 import { Type } from '@sinclair/typebox';
-import { JOB_EXECUTION_STATUSES, JOB_STATUSES } from '@otafleet/protocol';
+import { JOB_EXECUTION_STATUSES, JOB_ID, JOB_NAMESPACE_ID, JOB_STATUSES, STATUS_DETAILS_KEY } from '@otafleet/protocol';
 import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 
 /*
@@ -9,10 +9,18 @@ import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 const strict = { additionalProperties: false } as const;
 const literals = <T extends string>(...values: T[]) => Type.Union(values.map((v) => Type.Literal(v)));
 
-export const JobId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
+export const JobId = Type.String({
+  minLength: JOB_ID.minLength,
+  maxLength: JOB_ID.maxLength,
+  pattern: JOB_ID.charsPattern,
+});
 export const JobIdParams = Type.Object({ jobId: JobId });
 export const JobExecutionParams = Type.Object({ thingName: ResourceName, jobId: JobId });
-const NamespaceId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
+const NamespaceId = Type.String({
+  minLength: JOB_NAMESPACE_ID.minLength,
+  maxLength: JOB_NAMESPACE_ID.maxLength,
+  pattern: JOB_NAMESPACE_ID.charsPattern,
+});
 
 const PresignedUrlConfig = Type.Object(
   {
@@ -181,7 +189,11 @@ export const CancelJobExecutionBody = Type.Object(
     expectedVersion: Type.Optional(Type.Integer({ minimum: 0 })),
     statusDetails: Type.Optional(
       Type.Record(
-        Type.String({ minLength: 1, maxLength: 128, pattern: '^[a-zA-Z0-9:_-]+$' }),
+        Type.String({
+          minLength: STATUS_DETAILS_KEY.minLength,
+          maxLength: STATUS_DETAILS_KEY.maxLength,
+          pattern: STATUS_DETAILS_KEY.charsPattern,
+        }),
         Type.String({ minLength: 1, maxLength: 1024 }),
         {
           additionalProperties: false,

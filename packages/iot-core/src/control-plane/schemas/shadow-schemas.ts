@@ -1,8 +1,14 @@
 import { Type } from '@sinclair/typebox';
+import { SHADOW_NAME } from '@otafleet/protocol';
 
-/** Shadow names: 1-64 of [a-zA-Z0-9:_-] (AWS IoT Device Shadow service, shadow names). */
 export const ShadowNameQuery = Type.Object({
-  name: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9:_-]+$' })),
+  name: Type.Optional(
+    Type.String({
+      minLength: SHADOW_NAME.minLength,
+      maxLength: SHADOW_NAME.maxLength,
+      pattern: SHADOW_NAME.charsPattern,
+    }),
+  ),
 });
 
 export const ListNamedShadowsQuery = Type.Object({

@@ -1,9 +1,7 @@
-import { err, ok, type Result } from '@otafleet/protocol';
+import { err, ok, SHADOW_NAME, type Result } from '@otafleet/protocol';
 import { ATTRIBUTE_NAME_MAX, ATTRIBUTE_NAME_PATTERN } from '../registry-rules.js';
 import type { FieldRef, FleetQueryError, QueryField } from './query-ast.js';
 
-/** AWS's named shadow names (`shadow.name.<name>.…`): 1–64 of `[a-zA-Z0-9:_-]`. */
-const SHADOW_NAME = /^[a-zA-Z0-9:_-]{1,64}$/;
 const ATTRIBUTE_NAME = new RegExp(ATTRIBUTE_NAME_PATTERN);
 
 export const SUPPORTED_FIELDS =
@@ -50,7 +48,7 @@ function fieldRef(name: string): FieldRef | string {
     const rest = name.slice('shadow.name.'.length);
     const dot = rest.indexOf('.');
     const shadowName = dot < 0 ? rest : rest.slice(0, dot);
-    if (!SHADOW_NAME.test(shadowName)) return 'a shadow name is 1-64 characters of [a-zA-Z0-9:_-]';
+    if (!SHADOW_NAME.test(shadowName)) return `a shadow name is ${SHADOW_NAME.description}`;
     return shadowField(shadowName, dot < 0 ? '' : rest.slice(dot + 1));
   }
   if (name.startsWith('shadow.')) return shadowField(undefined, name.slice('shadow.'.length));
