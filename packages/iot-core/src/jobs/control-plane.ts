@@ -16,7 +16,7 @@ import type {
   ListJobsResponse,
   UpdateJobRequest,
 } from '@aws-sdk/client-iot';
-import { isTerminalStatus } from '@otafleet/protocol';
+import { executionTransition, isTerminalStatus, jobTransition } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 import { jobArn, thingArn, type ArnContext, type ThingRegistryView } from '../registry-types.js';
 import type { JobsControlPlane } from '../service-contracts.js';
@@ -194,11 +194,11 @@ export function createJobsControlPlane(deps: {
     async cancelJob(input: CancelJobRequest): Promise<CancelJobResponse> {
       const req = parseCancelJob(input);
       const job = mustJob(req.jobId);
-      if (job.status === 'COMPLETED')
+      if (jobTransition(job.status, 'cancel') === undefined)
         throw new AwsServiceError(
           'InvalidRequestException',
           400,
-          `Job ${job.jobId} is already COMPLETED and cannot be canceled`,
+          `Job ${job.jobId} is already ${job.status} and cannot be canceled`,
         );
       const force = req.force === true;
       await transact((tx) => {
@@ -216,12 +216,20 @@ export function createJobsControlPlane(deps: {
       const job = mustJob(req.jobId);
       const executions = store.executionsOfJob(job.jobId);
       // "You can only delete a job that's in a terminal state (COMPLETED or CANCELED)" unless force is set;
-      // IN_PROGRESS executions likewise need force. https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteJob.html
-      if (req.force !== true && (job.status === 'IN_PROGRESS' || executions.some((e) => e.status === 'IN_PROGRESS')))
+      // pending executions likewise need force. https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteJob.html
+      const event = req.force === true ? 'force-delete' : 'delete';
+      if (jobTransition(job.status, event) === undefined)
         throw new AwsServiceError(
           'InvalidStateTransitionException',
           409,
-          `Job ${job.jobId} is ${job.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'canceled but has IN_PROGRESS executions'}; set force to delete it`,
+          `Job ${job.jobId} is ${job.status}; set force to delete it`,
+        );
+      const blocking = executions.find((e) => executionTransition(e.status, event) === undefined);
+      if (blocking !== undefined)
+        throw new AwsServiceError(
+          'InvalidStateTransitionException',
+          409,
+          `Job ${job.jobId} is ${job.status} but has ${blocking.status} executions; set force to delete it`,
         );
       await transact((tx) => {
         for (const e of executions) if (e.released && !isTerminalStatus(e.status)) engine.touchThing(tx, e.thingName);
@@ -307,20 +315,17 @@ export function createJobsControlPlane(deps: {
           409,
           `The job execution is at version ${e.versionNumber}, not ${req.expectedVersion}`,
         );
-      if (isTerminalStatus(e.status))
-        throw new AwsServiceError('InvalidStateTransitionException', 409, `The job execution is already ${e.status}`);
-      if (e.status === 'IN_PROGRESS' && req.force !== true)
+      const event = req.force === true ? 'force-cancel' : 'cancel';
+      if (executionTransition(e.status, event) === undefined)
         throw new AwsServiceError(
           'InvalidStateTransitionException',
           409,
-          'The job execution is IN_PROGRESS; set force to cancel it',
+          executionTransition(e.status, 'force-cancel') !== undefined
+            ? `The job execution is ${e.status}; set force to cancel it`
+            : `The job execution is already ${e.status}`,
         );
       await transact((tx) => {
-        engine.changeStatus(tx, e, {
-          status: 'CANCELED',
-          statusDetails: req.statusDetails,
-          forceCanceled: e.status === 'IN_PROGRESS',
-        });
+        engine.changeStatus(tx, e, { event, statusDetails: req.statusDetails });
       });
     },
   };

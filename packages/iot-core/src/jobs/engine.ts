@@ -2,7 +2,10 @@ import {
   abortCriterionMatches,
   isPendingStatus,
   isTerminalStatus,
+  jobTransition,
+  nextExecutionStatus,
   retryCriterionMatches,
+  type JobExecutionEvent,
   type JobExecutionStatus,
   type StatusDetails,
 } from '@otafleet/protocol';
@@ -23,11 +26,11 @@ export class TxChanges {
 }
 
 export interface StatusChange {
-  readonly status: JobExecutionStatus;
+  /** What happens; the protocol's transition table says which status it leads to. */
+  readonly event: JobExecutionEvent;
   readonly statusDetails?: StatusDetails | undefined;
   /** Minutes; -1 clears the step timer; undefined leaves it. */
   readonly stepTimeoutInMinutes?: number | undefined;
-  readonly forceCanceled?: boolean;
 }
 
 const keyOf = (e: ExecutionRecord | undefined): string => (e === undefined ? '' : `${e.jobId}#${e.executionNumber}`);
@@ -72,11 +75,15 @@ export class JobsEngine {
     });
   }
 
-  /** Applies a status change (already judged legal by the caller) and its consequences. */
-  changeStatus(tx: TxChanges, e: ExecutionRecord, change: StatusChange): ExecutionRecord {
+  /**
+   * Applies an event to an execution with its consequences, as the transition table says; returns undefined,
+   * changing nothing, when the table refuses the event in the execution's status (deletes are not status changes).
+   */
+  changeStatus(tx: TxChanges, e: ExecutionRecord, change: StatusChange): ExecutionRecord | undefined {
+    const to = nextExecutionStatus(e.status, change.event);
+    if (to === undefined) return undefined;
     const now = this.now();
     const job = this.store.job(e.jobId);
-    const to = change.status;
     const entersInProgress = to === 'IN_PROGRESS' && e.status !== 'IN_PROGRESS';
     let stepDeadline = e.stepDeadline;
     let inProgressDeadline = e.inProgressDeadline;
@@ -98,7 +105,8 @@ export class JobsEngine {
       lastUpdatedAt: now,
       stepDeadline,
       inProgressDeadline,
-      forceCanceled: e.forceCanceled || change.forceCanceled === true,
+      // forceCanceled: "the job execution was canceled while IN_PROGRESS".
+      forceCanceled: e.forceCanceled || (change.event === 'force-cancel' && e.status === 'IN_PROGRESS'),
     };
     const membershipChanges = isPendingStatus(e.status) !== isPendingStatus(to);
     if (e.released && (membershipChanges || entersInProgress)) this.touchThing(tx, e.thingName);
@@ -168,20 +176,20 @@ export class JobsEngine {
     job: JobRecord,
     opts: { force: boolean; reasonCode?: string | undefined; comment?: string | undefined },
   ): JobRecord {
+    const status = jobTransition(job.status, 'cancel');
+    if (status === undefined) return job;
     const now = this.now();
     const canceled: JobRecord = {
       ...job,
-      status: 'CANCELED',
+      status,
       forceCanceled: job.forceCanceled || opts.force,
       reasonCode: opts.reasonCode ?? job.reasonCode,
       comment: opts.comment ?? job.comment,
       lastUpdatedAt: now,
     };
     this.store.saveJob(canceled);
-    for (const e of this.store.executionsOfJob(job.jobId)) {
-      if (e.status === 'QUEUED' || (opts.force && e.status === 'IN_PROGRESS'))
-        this.changeStatus(tx, e, { status: 'CANCELED', forceCanceled: opts.force && e.status === 'IN_PROGRESS' });
-    }
+    const event = opts.force ? 'force-cancel' : 'cancel';
+    for (const e of this.store.executionsOfJob(job.jobId)) this.changeStatus(tx, e, { event });
     return canceled;
   }
 
@@ -227,11 +235,12 @@ export class JobsEngine {
 
   /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one never is. */
   completeIfDone(job: JobRecord): void {
-    if (job.targetSelection !== 'SNAPSHOT' || job.status !== 'IN_PROGRESS') return;
+    const status = jobTransition(job.status, 'complete');
+    if (job.targetSelection !== 'SNAPSHOT' || status === undefined) return;
     const counts = this.store.countsOfJob(job.jobId);
     if ((counts.QUEUED ?? 0) + (counts.IN_PROGRESS ?? 0) > 0) return;
     const now = this.now();
-    this.store.saveJob({ ...job, status: 'COMPLETED', completedAt: now, lastUpdatedAt: now });
+    this.store.saveJob({ ...job, status, completedAt: now, lastUpdatedAt: now });
   }
 
   /** notify / notify-next for every thing whose pending list or next execution changed. */

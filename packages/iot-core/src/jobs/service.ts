@@ -1,4 +1,4 @@
-import { isPendingStatus, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
+import { executionTransition, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
 import type { Db } from '../db.js';
@@ -155,7 +155,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const tick = (): void => {
     if (closed) return;
     transact((tx) => {
-      for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { status: 'TIMED_OUT' });
+      for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { event: 'timeout' });
       for (const jobId of store.jobsWithUnreleased()) engine.release(tx, jobId);
     }).catch((e: unknown) => logger.error({ err: e }, 'jobs tick failed'));
   };
@@ -178,10 +178,10 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
           engine.release(tx, job.jobId);
         } else if (
           current !== undefined &&
-          isPendingStatus(current.status) &&
+          executionTransition(current.status, 'remove') !== undefined &&
           !stillTargeted(registry, arn, job, change.thingName, change.thingGroupName)
         ) {
-          engine.changeStatus(tx, current, { status: 'REMOVED' });
+          engine.changeStatus(tx, current, { event: 'remove' });
         }
       }
     }).catch((e: unknown) => logger.error({ err: e, change }, 'jobs membership change failed'));
