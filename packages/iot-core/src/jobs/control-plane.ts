@@ -33,6 +33,7 @@ import {
   validated,
 } from './control-validation.js';
 import type { JobsEngine, TxChanges } from './engine.js';
+import { JOB_CONFIG_KEYS } from './job-config-schema.js';
 import type { JobConfig, JobRecord } from './model.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
 
@@ -350,15 +351,7 @@ export function initialRate(config: JobConfig): number | undefined {
 
 /** The job-level configuration members a CreateJob or UpdateJob request carries (absent ones left out). */
 function pickJobConfig(req: Partial<JobConfig>): JobConfig {
-  const config: { -readonly [K in keyof JobConfig]?: JobConfig[K] } = {};
-  for (const key of [
-    'presignedUrlConfig',
-    'jobExecutionsRolloutConfig',
-    'abortConfig',
-    'timeoutConfig',
-    'jobExecutionsRetryConfig',
-  ] as const) {
-    if (req[key] !== undefined) Object.assign(config, { [key]: req[key] });
-  }
+  const config: JobConfig = {};
+  for (const key of JOB_CONFIG_KEYS) if (req[key] !== undefined) Object.assign(config, { [key]: req[key] });
   return config;
 }

@@ -8,6 +8,7 @@ import {
   THING_NAME_PATTERN_SOURCE,
 } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
+import { SchedulingConfigSchema, UpdatableJobConfigMembers } from './job-config-schema.js';
 
 /**
  * Runtime shapes of the control-plane requests (the HTTP layer hands over parsed JSON, so nothing is
@@ -15,56 +16,6 @@ import { AwsServiceError } from '../aws-error.js';
  */
 const JobId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
 const ThingName = Type.String({ pattern: THING_NAME_PATTERN_SOURCE });
-
-export const RolloutConfigSchema = Type.Object({
-  maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  exponentialRate: Type.Optional(
-    Type.Object({
-      baseRatePerMinute: Type.Integer({ minimum: 1, maximum: 1000 }),
-      incrementFactor: Type.Number({ minimum: 1.1, maximum: 5 }),
-      rateIncreaseCriteria: Type.Object({
-        numberOfNotifiedThings: Type.Optional(Type.Integer({ minimum: 1 })),
-        numberOfSucceededThings: Type.Optional(Type.Integer({ minimum: 1 })),
-      }),
-    }),
-  ),
-});
-
-export const AbortConfigSchema = Type.Object({
-  criteriaList: Type.Array(
-    Type.Object({
-      failureType: Type.Union([
-        Type.Literal('FAILED'),
-        Type.Literal('REJECTED'),
-        Type.Literal('TIMED_OUT'),
-        Type.Literal('ALL'),
-      ]),
-      action: Type.Literal('CANCEL'),
-      thresholdPercentage: Type.Number({ minimum: 0, maximum: 100 }),
-      minNumberOfExecutedThings: Type.Integer({ minimum: 1 }),
-    }),
-    { minItems: 1 },
-  ),
-});
-
-export const TimeoutConfigSchema = Type.Object({
-  inProgressTimeoutInMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080 })),
-});
-
-export const RetryConfigSchema = Type.Object({
-  criteriaList: Type.Array(
-    Type.Object({
-      failureType: Type.Union([Type.Literal('FAILED'), Type.Literal('TIMED_OUT'), Type.Literal('ALL')]),
-      numberOfRetries: Type.Integer({ minimum: 0, maximum: 10 }),
-    }),
-    { minItems: 1, maxItems: 2 },
-  ),
-});
-
-export const PresignedUrlConfigSchema = Type.Object({
-  roleArn: Type.Optional(Type.String({ minLength: 20, maxLength: 2048 })),
-  expiresInSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 3600 })),
-});
 
 const Description = Type.String({ maxLength: 2028 });
 
@@ -74,23 +25,16 @@ export const CreateJobSchema = Type.Object({
   document: Type.Optional(Type.String({ minLength: 1, maxLength: 32768 })),
   documentSource: Type.Optional(Type.String()),
   description: Type.Optional(Description),
-  presignedUrlConfig: Type.Optional(PresignedUrlConfigSchema),
   targetSelection: Type.Optional(Type.Union([Type.Literal('SNAPSHOT'), Type.Literal('CONTINUOUS')])),
-  jobExecutionsRolloutConfig: Type.Optional(RolloutConfigSchema),
-  abortConfig: Type.Optional(AbortConfigSchema),
-  timeoutConfig: Type.Optional(TimeoutConfigSchema),
-  jobExecutionsRetryConfig: Type.Optional(RetryConfigSchema),
+  ...UpdatableJobConfigMembers,
+  schedulingConfig: Type.Optional(SchedulingConfigSchema),
 });
 export type CreateJobInput = Static<typeof CreateJobSchema>;
 
 export const UpdateJobSchema = Type.Object({
   jobId: JobId,
   description: Type.Optional(Description),
-  presignedUrlConfig: Type.Optional(PresignedUrlConfigSchema),
-  jobExecutionsRolloutConfig: Type.Optional(RolloutConfigSchema),
-  abortConfig: Type.Optional(AbortConfigSchema),
-  timeoutConfig: Type.Optional(TimeoutConfigSchema),
-  jobExecutionsRetryConfig: Type.Optional(RetryConfigSchema),
+  ...UpdatableJobConfigMembers,
 });
 
 export const CancelJobSchema = Type.Object({

@@ -1,35 +1,7 @@
 import type { JobExecutionStatus, JobStatus, StatusDetails } from '@otafleet/protocol';
 
-/** The job-level settings kept from CreateJob / UpdateJob (validated shapes, see control-validation.ts). */
-export interface JobConfig {
-  readonly presignedUrlConfig?: { readonly roleArn?: string; readonly expiresInSec?: number };
-  readonly jobExecutionsRolloutConfig?: {
-    readonly maximumPerMinute?: number;
-    readonly exponentialRate?: {
-      readonly baseRatePerMinute: number;
-      readonly incrementFactor: number;
-      readonly rateIncreaseCriteria: {
-        readonly numberOfNotifiedThings?: number;
-        readonly numberOfSucceededThings?: number;
-      };
-    };
-  };
-  readonly abortConfig?: {
-    readonly criteriaList: readonly {
-      readonly failureType: 'FAILED' | 'REJECTED' | 'TIMED_OUT' | 'ALL';
-      readonly action: 'CANCEL';
-      readonly thresholdPercentage: number;
-      readonly minNumberOfExecutedThings: number;
-    }[];
-  };
-  readonly timeoutConfig?: { readonly inProgressTimeoutInMinutes?: number };
-  readonly jobExecutionsRetryConfig?: {
-    readonly criteriaList: readonly {
-      readonly failureType: 'FAILED' | 'TIMED_OUT' | 'ALL';
-      readonly numberOfRetries: number;
-    }[];
-  };
-}
+export type { JobConfig } from './job-config-schema.js';
+import type { JobConfig } from './job-config-schema.js';
 
 export type TargetSelection = 'SNAPSHOT' | 'CONTINUOUS';
 

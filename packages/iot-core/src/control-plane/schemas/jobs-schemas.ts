@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { JOB_EXECUTION_STATUSES, JOB_STATUSES } from '@otafleet/protocol';
+import { SchedulingConfigSchema, UpdatableJobConfigMembers } from '../../jobs/job-config-schema.js';
 import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 
 /*
@@ -14,115 +15,19 @@ export const JobIdParams = Type.Object({ jobId: JobId });
 export const JobExecutionParams = Type.Object({ thingName: ResourceName, jobId: JobId });
 const NamespaceId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
 
-const PresignedUrlConfig = Type.Object(
-  {
-    roleArn: Type.Optional(Type.String({ minLength: 20, maxLength: 2048 })),
-    expiresInSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 3600 })),
-  },
-  strict,
-);
-
-const RateIncreaseCriteria = Type.Object(
-  {
-    numberOfNotifiedThings: Type.Optional(Type.Integer({ minimum: 1 })),
-    numberOfSucceededThings: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  strict,
-);
-
-const JobExecutionsRolloutConfig = Type.Object(
-  {
-    maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
-    exponentialRate: Type.Optional(
-      Type.Object(
-        {
-          baseRatePerMinute: Type.Integer({ minimum: 1, maximum: 1000 }),
-          incrementFactor: Type.Number({ minimum: 1.1, maximum: 5 }),
-          rateIncreaseCriteria: RateIncreaseCriteria,
-        },
-        strict,
-      ),
-    ),
-  },
-  strict,
-);
-
-const AbortConfig = Type.Object(
-  {
-    criteriaList: Type.Array(
-      Type.Object(
-        {
-          failureType: literals('FAILED', 'REJECTED', 'TIMED_OUT', 'ALL'),
-          action: literals('CANCEL'),
-          thresholdPercentage: Type.Number({ minimum: 0, maximum: 100 }),
-          minNumberOfExecutedThings: Type.Integer({ minimum: 1 }),
-        },
-        strict,
-      ),
-      { minItems: 1 },
-    ),
-  },
-  strict,
-);
-
-const TimeoutConfig = Type.Object(
-  { inProgressTimeoutInMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080 })) },
-  strict,
-);
-
-const JobExecutionsRetryConfig = Type.Object(
-  {
-    criteriaList: Type.Array(
-      Type.Object(
-        {
-          failureType: literals('FAILED', 'TIMED_OUT', 'ALL'),
-          numberOfRetries: Type.Integer({ minimum: 0, maximum: 10 }),
-        },
-        strict,
-      ),
-      { minItems: 1, maxItems: 2 },
-    ),
-  },
-  strict,
-);
-
-const SchedulingConfig = Type.Object(
-  {
-    startTime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    endTime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    endBehavior: Type.Optional(literals('STOP_ROLLOUT', 'CANCEL', 'FORCE_CANCEL')),
-    maintenanceWindows: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            startTime: Type.String({ minLength: 1, maxLength: 256 }),
-            durationInMinutes: Type.Integer({ minimum: 1, maximum: 1430 }),
-          },
-          strict,
-        ),
-      ),
-    ),
-  },
-  strict,
-);
-
 export const CreateJobBody = Type.Object(
   {
     targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
     documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
     document: Type.Optional(Type.String({ maxLength: 32768 })),
     description: Type.Optional(Type.String({ maxLength: 2028 })),
-    presignedUrlConfig: Type.Optional(PresignedUrlConfig),
     targetSelection: Type.Optional(literals('CONTINUOUS', 'SNAPSHOT')),
-    jobExecutionsRolloutConfig: Type.Optional(JobExecutionsRolloutConfig),
-    abortConfig: Type.Optional(AbortConfig),
-    timeoutConfig: Type.Optional(TimeoutConfig),
+    ...UpdatableJobConfigMembers,
     tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
     namespaceId: Type.Optional(NamespaceId),
     jobTemplateArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
-    jobExecutionsRetryConfig: Type.Optional(JobExecutionsRetryConfig),
     documentParameters: Type.Optional(Type.Record(Type.String(), Type.String())),
-    schedulingConfig: Type.Optional(SchedulingConfig),
+    schedulingConfig: Type.Optional(SchedulingConfigSchema),
     destinationPackageVersions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1600 }))),
   },
   strict,
@@ -131,11 +36,7 @@ export const CreateJobBody = Type.Object(
 export const UpdateJobBody = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 2028 })),
-    presignedUrlConfig: Type.Optional(PresignedUrlConfig),
-    jobExecutionsRolloutConfig: Type.Optional(JobExecutionsRolloutConfig),
-    abortConfig: Type.Optional(AbortConfig),
-    timeoutConfig: Type.Optional(TimeoutConfig),
-    jobExecutionsRetryConfig: Type.Optional(JobExecutionsRetryConfig),
+    ...UpdatableJobConfigMembers,
   },
   strict,
 );
