@@ -62,6 +62,9 @@ function expectedJob(from: JobStatus, event: JobEvent): JobStatus | undefined {
       return from === 'SCHEDULED' ? 'IN_PROGRESS' : undefined;
     case 'rollout-pause':
       return from === 'IN_PROGRESS' ? 'SCHEDULED' : undefined;
+    // STOP_ROLLOUT at endTime: the job is IN_PROGRESS until its released executions finish.
+    case 'rollout-end':
+      return from === 'SCHEDULED' || from === 'IN_PROGRESS' ? 'IN_PROGRESS' : undefined;
     case 'complete':
       return from === 'IN_PROGRESS' ? 'COMPLETED' : undefined;
     // A COMPLETED job cannot be canceled; a CANCELED one may be again (with force).
@@ -98,7 +101,7 @@ describe('job execution transition table', () => {
 describe('job transition table', () => {
   const pairs = JOB_STATUSES.flatMap((s) => JOB_EVENTS.map((e) => [s, e] as const));
   it('covers every status and event', () => {
-    expect(pairs).toHaveLength(5 * 6);
+    expect(pairs).toHaveLength(5 * 7);
   });
   it.each(pairs)('%s on %s', (from, event) => {
     expect(jobTransition(from, event)).toBe(expectedJob(from, event));

@@ -1,4 +1,5 @@
 import type {
+  JobEndBehavior,
   CancelJobExecutionRequest,
   CancelJobRequest,
   CancelJobResponse,
@@ -34,6 +35,13 @@ import {
 } from './control-validation.js';
 import type { JobsEngine, TxChanges } from './engine.js';
 import { JOB_CONFIG_KEYS } from './job-config-schema.js';
+import {
+  checkedScheduling,
+  initialJobStatus,
+  scheduledJobRollouts,
+  scheduleOf,
+  type JobScheduler,
+} from './job-schedule.js';
 import type { JobConfig, JobRecord } from './model.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
 
@@ -68,8 +76,9 @@ export function createJobsControlPlane(deps: {
   readonly registry: ThingRegistryView;
   readonly arn: ArnContext;
   readonly transact: Transact;
+  readonly scheduler: JobScheduler;
 }): JobsControlPlane {
-  const { engine, registry, arn, transact } = deps;
+  const { engine, registry, arn, transact, scheduler } = deps;
   const store = engine.store;
   const mustJob = (jobId: string): JobRecord => {
     const job = store.job(jobId);
@@ -109,12 +118,14 @@ export function createJobsControlPlane(deps: {
         throw new AwsServiceError('InvalidRequestException', 400, 'The job document must be a JSON object');
       if (store.job(req.jobId) !== undefined)
         throw new AwsServiceError('ResourceAlreadyExistsException', 409, `Job ${req.jobId} already exists`);
+      const schedule = req.schedulingConfig && checkedScheduling(req.schedulingConfig, engine.now());
       const things = resolveTargets(registry, arn, req.targets);
       const config = pickJobConfig(req);
       await transact((tx) => {
         store.insertJob({
           jobId: req.jobId,
-          status: 'IN_PROGRESS',
+          status: initialJobStatus(schedule, engine.now()),
+          scheduling: req.schedulingConfig,
           targetSelection: req.targetSelection ?? 'SNAPSHOT',
           targets: req.targets,
           documentText: req.document ?? '{}',
@@ -127,6 +138,7 @@ export function createJobsControlPlane(deps: {
         engine.release(tx, req.jobId);
         tx.touchedJobs.add(req.jobId);
       });
+      if (schedule !== undefined) scheduler.wake();
       return {
         jobArn: jobArn(arn, req.jobId),
         jobId: req.jobId,
@@ -164,6 +176,7 @@ export function createJobsControlPlane(deps: {
                 },
               }
             : {}),
+          ...scheduleMembers(job, engine.now()),
           createdAt: new Date(job.createdAt),
           lastUpdatedAt: new Date(job.lastUpdatedAt),
           ...(job.completedAt !== undefined ? { completedAt: new Date(job.completedAt) } : {}),
@@ -334,12 +347,30 @@ export function createJobsControlPlane(deps: {
 
 /** CreateJob members this service does not implement: refused rather than silently ignored. */
 const UNSUPPORTED_CREATE_JOB_MEMBERS = [
-  'schedulingConfig',
   'jobTemplateArn',
   'documentParameters',
   'destinationPackageVersions',
   'namespaceId',
 ] as const satisfies readonly (keyof CreateJobRequest)[];
+
+/** DescribeJob's schedulingConfig (as given) and scheduledJobRollouts, for a scheduled job. */
+function scheduleMembers(
+  job: JobRecord,
+  now: number,
+): Pick<NonNullable<DescribeJobResponse['job']>, 'schedulingConfig' | 'scheduledJobRollouts'> {
+  const schedule = scheduleOf(job);
+  if (job.scheduling === undefined || schedule === undefined) return {};
+  const { startTime, endTime, endBehavior, maintenanceWindows } = job.scheduling;
+  return {
+    schedulingConfig: {
+      ...(startTime !== undefined ? { startTime } : {}),
+      ...(endTime !== undefined ? { endTime } : {}),
+      ...(endBehavior !== undefined ? { endBehavior: endBehavior as JobEndBehavior } : {}),
+      ...(maintenanceWindows !== undefined ? { maintenanceWindows: maintenanceWindows.map((w) => ({ ...w })) } : {}),
+    },
+    scheduledJobRollouts: scheduledJobRollouts(schedule, now),
+  };
+}
 
 /** Executions per minute a rollout starts at; undefined = no limit. */
 export function initialRate(config: JobConfig): number | undefined {

@@ -233,10 +233,11 @@ export class JobsEngine {
     });
   }
 
-  /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one never is. */
+  /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one only after its endTime. */
   completeIfDone(job: JobRecord): void {
     const status = jobTransition(job.status, 'complete');
-    if (job.targetSelection !== 'SNAPSHOT' || status === undefined) return;
+    // A CONTINUOUS job completes only after its schedule's endTime ("all job executions reach a terminal status").
+    if ((job.targetSelection !== 'SNAPSHOT' && !job.scheduleEnded) || status === undefined) return;
     const counts = this.store.countsOfJob(job.jobId);
     if ((counts.QUEUED ?? 0) + (counts.IN_PROGRESS ?? 0) > 0) return;
     const now = this.now();

@@ -2,6 +2,7 @@ import type { JobExecutionStatus, JobStatus, StatusDetails } from '@otafleet/pro
 
 export type { JobConfig } from './job-config-schema.js';
 import type { JobConfig } from './job-config-schema.js';
+import type { SchedulingConfigInput } from './scheduling/index.js';
 
 export type TargetSelection = 'SNAPSHOT' | 'CONTINUOUS';
 
@@ -22,6 +23,10 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly lastUpdatedAt: number;
   readonly completedAt: number | undefined;
+  /** CreateJob's schedulingConfig as given; validated again against createdAt when needed. */
+  readonly scheduling: SchedulingConfigInput | undefined;
+  /** Whether the schedule's endTime has passed and its endBehavior was applied (once). */
+  readonly scheduleEnded: boolean;
   readonly rollout: RolloutState;
 }
 

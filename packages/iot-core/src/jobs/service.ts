@@ -7,6 +7,7 @@ import type { JobsControlPlane } from '../service-contracts.js';
 import { createJobsControlPlane, type Transact } from './control-plane.js';
 import { DeviceApi } from './device-api.js';
 import { JobsEngine, TxChanges } from './engine.js';
+import { JobScheduler } from './job-schedule.js';
 import { migrateJobs } from './schema.js';
 import { JobsStore } from './store.js';
 import { stillTargeted } from './targets.js';
@@ -41,6 +42,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const committer = createDurableCommitter(db);
   const engine = new JobsEngine(store, now, logger);
   const deviceApi = new DeviceApi(engine);
+  const scheduler = new JobScheduler(engine);
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
@@ -155,6 +157,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const tick = (): void => {
     if (closed) return;
     transact((tx) => {
+      scheduler.apply(tx);
       for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { event: 'timeout' });
       for (const jobId of store.jobsWithUnreleased()) engine.release(tx, jobId);
     }).catch((e: unknown) => logger.error({ err: e }, 'jobs tick failed'));
@@ -169,7 +172,9 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
       registry.getThingGroup(change.thingGroupName)?.thingGroupArn ?? thingGroupArn(arn, change.thingGroupName);
     transact((tx) => {
       for (const job of store.allJobs()) {
-        if (job.targetSelection !== 'CONTINUOUS' || job.status !== 'IN_PROGRESS') continue;
+        // A CONTINUOUS job takes new members while it rolls out, or waits SCHEDULED for its next window.
+        if (job.targetSelection !== 'CONTINUOUS' || job.scheduleEnded) continue;
+        if (job.status !== 'IN_PROGRESS' && job.status !== 'SCHEDULED') continue;
         if (!job.targets.includes(groupArn)) continue;
         const current = store.execution(job.jobId, change.thingName);
         if (change.kind === 'added') {
@@ -188,7 +193,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   };
   const unsubscribe = registry.onMembershipChange(onMembership);
 
-  const controlPlane = createJobsControlPlane({ engine, registry, arn, transact });
+  const controlPlane = createJobsControlPlane({ engine, registry, arn, transact, scheduler });
   return {
     ...controlPlane,
     async close(): Promise<void> {

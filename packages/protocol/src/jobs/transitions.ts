@@ -101,6 +101,8 @@ export const JOB_EVENTS = [
   'rollout-start',
   /** A maintenance window closed: the job waits, SCHEDULED, for the next one. */
   'rollout-pause',
+  /** endTime passed with endBehavior STOP_ROLLOUT: nothing more is rolled out; released executions run on. */
+  'rollout-end',
   /** A SNAPSHOT job (or one past its endTime) has no pending execution left. */
   'complete',
   /** CancelJob (with or without force), abortConfig, endBehavior CANCEL / FORCE_CANCEL. */
@@ -115,11 +117,13 @@ export type JobEvent = (typeof JOB_EVENTS)[number];
 export const JOB_TRANSITIONS: Row<JobStatus, JobEvent, JobStatus> = {
   SCHEDULED: {
     'rollout-start': 'IN_PROGRESS',
+    'rollout-end': 'IN_PROGRESS',
     cancel: 'CANCELED',
     'force-delete': 'DELETION_IN_PROGRESS',
   },
   IN_PROGRESS: {
     'rollout-pause': 'SCHEDULED',
+    'rollout-end': 'IN_PROGRESS',
     complete: 'COMPLETED',
     cancel: 'CANCELED',
     'force-delete': 'DELETION_IN_PROGRESS',
