@@ -118,7 +118,7 @@ export class DeviceApi {
         }) ?? next;
     }
     const response: StartNextPendingJobExecutionResponse = {
-      ...(next !== undefined ? { execution: jobExecution(next, this.engine.store.job(next.jobId), true, now) } : {}),
+      ...(next !== undefined ? { execution: jobExecution(next, this.engine.documentFor(next.jobId), now) } : {}),
       timestamp: seconds(now),
       ...(body.clientToken !== undefined ? { clientToken: body.clientToken } : {}),
     };
@@ -149,7 +149,13 @@ export class DeviceApi {
       return rejected(jobsError('TerminalStateReached', { clientToken }));
     const response: DescribeJobExecutionResponse = {
       ...(e !== undefined
-        ? { execution: jobExecution(e, this.engine.store.job(e.jobId), body.includeJobDocument ?? true, now) }
+        ? {
+            execution: jobExecution(
+              e,
+              (body.includeJobDocument ?? true) ? this.engine.documentFor(e.jobId) : undefined,
+              now,
+            ),
+          }
         : {}),
       timestamp: seconds(now),
       ...(clientToken !== undefined ? { clientToken } : {}),
@@ -181,10 +187,10 @@ export class DeviceApi {
           message: `Job execution ${jobId} for thing ${thingName} is ${e.status} and cannot be updated to ${body.status}`,
         }),
       );
-    const job = body.includeJobDocument === true ? this.engine.store.job(jobId) : undefined;
+    const jobDocument = body.includeJobDocument === true ? this.engine.documentFor(jobId) : undefined;
     const response: UpdateJobExecutionResponse = {
       ...(body.includeJobExecutionState === true ? { executionState: executionState(updated) } : {}),
-      ...(job !== undefined ? { jobDocument: job.document } : {}),
+      ...(jobDocument !== undefined ? { jobDocument } : {}),
       timestamp: seconds(this.engine.now()),
       ...(clientToken !== undefined ? { clientToken } : {}),
     };

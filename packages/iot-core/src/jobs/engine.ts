@@ -12,6 +12,7 @@ import {
 import type { Logger } from 'pino';
 import type { JobsStore } from './store.js';
 import type { ExecutionRecord, JobRecord } from './model.js';
+import { substitutePresignedUrls } from './presigned-url.js';
 import { notifyMessage, notifyNextMessage, type Outbound } from './wire.js';
 
 const MINUTE = 60_000;
@@ -45,7 +46,20 @@ export class JobsEngine {
     readonly store: JobsStore,
     readonly now: () => number,
     private readonly logger: Logger,
+    /** Signs the bundle URLs that replace presigned-URL placeholders (shared with the bundle store). */
+    private readonly presignedUrlKey: Uint8Array,
   ) {}
+
+  /** A job's document as a device reads it now: presigned-URL placeholders replaced by fresh signed URLs. */
+  documentFor(jobId: string): Readonly<Record<string, unknown>> | undefined {
+    const job = this.store.job(jobId);
+    if (job === undefined) return undefined;
+    return substitutePresignedUrls(job.documentText, job.document, {
+      key: this.presignedUrlKey,
+      nowMs: this.now(),
+      expiresInSec: job.config.presignedUrlConfig?.expiresInSec,
+    });
+  }
 
   /** Must be called before the first change that may add or remove a pending execution of `thingName`. */
   touchThing(tx: TxChanges, thingName: string): void {
@@ -253,7 +267,7 @@ export class JobsEngine {
       const next = pending[0];
       if (list !== before.list) tx.outbound.push(notifyMessage(thingName, pending, now));
       if (keyOf(next) !== before.next)
-        tx.outbound.push(notifyNextMessage(thingName, next, next && this.store.job(next.jobId), now));
+        tx.outbound.push(notifyNextMessage(thingName, next, next && this.documentFor(next.jobId), now));
     }
     tx.dirtyThings.clear();
   }

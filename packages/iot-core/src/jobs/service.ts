@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { executionTransition, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
@@ -24,6 +25,11 @@ export interface JobsServiceOptions {
   readonly now?: () => number;
   /** How often timeouts and rollout releases are checked (ms, default 1000). */
   readonly tickIntervalMs?: number;
+  /**
+   * Key of the signed bundle URLs that replace `${aws:iot:s3-presigned-url:…}` in job documents (see
+   * presigned-url.ts); the bundle store verifies with the same key. Default: a random key for this process.
+   */
+  readonly presignedUrlKey?: Uint8Array;
 }
 
 export type JobsService = JobsControlPlane & { close(): Promise<void> };
@@ -40,7 +46,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   migrateJobs(db);
   const store = new JobsStore(db);
   const committer = createDurableCommitter(db);
-  const engine = new JobsEngine(store, now, logger);
+  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32));
   const deviceApi = new DeviceApi(engine);
   const scheduler = new JobScheduler(engine);
   const inFlight = new Set<Promise<void>>();
