@@ -72,7 +72,14 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
 
   const registry = createThingRegistry(db, arn, { logger: logger.child({ component: 'registry' }) });
   const shadows = await createShadowService({ db, bus, logger });
-  const jobs = await createJobsService({ db, bus, registry, arn, logger });
+  const jobs = await createJobsService({
+    db,
+    bus,
+    registry,
+    arn,
+    logger,
+    ...(config.bundleUrlKey !== undefined ? { presignedUrlKey: Buffer.from(config.bundleUrlKey, 'utf8') } : {}),
+  });
   if (config.accessKeyId === DEV_ACCESS_KEY_ID) {
     logger.warn(
       { accessKeyId: DEV_ACCESS_KEY_ID },
