@@ -1,4 +1,10 @@
 import type {
+  AssociateTargetsWithJobRequest,
+  AssociateTargetsWithJobResponse,
+  GetJobDocumentRequest,
+  GetJobDocumentResponse,
+  ListJobExecutionsForThingRequest,
+  ListJobExecutionsForThingResponse,
   CancelJobExecutionRequest,
   CancelJobRequest,
   CancelJobResponse,
@@ -44,4 +50,7 @@ export interface JobsControlPlane {
   listJobExecutionsForJob(input: ListJobExecutionsForJobRequest): ListJobExecutionsForJobResponse;
   describeJobExecution(input: DescribeJobExecutionRequest): DescribeJobExecutionResponse;
   cancelJobExecution(input: CancelJobExecutionRequest): Promise<void>;
+  associateTargetsWithJob(input: AssociateTargetsWithJobRequest): Promise<AssociateTargetsWithJobResponse>;
+  listJobExecutionsForThing(input: ListJobExecutionsForThingRequest): ListJobExecutionsForThingResponse;
+  getJobDocument(input: GetJobDocumentRequest): GetJobDocumentResponse;
 }

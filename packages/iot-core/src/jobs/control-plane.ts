@@ -61,14 +61,14 @@ const parseDescribeExecution = validated(DescribeJobExecutionSchema);
 const parseListJobs = validated(ListJobsSchema);
 const parseListExecutions = validated(ListJobExecutionsForJobSchema);
 
-function pageToken(token: string | undefined): number {
+export function pageToken(token: string | undefined): number {
   if (token === undefined) return 0;
   const text = /^[A-Za-z0-9_-]+$/.test(token) ? Buffer.from(token, 'base64url').toString('utf8') : '';
   const n = /^\d+$/.test(text) ? Number(text) : -1;
   if (!Number.isSafeInteger(n) || n < 0) throw new AwsServiceError('InvalidRequestException', 400, 'Invalid nextToken');
   return n;
 }
-const nextPageToken = (offset: number): string => Buffer.from(String(offset), 'utf8').toString('base64url');
+export const nextPageToken = (offset: number): string => Buffer.from(String(offset), 'utf8').toString('base64url');
 
 /** The control-plane half of the Jobs service (what the HTTP API's CreateJob, DescribeJob, … call). */
 export function createJobsControlPlane(deps: {
@@ -77,7 +77,7 @@ export function createJobsControlPlane(deps: {
   readonly arn: ArnContext;
   readonly transact: Transact;
   readonly scheduler: JobScheduler;
-}): JobsControlPlane {
+}): Omit<JobsControlPlane, 'associateTargetsWithJob' | 'listJobExecutionsForThing' | 'getJobDocument'> {
   const { engine, registry, arn, transact, scheduler } = deps;
   const store = engine.store;
   const mustJob = (jobId: string): JobRecord => {

@@ -93,3 +93,24 @@ export function validated<S extends TSchema>(schema: S): (input: unknown) => Sta
     return r.value;
   };
 }
+
+/** AssociateTargetsWithJob: "The total number of targets associated with a job must not exceed 100." */
+export const MAX_TARGETS_PER_JOB = 100;
+
+export const AssociateTargetsWithJobSchema = Type.Object({
+  jobId: JobId,
+  targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
+  comment: Type.Optional(Type.String({ maxLength: 2028, pattern: '^[^\\p{C}]+$' })),
+  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+});
+
+export const ListJobExecutionsForThingSchema = Type.Object({
+  thingName: ThingName,
+  status: Type.Optional(Type.Union(JOB_EXECUTION_STATUSES.map((s) => Type.Literal(s)))),
+  jobId: Type.Optional(JobId),
+  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  nextToken: Type.Optional(Type.String()),
+});
+
+export const GetJobDocumentSchema = Type.Object({ jobId: JobId, beforeSubstitution: Type.Optional(Type.Boolean()) });

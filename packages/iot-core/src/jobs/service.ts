@@ -6,6 +6,7 @@ import type { Db } from '../db.js';
 import { thingGroupArn, type ArnContext, type MembershipChange, type ThingRegistryView } from '../registry-types.js';
 import type { JobsControlPlane } from '../service-contracts.js';
 import { createJobsControlPlane, type Transact } from './control-plane.js';
+import { createJobTargetOperations } from './control-plane-targets.js';
 import { DeviceApi } from './device-api.js';
 import { JobsEngine, TxChanges } from './engine.js';
 import { JobScheduler } from './job-schedule.js';
@@ -199,7 +200,10 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   };
   const unsubscribe = registry.onMembershipChange(onMembership);
 
-  const controlPlane = createJobsControlPlane({ engine, registry, arn, transact, scheduler });
+  const controlPlane = {
+    ...createJobsControlPlane({ engine, registry, arn, transact, scheduler }),
+    ...createJobTargetOperations({ engine, registry, arn, transact }),
+  };
   return {
     ...controlPlane,
     async close(): Promise<void> {

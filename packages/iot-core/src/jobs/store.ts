@@ -129,7 +129,7 @@ export class JobsStore {
          VALUES (@jobId, @status, @targetSelection, @targets, @document, @description, @config, @now, @now, @rate, @now, @scheduling)`,
       ),
       updateJob: p(
-        `UPDATE jobs_job SET status = @status, description = @description, config = @config, force_canceled = @forceCanceled,
+        `UPDATE jobs_job SET status = @status, targets = @targets, description = @description, config = @config, force_canceled = @forceCanceled,
            reason_code = @reasonCode, comment = @comment, last_updated_at = @lastUpdatedAt, completed_at = @completedAt,
            rollout_rate = @rate, rollout_window_start = @windowStart, rollout_window_count = @windowCount,
            rollout_base_notified = @baseNotified, rollout_base_succeeded = @baseSucceeded, schedule_ended = @scheduleEnded
@@ -161,6 +161,11 @@ export class JobsStore {
       pageOfJob: p(
         `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = @jobId AND latest = 1 AND (@status IS NULL OR status = @status)
          ORDER BY queued_at, thing_name LIMIT @limit OFFSET @offset`,
+      ),
+      pageOfThing: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE thing_name = @thingName AND latest = 1
+           AND (@status IS NULL OR status = @status) AND (@jobId IS NULL OR job_id = @jobId)
+         ORDER BY queued_at, job_id LIMIT @limit OFFSET @offset`,
       ),
       countsOfJob: p(
         'SELECT status, COUNT(*) AS n FROM jobs_execution WHERE job_id = ? AND latest = 1 GROUP BY status',
@@ -221,6 +226,7 @@ export class JobsStore {
     this.s.updateJob.run({
       jobId: j.jobId,
       status: j.status,
+      targets: JSON.stringify(j.targets),
       description: j.description ?? null,
       config: JSON.stringify(j.config),
       forceCanceled: j.forceCanceled ? 1 : 0,
@@ -327,6 +333,17 @@ export class JobsStore {
 
   pageOfJob(jobId: string, status: JobExecutionStatus | undefined, offset: number, limit: number): ExecutionRecord[] {
     return (this.s.pageOfJob.all({ jobId, status: status ?? null, offset, limit }) as ExecutionRow[]).map(toExecution);
+  }
+
+  /** Latest executions of one thing, oldest first (ListJobExecutionsForThing). */
+  pageOfThing(
+    thingName: string,
+    filter: { readonly status?: JobExecutionStatus | undefined; readonly jobId?: string | undefined },
+    offset: number,
+    limit: number,
+  ): ExecutionRecord[] {
+    const params = { thingName, status: filter.status ?? null, jobId: filter.jobId ?? null, offset, limit };
+    return (this.s.pageOfThing.all(params) as ExecutionRow[]).map(toExecution);
   }
 
   countsOfJob(jobId: string): StatusCounts {

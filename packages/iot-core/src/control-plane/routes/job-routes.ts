@@ -2,6 +2,9 @@ import type { JobsControlPlane } from '../../service-contracts.js';
 import { toWire } from '../aws-reply.js';
 import type { ControlPlaneApp } from '../build-control-plane.js';
 import {
+  AssociateTargetsWithJobBody,
+  ListJobExecutionsForThingQuery,
+  ThingNameOnlyParams,
   CancelJobBody,
   CancelJobExecutionBody,
   CreateJobBody,
@@ -60,5 +63,18 @@ export function registerJobRoutes(app: ControlPlaneApp, jobs: JobsControlPlane):
       await jobs.cancelJobExecution({ ...req.params, ...req.query, ...req.body });
       return {};
     },
+  );
+  app.post(
+    '/jobs/:jobId/targets',
+    { schema: { params: JobIdParams, querystring: NamespaceQuery, body: AssociateTargetsWithJobBody } },
+    async (req) => toWire(await jobs.associateTargetsWithJob({ jobId: req.params.jobId, ...req.query, ...req.body })),
+  );
+  app.get(
+    '/things/:thingName/jobs',
+    { schema: { params: ThingNameOnlyParams, querystring: ListJobExecutionsForThingQuery } },
+    (req) => toWire(jobs.listJobExecutionsForThing({ thingName: req.params.thingName, ...req.query })),
+  );
+  app.get('/jobs/:jobId/job-document', { schema: { params: JobIdParams, querystring: DescribeJobQuery } }, (req) =>
+    toWire(jobs.getJobDocument({ jobId: req.params.jobId, ...req.query })),
   );
 }

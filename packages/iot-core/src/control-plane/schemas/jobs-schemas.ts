@@ -13,6 +13,7 @@ const literals = <T extends string>(...values: T[]) => Type.Union(values.map((v)
 export const JobId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
 export const JobIdParams = Type.Object({ jobId: JobId });
 export const JobExecutionParams = Type.Object({ thingName: ResourceName, jobId: JobId });
+export const ThingNameOnlyParams = Type.Object({ thingName: ResourceName });
 const NamespaceId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
 
 export const CreateJobBody = Type.Object(
@@ -92,3 +93,19 @@ export const CancelJobExecutionBody = Type.Object(
   },
   strict,
 );
+
+export const AssociateTargetsWithJobBody = Type.Object(
+  {
+    targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
+    comment: Type.Optional(Type.String({ maxLength: 2028 })),
+  },
+  strict,
+);
+
+export const ListJobExecutionsForThingQuery = Type.Object({
+  status: Type.Optional(JobExecutionStatus),
+  namespaceId: Type.Optional(NamespaceId),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  nextToken: Type.Optional(NextToken),
+  jobId: Type.Optional(JobId),
+});
