@@ -1,4 +1,11 @@
 import type {
+  CreateJobTemplateRequest,
+  CreateJobTemplateResponse,
+  DeleteJobTemplateRequest,
+  DescribeJobTemplateRequest,
+  DescribeJobTemplateResponse,
+  ListJobTemplatesRequest,
+  ListJobTemplatesResponse,
   AssociateTargetsWithJobRequest,
   AssociateTargetsWithJobResponse,
   GetJobDocumentRequest,
@@ -53,4 +60,8 @@ export interface JobsControlPlane {
   associateTargetsWithJob(input: AssociateTargetsWithJobRequest): Promise<AssociateTargetsWithJobResponse>;
   listJobExecutionsForThing(input: ListJobExecutionsForThingRequest): ListJobExecutionsForThingResponse;
   getJobDocument(input: GetJobDocumentRequest): GetJobDocumentResponse;
+  createJobTemplate(input: CreateJobTemplateRequest): CreateJobTemplateResponse;
+  describeJobTemplate(input: DescribeJobTemplateRequest): DescribeJobTemplateResponse;
+  listJobTemplates(input: ListJobTemplatesRequest): ListJobTemplatesResponse;
+  deleteJobTemplate(input: DeleteJobTemplateRequest): void;
 }

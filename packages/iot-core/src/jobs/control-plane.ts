@@ -42,8 +42,17 @@ import {
   scheduleOf,
   type JobScheduler,
 } from './job-schedule.js';
+import { checkedDocument } from './job-document.js';
 import type { JobConfig, JobRecord } from './model.js';
+import type { MaintenanceWindowInput } from './scheduling/index.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
+
+/** What CreateJob takes from a job template. */
+export interface JobTemplateContent {
+  readonly documentText: string;
+  readonly config: JobConfig;
+  readonly maintenanceWindows: readonly MaintenanceWindowInput[] | undefined;
+}
 
 /** Runs `fn` in one SQLite transaction, then publishes what it produced; resolves after the commit. */
 export type Transact = <T>(fn: (tx: TxChanges) => T) => Promise<T>;
@@ -77,7 +86,18 @@ export function createJobsControlPlane(deps: {
   readonly arn: ArnContext;
   readonly transact: Transact;
   readonly scheduler: JobScheduler;
-}): Omit<JobsControlPlane, 'associateTargetsWithJob' | 'listJobExecutionsForThing' | 'getJobDocument'> {
+  /** The custom job template a CreateJob's jobTemplateArn names (or a 400/404 AwsServiceError). */
+  readonly templateForArn: (templateArn: string) => JobTemplateContent;
+}): Omit<
+  JobsControlPlane,
+  | 'associateTargetsWithJob'
+  | 'listJobExecutionsForThing'
+  | 'getJobDocument'
+  | 'createJobTemplate'
+  | 'describeJobTemplate'
+  | 'listJobTemplates'
+  | 'deleteJobTemplate'
+> {
   const { engine, registry, arn, transact, scheduler } = deps;
   const store = engine.store;
   const mustJob = (jobId: string): JobRecord => {
@@ -102,33 +122,40 @@ export function createJobsControlPlane(deps: {
           400,
           'documentSource is not supported here: send the job document inline as document',
         );
-      if (req.document === undefined)
+      // documentParameters fill in AWS managed templates only: "This parameter can't be used with custom job
+      // templates or to create jobs from them." This core has no managed templates.
+      if (req.documentParameters !== undefined)
         throw new AwsServiceError(
           'InvalidRequestException',
           400,
-          'Either document or documentSource must be specified',
+          'documentParameters can be used only with AWS managed job templates, which the local core does not have',
         );
-      let document: unknown;
-      try {
-        document = JSON.parse(req.document);
-      } catch {
-        throw new AwsServiceError('InvalidRequestException', 400, 'The job document is not valid JSON');
-      }
-      if (document === null || typeof document !== 'object' || Array.isArray(document))
-        throw new AwsServiceError('InvalidRequestException', 400, 'The job document must be a JSON object');
+      const template = req.jobTemplateArn !== undefined ? deps.templateForArn(req.jobTemplateArn) : undefined;
+      const documentText = req.document ?? template?.documentText;
+      if (documentText === undefined)
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          'Either document, documentSource or jobTemplateArn must be specified',
+        );
+      const schedulingConfig =
+        req.schedulingConfig ??
+        (template?.maintenanceWindows !== undefined ? { maintenanceWindows: template.maintenanceWindows } : undefined);
+      checkedDocument(documentText);
       if (store.job(req.jobId) !== undefined)
         throw new AwsServiceError('ResourceAlreadyExistsException', 409, `Job ${req.jobId} already exists`);
-      const schedule = req.schedulingConfig && checkedScheduling(req.schedulingConfig, engine.now());
+      const schedule = schedulingConfig && checkedScheduling(schedulingConfig, engine.now());
       const things = resolveTargets(registry, arn, req.targets);
-      const config = pickJobConfig(req);
+      // Members given in the request win over the template's.
+      const config: JobConfig = { ...template?.config, ...pickJobConfig(req) };
       await transact((tx) => {
         store.insertJob({
           jobId: req.jobId,
           status: initialJobStatus(schedule, engine.now()),
-          scheduling: req.schedulingConfig,
+          scheduling: schedulingConfig,
           targetSelection: req.targetSelection ?? 'SNAPSHOT',
           targets: req.targets,
-          documentText: req.document ?? '{}',
+          documentText,
           description: req.description,
           config,
           rate: initialRate(config),
@@ -347,8 +374,6 @@ export function createJobsControlPlane(deps: {
 
 /** CreateJob members this service does not implement: refused rather than silently ignored. */
 const UNSUPPORTED_CREATE_JOB_MEMBERS = [
-  'jobTemplateArn',
-  'documentParameters',
   'destinationPackageVersions',
   'namespaceId',
 ] as const satisfies readonly (keyof CreateJobRequest)[];

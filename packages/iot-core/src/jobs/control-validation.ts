@@ -28,6 +28,8 @@ export const CreateJobSchema = Type.Object({
   targetSelection: Type.Optional(Type.Union([Type.Literal('SNAPSHOT'), Type.Literal('CONTINUOUS')])),
   ...UpdatableJobConfigMembers,
   schedulingConfig: Type.Optional(SchedulingConfigSchema),
+  jobTemplateArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+  documentParameters: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type CreateJobInput = Static<typeof CreateJobSchema>;
 
@@ -114,3 +116,20 @@ export const ListJobExecutionsForThingSchema = Type.Object({
 });
 
 export const GetJobDocumentSchema = Type.Object({ jobId: JobId, beforeSubstitution: Type.Optional(Type.Boolean()) });
+
+const JobTemplateId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
+
+export const CreateJobTemplateSchema = Type.Object({
+  jobTemplateId: JobTemplateId,
+  jobArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+  documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
+  document: Type.Optional(Type.String({ minLength: 1, maxLength: 32768 })),
+  description: Description,
+  ...UpdatableJobConfigMembers,
+  maintenanceWindows: Type.Optional(SchedulingConfigSchema.properties.maintenanceWindows),
+});
+export const JobTemplateIdOnlySchema = Type.Object({ jobTemplateId: JobTemplateId });
+export const ListJobTemplatesSchema = Type.Object({
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 250 })),
+  nextToken: Type.Optional(Type.String()),
+});

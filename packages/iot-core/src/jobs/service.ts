@@ -10,6 +10,7 @@ import { createJobTargetOperations } from './control-plane-targets.js';
 import { DeviceApi } from './device-api.js';
 import { JobsEngine, TxChanges } from './engine.js';
 import { JobScheduler } from './job-schedule.js';
+import { JobTemplates } from './job-templates.js';
 import { migrateJobs } from './schema.js';
 import { JobsStore } from './store.js';
 import { stillTargeted } from './targets.js';
@@ -200,9 +201,21 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   };
   const unsubscribe = registry.onMembershipChange(onMembership);
 
-  const controlPlane = {
-    ...createJobsControlPlane({ engine, registry, arn, transact, scheduler }),
+  const templates = new JobTemplates(db, store, arn, now);
+  const controlPlane: JobsControlPlane = {
+    ...createJobsControlPlane({
+      engine,
+      registry,
+      arn,
+      transact,
+      scheduler,
+      templateForArn: (templateArn) => templates.forArn(templateArn),
+    }),
     ...createJobTargetOperations({ engine, registry, arn, transact }),
+    createJobTemplate: (input) => templates.create(input),
+    describeJobTemplate: (input) => templates.describe(input),
+    listJobTemplates: (input) => templates.list(input),
+    deleteJobTemplate: (input) => templates.delete(input),
   };
   return {
     ...controlPlane,

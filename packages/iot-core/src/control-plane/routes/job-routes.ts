@@ -2,6 +2,9 @@ import type { JobsControlPlane } from '../../service-contracts.js';
 import { toWire } from '../aws-reply.js';
 import type { ControlPlaneApp } from '../build-control-plane.js';
 import {
+  CreateJobTemplateBody,
+  JobTemplateParams,
+  ListJobTemplatesQuery,
   AssociateTargetsWithJobBody,
   ListJobExecutionsForThingQuery,
   ThingNameOnlyParams,
@@ -77,4 +80,19 @@ export function registerJobRoutes(app: ControlPlaneApp, jobs: JobsControlPlane):
   app.get('/jobs/:jobId/job-document', { schema: { params: JobIdParams, querystring: DescribeJobQuery } }, (req) =>
     toWire(jobs.getJobDocument({ jobId: req.params.jobId, ...req.query })),
   );
+  app.put(
+    '/job-templates/:jobTemplateId',
+    { schema: { params: JobTemplateParams, body: CreateJobTemplateBody } },
+    (req) => toWire(jobs.createJobTemplate({ jobTemplateId: req.params.jobTemplateId, ...req.body })),
+  );
+  app.get('/job-templates/:jobTemplateId', { schema: { params: JobTemplateParams } }, (req) =>
+    toWire(jobs.describeJobTemplate({ jobTemplateId: req.params.jobTemplateId })),
+  );
+  app.get('/job-templates', { schema: { querystring: ListJobTemplatesQuery } }, (req) =>
+    toWire(jobs.listJobTemplates(req.query)),
+  );
+  app.delete('/job-templates/:jobTemplateId', { schema: { params: JobTemplateParams } }, (req) => {
+    jobs.deleteJobTemplate({ jobTemplateId: req.params.jobTemplateId });
+    return {};
+  });
 }

@@ -109,3 +109,25 @@ export const ListJobExecutionsForThingQuery = Type.Object({
   nextToken: Type.Optional(NextToken),
   jobId: Type.Optional(JobId),
 });
+
+const JobTemplateId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
+export const JobTemplateParams = Type.Object({ jobTemplateId: JobTemplateId });
+
+export const CreateJobTemplateBody = Type.Object(
+  {
+    jobArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+    documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
+    document: Type.Optional(Type.String({ maxLength: 32768 })),
+    description: Type.String({ maxLength: 2028 }),
+    ...UpdatableJobConfigMembers,
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
+    maintenanceWindows: SchedulingConfigSchema.properties.maintenanceWindows,
+    destinationPackageVersions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1600 }))),
+  },
+  strict,
+);
+
+export const ListJobTemplatesQuery = Type.Object({
+  maxResults: Type.Optional(MaxResults),
+  nextToken: Type.Optional(NextToken),
+});
