@@ -1,4 +1,6 @@
 import type {
+  DescribeEventConfigurationsResponse,
+  UpdateEventConfigurationsRequest,
   CreateJobTemplateRequest,
   CreateJobTemplateResponse,
   DeleteJobTemplateRequest,
@@ -64,4 +66,7 @@ export interface JobsControlPlane {
   describeJobTemplate(input: DescribeJobTemplateRequest): DescribeJobTemplateResponse;
   listJobTemplates(input: ListJobTemplatesRequest): ListJobTemplatesResponse;
   deleteJobTemplate(input: DeleteJobTemplateRequest): void;
+  /** Event configurations switch the `$aws/events/...` messages (persisted; all off until enabled). */
+  updateEventConfigurations(input: UpdateEventConfigurationsRequest): void;
+  describeEventConfigurations(): DescribeEventConfigurationsResponse;
 }

@@ -97,6 +97,8 @@ export function createJobsControlPlane(deps: {
   | 'describeJobTemplate'
   | 'listJobTemplates'
   | 'deleteJobTemplate'
+  | 'updateEventConfigurations'
+  | 'describeEventConfigurations'
 > {
   const { engine, registry, arn, transact, scheduler } = deps;
   const store = engine.store;
@@ -274,6 +276,7 @@ export function createJobsControlPlane(deps: {
         );
       await transact((tx) => {
         for (const e of executions) if (e.released && !isTerminalStatus(e.status)) engine.touchThing(tx, e.thingName);
+        engine.jobEnded(tx, job, 'deleted');
         store.deleteJob(job.jobId);
       });
     },

@@ -5,6 +5,7 @@ import {
   jobTransition,
   nextExecutionStatus,
   retryCriterionMatches,
+  type JobEventOperation,
   type JobExecutionEvent,
   type JobExecutionStatus,
   type StatusDetails,
@@ -12,6 +13,7 @@ import {
 import type { Logger } from 'pino';
 import type { JobsStore } from './store.js';
 import type { ExecutionRecord, JobRecord } from './model.js';
+import type { JobEvents } from './job-events.js';
 import { substitutePresignedUrls } from './presigned-url.js';
 import { notifyMessage, notifyNextMessage, type Outbound } from './wire.js';
 
@@ -48,7 +50,15 @@ export class JobsEngine {
     private readonly logger: Logger,
     /** Signs the bundle URLs that replace presigned-URL placeholders (shared with the bundle store). */
     private readonly presignedUrlKey: Uint8Array,
+    /** Builds `$aws/events/job…` messages when the event configuration enables them. */
+    private readonly events?: JobEvents,
   ) {}
+
+  /** Queues `$aws/events/job/{jobId}/{operation}` (when JOB events are enabled) for after the commit. */
+  jobEnded(tx: TxChanges, job: JobRecord, operation: JobEventOperation): void {
+    const event = this.events?.jobEnded(job, operation, this.store.countsOfJob(job.jobId), this.now());
+    if (event !== undefined) tx.outbound.push(event);
+  }
 
   /** A job's document as a device reads it now: presigned-URL placeholders replaced by fresh signed URLs. */
   documentFor(jobId: string): Readonly<Record<string, unknown>> | undefined {
@@ -126,6 +136,8 @@ export class JobsEngine {
     if (e.released && (membershipChanges || entersInProgress)) this.touchThing(tx, e.thingName);
     this.store.saveExecution(next);
     if (isTerminalStatus(to) && !isTerminalStatus(e.status)) {
+      const event = this.events?.executionEnded(next, now);
+      if (event !== undefined) tx.outbound.push(event);
       tx.touchedJobs.add(e.jobId);
       if (job !== undefined) this.maybeRetry(tx, job, next);
     }
@@ -204,6 +216,7 @@ export class JobsEngine {
     this.store.saveJob(canceled);
     const event = opts.force ? 'force-cancel' : 'cancel';
     for (const e of this.store.executionsOfJob(job.jobId)) this.changeStatus(tx, e, { event });
+    this.jobEnded(tx, canceled, 'canceled');
     return canceled;
   }
 
@@ -222,7 +235,7 @@ export class JobsEngine {
         });
         continue;
       }
-      this.completeIfDone(job);
+      this.completeIfDone(tx, job);
     }
     tx.touchedJobs.clear();
   }
@@ -248,14 +261,16 @@ export class JobsEngine {
   }
 
   /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one only after its endTime. */
-  completeIfDone(job: JobRecord): void {
+  completeIfDone(tx: TxChanges, job: JobRecord): void {
     const status = jobTransition(job.status, 'complete');
     // A CONTINUOUS job completes only after its schedule's endTime ("all job executions reach a terminal status").
     if ((job.targetSelection !== 'SNAPSHOT' && !job.scheduleEnded) || status === undefined) return;
     const counts = this.store.countsOfJob(job.jobId);
     if ((counts.QUEUED ?? 0) + (counts.IN_PROGRESS ?? 0) > 0) return;
     const now = this.now();
-    this.store.saveJob({ ...job, status, completedAt: now, lastUpdatedAt: now });
+    const completed: JobRecord = { ...job, status, completedAt: now, lastUpdatedAt: now };
+    this.store.saveJob(completed);
+    this.jobEnded(tx, completed, 'completed');
   }
 
   /** notify / notify-next for every thing whose pending list or next execution changed. */

@@ -9,6 +9,8 @@ import { createJobsControlPlane, type Transact } from './control-plane.js';
 import { createJobTargetOperations } from './control-plane-targets.js';
 import { DeviceApi } from './device-api.js';
 import { JobsEngine, TxChanges } from './engine.js';
+import { EventConfigurations } from './event-configurations.js';
+import { JobEvents } from './job-events.js';
 import { JobScheduler } from './job-schedule.js';
 import { JobTemplates } from './job-templates.js';
 import { migrateJobs } from './schema.js';
@@ -48,7 +50,9 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   migrateJobs(db);
   const store = new JobsStore(db);
   const committer = createDurableCommitter(db);
-  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32));
+  const eventConfigurations = new EventConfigurations(db, now);
+  const events = new JobEvents(eventConfigurations, registry, arn);
+  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32), events);
   const deviceApi = new DeviceApi(engine);
   const scheduler = new JobScheduler(engine);
   const inFlight = new Set<Promise<void>>();
@@ -216,6 +220,8 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
     describeJobTemplate: (input) => templates.describe(input),
     listJobTemplates: (input) => templates.list(input),
     deleteJobTemplate: (input) => templates.delete(input),
+    updateEventConfigurations: (input) => eventConfigurations.update(input),
+    describeEventConfigurations: () => eventConfigurations.describe(),
   };
   return {
     ...controlPlane,

@@ -5,3 +5,4 @@ export * from './payloads.js';
 export * from './errors.js';
 export * from './requests.js';
 export * from './transitions.js';
+export * from './events.js';

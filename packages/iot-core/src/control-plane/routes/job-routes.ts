@@ -2,6 +2,7 @@ import type { JobsControlPlane } from '../../service-contracts.js';
 import { toWire } from '../aws-reply.js';
 import type { ControlPlaneApp } from '../build-control-plane.js';
 import {
+  UpdateEventConfigurationsBody,
   CreateJobTemplateBody,
   JobTemplateParams,
   ListJobTemplatesQuery,
@@ -95,4 +96,9 @@ export function registerJobRoutes(app: ControlPlaneApp, jobs: JobsControlPlane):
     jobs.deleteJobTemplate({ jobTemplateId: req.params.jobTemplateId });
     return {};
   });
+  app.patch('/event-configurations', { schema: { body: UpdateEventConfigurationsBody } }, (req) => {
+    jobs.updateEventConfigurations(req.body);
+    return {};
+  });
+  app.get('/event-configurations', () => toWire(jobs.describeEventConfigurations()));
 }

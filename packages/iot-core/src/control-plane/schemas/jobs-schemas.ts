@@ -131,3 +131,13 @@ export const ListJobTemplatesQuery = Type.Object({
   maxResults: Type.Optional(MaxResults),
   nextToken: Type.Optional(NextToken),
 });
+
+/** UpdateEventConfigurations; the event type names are checked by the service. */
+export const UpdateEventConfigurationsBody = Type.Object(
+  {
+    eventConfigurations: Type.Optional(
+      Type.Record(Type.String(), Type.Object({ Enabled: Type.Optional(Type.Boolean()) }, strict)),
+    ),
+  },
+  strict,
+);
