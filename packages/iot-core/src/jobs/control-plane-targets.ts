@@ -8,7 +8,7 @@ import type {
 } from '@aws-sdk/client-iot';
 import { AwsServiceError } from '../aws-error.js';
 import { jobArn, type ArnContext, type ThingRegistryView } from '../registry-types.js';
-import { nextPageToken, pageToken, type Transact } from './control-plane.js';
+import { jobExecutionSummaryOf, nextPageToken, pageToken, type Transact } from './control-plane.js';
 import {
   AssociateTargetsWithJobSchema,
   GetJobDocumentSchema,
@@ -98,14 +98,7 @@ export function createJobTargetOperations(deps: {
       return {
         executionSummaries: page.slice(0, limit).map((e) => ({
           jobId: e.jobId,
-          jobExecutionSummary: {
-            status: e.status,
-            queuedAt: new Date(e.queuedAt),
-            ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
-            lastUpdatedAt: new Date(e.lastUpdatedAt),
-            executionNumber: e.executionNumber,
-            retryAttempt: e.executionNumber - 1,
-          },
+          jobExecutionSummary: jobExecutionSummaryOf(e),
         })),
         ...(page.length > limit ? { nextToken: nextPageToken(offset + limit) } : {}),
       };

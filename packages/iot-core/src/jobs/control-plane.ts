@@ -1,5 +1,5 @@
 import type {
-  JobEndBehavior,
+  JobExecutionSummary,
   CancelJobExecutionRequest,
   CancelJobRequest,
   CancelJobResponse,
@@ -35,15 +35,9 @@ import {
 } from './control-validation.js';
 import type { JobsEngine, TxChanges } from './engine.js';
 import { JOB_CONFIG_KEYS } from './job-config-schema.js';
-import {
-  checkedScheduling,
-  initialJobStatus,
-  scheduledJobRollouts,
-  scheduleOf,
-  type JobScheduler,
-} from './job-schedule.js';
+import { checkedScheduling, initialJobStatus, scheduleMembers, type JobScheduler } from './job-schedule.js';
 import { checkedDocument } from './job-document.js';
-import type { JobConfig, JobRecord } from './model.js';
+import type { ExecutionRecord, JobConfig, JobRecord } from './model.js';
 import type { MaintenanceWindowInput } from './scheduling/index.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
 
@@ -315,14 +309,7 @@ export function createJobsControlPlane(deps: {
       return {
         executionSummaries: page.slice(0, limit).map((e) => ({
           thingArn: registry.getThing(e.thingName)?.thingArn ?? thingArn(arn, e.thingName),
-          jobExecutionSummary: {
-            status: e.status,
-            queuedAt: new Date(e.queuedAt),
-            ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
-            lastUpdatedAt: new Date(e.lastUpdatedAt),
-            executionNumber: e.executionNumber,
-            retryAttempt: e.executionNumber - 1,
-          },
+          jobExecutionSummary: jobExecutionSummaryOf(e),
         })),
         ...(page.length > limit ? { nextToken: nextPageToken(offset + limit) } : {}),
       };
@@ -381,24 +368,15 @@ const UNSUPPORTED_CREATE_JOB_MEMBERS = [
   'namespaceId',
 ] as const satisfies readonly (keyof CreateJobRequest)[];
 
-/** DescribeJob's schedulingConfig (as given) and scheduledJobRollouts, for a scheduled job. */
-function scheduleMembers(
-  job: JobRecord,
-  now: number,
-): Pick<NonNullable<DescribeJobResponse['job']>, 'schedulingConfig' | 'scheduledJobRollouts'> {
-  const schedule = scheduleOf(job);
-  if (job.scheduling === undefined || schedule === undefined) return {};
-  const { startTime, endTime, endBehavior, maintenanceWindows } = job.scheduling;
-  return {
-    schedulingConfig: {
-      ...(startTime !== undefined ? { startTime } : {}),
-      ...(endTime !== undefined ? { endTime } : {}),
-      ...(endBehavior !== undefined ? { endBehavior: endBehavior as JobEndBehavior } : {}),
-      ...(maintenanceWindows !== undefined ? { maintenanceWindows: maintenanceWindows.map((w) => ({ ...w })) } : {}),
-    },
-    scheduledJobRollouts: scheduledJobRollouts(schedule, now),
-  };
-}
+/** The control plane's JobExecutionSummary of an execution (ListJobExecutionsForJob / ForThing). */
+export const jobExecutionSummaryOf = (e: ExecutionRecord): JobExecutionSummary => ({
+  status: e.status,
+  queuedAt: new Date(e.queuedAt),
+  ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
+  lastUpdatedAt: new Date(e.lastUpdatedAt),
+  executionNumber: e.executionNumber,
+  retryAttempt: e.executionNumber - 1,
+});
 
 /** Executions per minute a rollout starts at; undefined = no limit. */
 export function initialRate(config: JobConfig): number | undefined {

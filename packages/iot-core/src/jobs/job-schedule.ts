@@ -1,3 +1,4 @@
+import type { DescribeJobResponse, JobEndBehavior } from '@aws-sdk/client-iot';
 import { jobTransition, type JobEvent, type JobStatus } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 import type { JobsEngine, TxChanges } from './engine.js';
@@ -45,6 +46,25 @@ export const initialJobStatus = (schedule: ValidScheduling | undefined, now: num
 /** DescribeJob's scheduledJobRollouts: the next seven rollout starts, in the format AWS takes them in. */
 export const scheduledJobRollouts = (schedule: ValidScheduling, now: number): { startTime: string }[] =>
   upcomingRolloutStarts(schedule, now).map((ms) => ({ startTime: new Date(ms).toISOString().slice(0, 16) }));
+
+/** DescribeJob's schedulingConfig (as given) and scheduledJobRollouts, for a scheduled job. */
+export function scheduleMembers(
+  job: JobRecord,
+  now: number,
+): Pick<NonNullable<DescribeJobResponse['job']>, 'schedulingConfig' | 'scheduledJobRollouts'> {
+  const schedule = scheduleOf(job);
+  if (job.scheduling === undefined || schedule === undefined) return {};
+  const { startTime, endTime, endBehavior, maintenanceWindows } = job.scheduling;
+  return {
+    schedulingConfig: {
+      ...(startTime !== undefined ? { startTime } : {}),
+      ...(endTime !== undefined ? { endTime } : {}),
+      ...(endBehavior !== undefined ? { endBehavior: endBehavior as JobEndBehavior } : {}),
+      ...(maintenanceWindows !== undefined ? { maintenanceWindows: maintenanceWindows.map((w) => ({ ...w })) } : {}),
+    },
+    scheduledJobRollouts: scheduledJobRollouts(schedule, now),
+  };
+}
 
 const PHASE_EVENT: Readonly<Record<Exclude<SchedulingPhaseName, 'ended'>, JobEvent>> = {
   'in-window': 'rollout-start',
