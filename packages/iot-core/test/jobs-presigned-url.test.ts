@@ -137,6 +137,7 @@ describe('presigned-URL placeholders in job documents, on the test clock', () =>
     const doc = (described.body as { execution: { jobDocument: Record<string, unknown> } }).execution.jobDocument;
     expect(doc.note).toBe('not a ${placeholder}');
     expect(verifyBundleUrl(urlIn(doc), KEY, env.clock.ms).ok).toBe(true);
+    expect(urlIn(doc)).toBe(first); // signed once per second: reads within it share the URL
 
     // 60 s later the first URL has expired; reading the document again signs a new one.
     env.clock.advance(60_000);

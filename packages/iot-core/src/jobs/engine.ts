@@ -64,12 +64,27 @@ export class JobsEngine {
   documentFor(jobId: string): Readonly<Record<string, unknown>> | undefined {
     const job = this.store.job(jobId);
     if (job === undefined) return undefined;
-    return substitutePresignedUrls(job.documentText, job.document, {
+    // URLs expire on whole seconds, so every read within one second gets the same document: sign once per second.
+    const second = Math.floor(this.now() / 1000);
+    const cached = this.signedDocuments.get(jobId);
+    if (cached !== undefined && cached.second === second && cached.job === job) return cached.document;
+    const document = substitutePresignedUrls(job.documentText, job.document, {
       key: this.presignedUrlKey,
       nowMs: this.now(),
       expiresInSec: job.config.presignedUrlConfig?.expiresInSec,
     });
+    if (document !== job.document) {
+      if (this.signedDocuments.size >= 10_000) this.signedDocuments.clear(); // bounded: deleted jobs leave entries
+      this.signedDocuments.set(jobId, { second, job, document });
+    }
+    return document;
   }
+
+  /** The last substituted document per job, valid for one second and one version of the job record. */
+  private readonly signedDocuments = new Map<
+    string,
+    { readonly second: number; readonly job: JobRecord; readonly document: Readonly<Record<string, unknown>> }
+  >();
 
   /** Must be called before the first change that may add or remove a pending execution of `thingName`. */
   touchThing(tx: TxChanges, thingName: string): void {
