@@ -29,7 +29,7 @@ describe('signBundleUrl / verifyBundleUrl', () => {
     expect(u.pathname).toBe('/fw/app-2.0.0.bundle');
     expect(u.searchParams.get('variant')).toBe('a');
     expect(u.searchParams.get(BUNDLE_URL_EXPIRES_PARAM)).toBe(String(NOW / 1000 + 60));
-    expect(u.searchParams.get(BUNDLE_URL_SIGNATURE_PARAM)).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    expect(u.searchParams.get(BUNDLE_URL_SIGNATURE_PARAM)).toMatch(/^[0-9a-f]{64}$/);
   });
 
   it('accepts the URL until its expiry second, also as a request path', () => {

@@ -119,7 +119,7 @@ describe('GetJobDocument', () => {
     expect(raw.document).toBe(document);
     const substituted = await cp.iot.send(new GetJobDocumentCommand({ jobId: 'd' }));
     const url = (JSON.parse(substituted.document ?? '{}') as { url: string }).url;
-    expect(url.startsWith('https://bundles.example/a?X-Ota-Expires=')).toBe(true);
+    expect(url.startsWith('https://bundles.example/a?expires=')).toBe(true);
     expect(await failure(cp.iot.send(new GetJobDocumentCommand({ jobId: 'nope' })))).toMatchObject({
       name: 'ResourceNotFoundException',
       status: 404,

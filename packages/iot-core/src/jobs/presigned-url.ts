@@ -5,15 +5,17 @@ import { createHmac, timingSafeEqual } from 'node:crypto';
  * in place of `${aws:iot:s3-presigned-url:https://host/path}`. The core signs, the bundle store that serves
  * the URL verifies, both with the same key:
  *
- *   https://host/path?X-Ota-Expires=<epoch seconds>&X-Ota-Signature=<base64url HMAC-SHA256(key, path + "\n" + expires)>
+ *   https://host/path?expires=<epoch seconds>&signature=<hex HMAC-SHA256(key, path + "\n" + expires)>
  *
  * Only the URL's path and the expiry are signed; other query parameters are kept as they were and not covered.
+ * The format is the one of @otafleet/protocol's signBundleUrl (ota/bundle-url.ts, on main since this branch was
+ * cut), so the fleet service's bundle store verifies these URLs; at the merge this pair gives way to that one.
  */
-export const BUNDLE_URL_EXPIRES_PARAM = 'X-Ota-Expires';
-export const BUNDLE_URL_SIGNATURE_PARAM = 'X-Ota-Signature';
+export const BUNDLE_URL_EXPIRES_PARAM = 'expires';
+export const BUNDLE_URL_SIGNATURE_PARAM = 'signature';
 
 const signature = (key: Uint8Array, path: string, expires: number): string =>
-  createHmac('sha256', key).update(`${path}\n${expires}`).digest('base64url');
+  createHmac('sha256', key).update(`${path}\n${expires}`).digest('hex');
 
 /** The URL with its expiry (epoch seconds) and signature appended. */
 export function signBundleUrl(url: string, key: Uint8Array, expiresAtSeconds: number): string {
