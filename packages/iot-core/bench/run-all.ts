@@ -6,7 +6,14 @@ import { fileURLToPath } from 'node:url';
  * child), so one's sockets and heap do not disturb the next. Each prints one JSON line; the method they share
  * is in lib/schedule.ts and BENCHMARKS.part.md.
  */
-const benches = ['broker-raw.ts', 'shadow-throughput.ts', 'jobs-throughput.ts', 'fleet-query.ts', 'registry-bulk.ts'];
+const benches = [
+  'broker-raw.ts',
+  'shadow-throughput.ts',
+  'jobs-throughput.ts',
+  'jobs-document-reads.ts',
+  'fleet-query.ts',
+  'registry-bulk.ts',
+];
 /** 50,000 things over the HTTP API plus the fsync-per-call baseline take minutes on a loaded machine. */
 const timeoutMs: Readonly<Record<string, number>> = { 'registry-bulk.ts': 900_000 };
 let failed = 0;

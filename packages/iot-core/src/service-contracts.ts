@@ -1,4 +1,19 @@
 import type {
+  DescribeEventConfigurationsResponse,
+  UpdateEventConfigurationsRequest,
+  CreateJobTemplateRequest,
+  CreateJobTemplateResponse,
+  DeleteJobTemplateRequest,
+  DescribeJobTemplateRequest,
+  DescribeJobTemplateResponse,
+  ListJobTemplatesRequest,
+  ListJobTemplatesResponse,
+  AssociateTargetsWithJobRequest,
+  AssociateTargetsWithJobResponse,
+  GetJobDocumentRequest,
+  GetJobDocumentResponse,
+  ListJobExecutionsForThingRequest,
+  ListJobExecutionsForThingResponse,
   CancelJobExecutionRequest,
   CancelJobRequest,
   CancelJobResponse,
@@ -44,4 +59,14 @@ export interface JobsControlPlane {
   listJobExecutionsForJob(input: ListJobExecutionsForJobRequest): ListJobExecutionsForJobResponse;
   describeJobExecution(input: DescribeJobExecutionRequest): DescribeJobExecutionResponse;
   cancelJobExecution(input: CancelJobExecutionRequest): Promise<void>;
+  associateTargetsWithJob(input: AssociateTargetsWithJobRequest): Promise<AssociateTargetsWithJobResponse>;
+  listJobExecutionsForThing(input: ListJobExecutionsForThingRequest): ListJobExecutionsForThingResponse;
+  getJobDocument(input: GetJobDocumentRequest): GetJobDocumentResponse;
+  createJobTemplate(input: CreateJobTemplateRequest): CreateJobTemplateResponse;
+  describeJobTemplate(input: DescribeJobTemplateRequest): DescribeJobTemplateResponse;
+  listJobTemplates(input: ListJobTemplatesRequest): ListJobTemplatesResponse;
+  deleteJobTemplate(input: DeleteJobTemplateRequest): void;
+  /** Event configurations switch the `$aws/events/...` messages (persisted; all off until enabled). */
+  updateEventConfigurations(input: UpdateEventConfigurationsRequest): void;
+  describeEventConfigurations(): DescribeEventConfigurationsResponse;
 }

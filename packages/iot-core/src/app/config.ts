@@ -21,6 +21,8 @@ export const LocalCoreConfigSchema = Type.Object(
     secretAccessKey: Type.String({ minLength: 16 }),
     /** Use an external broker (e.g. Mosquitto 2 with the generated config) instead of the embedded one. */
     brokerUrl: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts)://' })),
+    /** Key of the signed bundle URLs in job documents (env only); the bundle store verifies with the same. */
+    bundleUrlKey: Type.Optional(Type.String({ minLength: 32 })),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   },
   { additionalProperties: false },
@@ -61,7 +63,8 @@ export const CONFIG_HELP = `Usage: iot-core [options]
   --broker-url URL      external broker instead of aedes       env OTA_CORE_BROKER_URL    default embedded
   --log-level L         pino level                             env LOG_LEVEL              default info
 Access keys (env only, never flags): OTA_CORE_ACCESS_KEY_ID, OTA_CORE_SECRET_ACCESS_KEY
-  (default: the development pair ${DEV_ACCESS_KEY_ID} / ${DEV_SECRET_ACCESS_KEY}, with a warning).`;
+  (default: the development pair ${DEV_ACCESS_KEY_ID} / ${DEV_SECRET_ACCESS_KEY}, with a warning).
+Bundle URL signing key (env only, at least 32 characters): OTA_CORE_BUNDLE_URL_KEY (default: random per start).`;
 
 /** Flags win over environment, environment over defaults. Throws ConfigError naming what to fix. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LocalCoreConfig {
@@ -93,6 +96,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loc
     accessKeyId: env['OTA_CORE_ACCESS_KEY_ID'] ?? DEV_ACCESS_KEY_ID,
     secretAccessKey: env['OTA_CORE_SECRET_ACCESS_KEY'] ?? DEV_SECRET_ACCESS_KEY,
     brokerUrl: pick('broker-url'),
+    bundleUrlKey: env['OTA_CORE_BUNDLE_URL_KEY'],
     logLevel: pick('log-level') ?? 'info',
   };
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];

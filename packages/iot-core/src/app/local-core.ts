@@ -126,7 +126,14 @@ async function startParts(
     onShadowsChanged: (keys) => registry.indexedDataChanged(classicShadowThings(keys), ['shadow']),
   });
   parts.add(() => shadows.close());
-  const jobs = await createJobsService({ db, bus, registry, arn, logger });
+  const jobs = await createJobsService({
+    db,
+    bus,
+    registry,
+    arn,
+    logger,
+    ...(config.bundleUrlKey !== undefined ? { presignedUrlKey: Buffer.from(config.bundleUrlKey, 'utf8') } : {}),
+  });
   parts.add(() => jobs.close());
   const registryWiring = connectRegistryToServices(registry, shadows, broker);
   parts.add(() => registryWiring.close());

@@ -1,4 +1,5 @@
 import type {
+  JobExecutionSummary,
   CancelJobExecutionRequest,
   CancelJobRequest,
   CancelJobResponse,
@@ -16,7 +17,7 @@ import type {
   ListJobsResponse,
   UpdateJobRequest,
 } from '@aws-sdk/client-iot';
-import { isTerminalStatus } from '@otafleet/protocol';
+import { executionTransition, isTerminalStatus, jobTransition } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 import { jobArn, thingArn, type ArnContext, type ThingRegistryView } from '../registry-types.js';
 import type { JobsControlPlane } from '../service-contracts.js';
@@ -33,9 +34,20 @@ import {
   validated,
 } from './control-validation.js';
 import type { JobsEngine, TxChanges } from './engine.js';
-import type { JobConfig, JobRecord } from './model.js';
+import { JOB_CONFIG_KEYS } from './job-config-schema.js';
+import { checkedScheduling, initialJobStatus, scheduleMembers, type JobScheduler } from './job-schedule.js';
+import { checkedDocument } from './job-document.js';
+import type { ExecutionRecord, JobConfig, JobRecord } from './model.js';
+import type { MaintenanceWindowInput } from './scheduling/index.js';
 import { jobProcessDetails, resolveTargets, targetsGroup } from './targets.js';
 import { offsetCursorTokens } from '../page-token.js';
+
+/** What CreateJob takes from a job template. */
+export interface JobTemplateContent {
+  readonly documentText: string;
+  readonly config: JobConfig;
+  readonly maintenanceWindows: readonly MaintenanceWindowInput[] | undefined;
+}
 
 /** Runs `fn` in one SQLite transaction, then publishes what it produced; resolves after the commit. */
 export type Transact = <T>(fn: (tx: TxChanges) => T) => Promise<T>;
@@ -62,8 +74,22 @@ export function createJobsControlPlane(deps: {
   readonly registry: ThingRegistryView;
   readonly arn: ArnContext;
   readonly transact: Transact;
-}): JobsControlPlane {
-  const { engine, registry, arn, transact } = deps;
+  readonly scheduler: JobScheduler;
+  /** The custom job template a CreateJob's jobTemplateArn names (or a 400/404 AwsServiceError). */
+  readonly templateForArn: (templateArn: string) => JobTemplateContent;
+}): Omit<
+  JobsControlPlane,
+  | 'associateTargetsWithJob'
+  | 'listJobExecutionsForThing'
+  | 'getJobDocument'
+  | 'createJobTemplate'
+  | 'describeJobTemplate'
+  | 'listJobTemplates'
+  | 'deleteJobTemplate'
+  | 'updateEventConfigurations'
+  | 'describeEventConfigurations'
+> {
+  const { engine, registry, arn, transact, scheduler } = deps;
   const store = engine.store;
   const mustJob = (jobId: string): JobRecord => {
     const job = store.job(jobId);
@@ -87,31 +113,40 @@ export function createJobsControlPlane(deps: {
           400,
           'documentSource is not supported here: send the job document inline as document',
         );
-      if (req.document === undefined)
+      // documentParameters fill in AWS managed templates only: "This parameter can't be used with custom job
+      // templates or to create jobs from them." This core has no managed templates.
+      if (req.documentParameters !== undefined)
         throw new AwsServiceError(
           'InvalidRequestException',
           400,
-          'Either document or documentSource must be specified',
+          'documentParameters can be used only with AWS managed job templates, which the local core does not have',
         );
-      let document: unknown;
-      try {
-        document = JSON.parse(req.document);
-      } catch {
-        throw new AwsServiceError('InvalidRequestException', 400, 'The job document is not valid JSON');
-      }
-      if (document === null || typeof document !== 'object' || Array.isArray(document))
-        throw new AwsServiceError('InvalidRequestException', 400, 'The job document must be a JSON object');
+      const template = req.jobTemplateArn !== undefined ? deps.templateForArn(req.jobTemplateArn) : undefined;
+      const documentText = req.document ?? template?.documentText;
+      if (documentText === undefined)
+        throw new AwsServiceError(
+          'InvalidRequestException',
+          400,
+          'Either document, documentSource or jobTemplateArn must be specified',
+        );
+      const schedulingConfig =
+        req.schedulingConfig ??
+        (template?.maintenanceWindows !== undefined ? { maintenanceWindows: template.maintenanceWindows } : undefined);
+      checkedDocument(documentText);
       if (store.job(req.jobId) !== undefined)
         throw new AwsServiceError('ResourceAlreadyExistsException', 409, `Job ${req.jobId} already exists`);
+      const schedule = schedulingConfig && checkedScheduling(schedulingConfig, engine.now());
       const things = resolveTargets(registry, arn, req.targets);
-      const config = pickJobConfig(req);
+      // Members given in the request win over the template's.
+      const config: JobConfig = { ...template?.config, ...pickJobConfig(req) };
       await transact((tx) => {
         store.insertJob({
           jobId: req.jobId,
-          status: 'IN_PROGRESS',
+          status: initialJobStatus(schedule, engine.now()),
+          scheduling: schedulingConfig,
           targetSelection: req.targetSelection ?? 'SNAPSHOT',
           targets: req.targets,
-          documentText: req.document ?? '{}',
+          documentText,
           description: req.description,
           config,
           rate: initialRate(config),
@@ -121,6 +156,7 @@ export function createJobsControlPlane(deps: {
         engine.release(tx, req.jobId);
         tx.touchedJobs.add(req.jobId);
       });
+      if (schedule !== undefined) scheduler.wake();
       return {
         jobArn: jobArn(arn, req.jobId),
         jobId: req.jobId,
@@ -158,6 +194,7 @@ export function createJobsControlPlane(deps: {
                 },
               }
             : {}),
+          ...scheduleMembers(job, engine.now()),
           createdAt: new Date(job.createdAt),
           lastUpdatedAt: new Date(job.lastUpdatedAt),
           ...(job.completedAt !== undefined ? { completedAt: new Date(job.completedAt) } : {}),
@@ -189,11 +226,11 @@ export function createJobsControlPlane(deps: {
     async cancelJob(input: CancelJobRequest): Promise<CancelJobResponse> {
       const req = parseCancelJob(input);
       const job = mustJob(req.jobId);
-      if (job.status === 'COMPLETED')
+      if (jobTransition(job.status, 'cancel') === undefined)
         throw new AwsServiceError(
           'InvalidRequestException',
           400,
-          `Job ${job.jobId} is already COMPLETED and cannot be canceled`,
+          `Job ${job.jobId} is already ${job.status} and cannot be canceled`,
         );
       const force = req.force === true;
       await transact((tx) => {
@@ -211,15 +248,24 @@ export function createJobsControlPlane(deps: {
       const job = mustJob(req.jobId);
       const executions = store.executionsOfJob(job.jobId);
       // "You can only delete a job that's in a terminal state (COMPLETED or CANCELED)" unless force is set;
-      // IN_PROGRESS executions likewise need force. https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteJob.html
-      if (req.force !== true && (job.status === 'IN_PROGRESS' || executions.some((e) => e.status === 'IN_PROGRESS')))
+      // pending executions likewise need force. https://docs.aws.amazon.com/iot/latest/apireference/API_DeleteJob.html
+      const event = req.force === true ? 'force-delete' : 'delete';
+      if (jobTransition(job.status, event) === undefined)
         throw new AwsServiceError(
           'InvalidStateTransitionException',
           409,
-          `Job ${job.jobId} is ${job.status === 'IN_PROGRESS' ? 'IN_PROGRESS' : 'canceled but has IN_PROGRESS executions'}; set force to delete it`,
+          `Job ${job.jobId} is ${job.status}; set force to delete it`,
+        );
+      const blocking = executions.find((e) => executionTransition(e.status, event) === undefined);
+      if (blocking !== undefined)
+        throw new AwsServiceError(
+          'InvalidStateTransitionException',
+          409,
+          `Job ${job.jobId} is ${job.status} but has ${blocking.status} executions; set force to delete it`,
         );
       await transact((tx) => {
         for (const e of executions) if (e.released && !isTerminalStatus(e.status)) engine.touchThing(tx, e.thingName);
+        engine.jobEnded(tx, job, 'deleted');
         store.deleteJob(job.jobId);
       });
     },
@@ -261,14 +307,7 @@ export function createJobsControlPlane(deps: {
       return {
         executionSummaries: page.slice(0, limit).map((e) => ({
           thingArn: registry.getThing(e.thingName)?.thingArn ?? thingArn(arn, e.thingName),
-          jobExecutionSummary: {
-            status: e.status,
-            queuedAt: new Date(e.queuedAt),
-            ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
-            lastUpdatedAt: new Date(e.lastUpdatedAt),
-            executionNumber: e.executionNumber,
-            retryAttempt: e.executionNumber - 1,
-          },
+          jobExecutionSummary: jobExecutionSummaryOf(e),
         })),
         ...(page.length > limit ? { nextToken: listExecutionsTokens.encode(offset + limit, scope) } : {}),
       };
@@ -305,20 +344,17 @@ export function createJobsControlPlane(deps: {
           409,
           `The job execution is at version ${e.versionNumber}, not ${req.expectedVersion}`,
         );
-      if (isTerminalStatus(e.status))
-        throw new AwsServiceError('InvalidStateTransitionException', 409, `The job execution is already ${e.status}`);
-      if (e.status === 'IN_PROGRESS' && req.force !== true)
+      const event = req.force === true ? 'force-cancel' : 'cancel';
+      if (executionTransition(e.status, event) === undefined)
         throw new AwsServiceError(
           'InvalidStateTransitionException',
           409,
-          'The job execution is IN_PROGRESS; set force to cancel it',
+          executionTransition(e.status, 'force-cancel') !== undefined
+            ? `The job execution is ${e.status}; set force to cancel it`
+            : `The job execution is already ${e.status}`,
         );
       await transact((tx) => {
-        engine.changeStatus(tx, e, {
-          status: 'CANCELED',
-          statusDetails: req.statusDetails,
-          forceCanceled: e.status === 'IN_PROGRESS',
-        });
+        engine.changeStatus(tx, e, { event, statusDetails: req.statusDetails });
       });
     },
   };
@@ -326,12 +362,19 @@ export function createJobsControlPlane(deps: {
 
 /** CreateJob members this service does not implement: refused rather than silently ignored. */
 const UNSUPPORTED_CREATE_JOB_MEMBERS = [
-  'schedulingConfig',
-  'jobTemplateArn',
-  'documentParameters',
   'destinationPackageVersions',
   'namespaceId',
 ] as const satisfies readonly (keyof CreateJobRequest)[];
+
+/** The control plane's JobExecutionSummary of an execution (ListJobExecutionsForJob / ForThing). */
+export const jobExecutionSummaryOf = (e: ExecutionRecord): JobExecutionSummary => ({
+  status: e.status,
+  queuedAt: new Date(e.queuedAt),
+  ...(e.startedAt !== undefined ? { startedAt: new Date(e.startedAt) } : {}),
+  lastUpdatedAt: new Date(e.lastUpdatedAt),
+  executionNumber: e.executionNumber,
+  retryAttempt: e.executionNumber - 1,
+});
 
 /** Executions per minute a rollout starts at; undefined = no limit. */
 export function initialRate(config: JobConfig): number | undefined {
@@ -343,15 +386,7 @@ export function initialRate(config: JobConfig): number | undefined {
 
 /** The job-level configuration members a CreateJob or UpdateJob request carries (absent ones left out). */
 function pickJobConfig(req: Partial<JobConfig>): JobConfig {
-  const config: { -readonly [K in keyof JobConfig]?: JobConfig[K] } = {};
-  for (const key of [
-    'presignedUrlConfig',
-    'jobExecutionsRolloutConfig',
-    'abortConfig',
-    'timeoutConfig',
-    'jobExecutionsRetryConfig',
-  ] as const) {
-    if (req[key] !== undefined) Object.assign(config, { [key]: req[key] });
-  }
+  const config: JobConfig = {};
+  for (const key of JOB_CONFIG_KEYS) if (req[key] !== undefined) Object.assign(config, { [key]: req[key] });
   return config;
 }

@@ -9,6 +9,7 @@ import {
   THING_NAME,
 } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
+import { SchedulingConfigSchema, UpdatableJobConfigMembers } from './job-config-schema.js';
 
 /**
  * Runtime shapes of the control-plane requests (the HTTP layer hands over parsed JSON, so nothing is
@@ -16,56 +17,6 @@ import { AwsServiceError } from '../aws-error.js';
  */
 const JobId = Type.String({ pattern: JOB_ID.pattern });
 const ThingName = Type.String({ pattern: THING_NAME.pattern });
-
-export const RolloutConfigSchema = Type.Object({
-  maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
-  exponentialRate: Type.Optional(
-    Type.Object({
-      baseRatePerMinute: Type.Integer({ minimum: 1, maximum: 1000 }),
-      incrementFactor: Type.Number({ minimum: 1.1, maximum: 5 }),
-      rateIncreaseCriteria: Type.Object({
-        numberOfNotifiedThings: Type.Optional(Type.Integer({ minimum: 1 })),
-        numberOfSucceededThings: Type.Optional(Type.Integer({ minimum: 1 })),
-      }),
-    }),
-  ),
-});
-
-export const AbortConfigSchema = Type.Object({
-  criteriaList: Type.Array(
-    Type.Object({
-      failureType: Type.Union([
-        Type.Literal('FAILED'),
-        Type.Literal('REJECTED'),
-        Type.Literal('TIMED_OUT'),
-        Type.Literal('ALL'),
-      ]),
-      action: Type.Literal('CANCEL'),
-      thresholdPercentage: Type.Number({ minimum: 0, maximum: 100 }),
-      minNumberOfExecutedThings: Type.Integer({ minimum: 1 }),
-    }),
-    { minItems: 1 },
-  ),
-});
-
-export const TimeoutConfigSchema = Type.Object({
-  inProgressTimeoutInMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080 })),
-});
-
-export const RetryConfigSchema = Type.Object({
-  criteriaList: Type.Array(
-    Type.Object({
-      failureType: Type.Union([Type.Literal('FAILED'), Type.Literal('TIMED_OUT'), Type.Literal('ALL')]),
-      numberOfRetries: Type.Integer({ minimum: 0, maximum: 10 }),
-    }),
-    { minItems: 1, maxItems: 2 },
-  ),
-});
-
-export const PresignedUrlConfigSchema = Type.Object({
-  roleArn: Type.Optional(Type.String({ minLength: 20, maxLength: 2048 })),
-  expiresInSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 3600 })),
-});
 
 const Description = Type.String({ maxLength: 2028 });
 
@@ -75,23 +26,18 @@ export const CreateJobSchema = Type.Object({
   document: Type.Optional(Type.String({ minLength: 1, maxLength: 32768 })),
   documentSource: Type.Optional(Type.String()),
   description: Type.Optional(Description),
-  presignedUrlConfig: Type.Optional(PresignedUrlConfigSchema),
   targetSelection: Type.Optional(Type.Union([Type.Literal('SNAPSHOT'), Type.Literal('CONTINUOUS')])),
-  jobExecutionsRolloutConfig: Type.Optional(RolloutConfigSchema),
-  abortConfig: Type.Optional(AbortConfigSchema),
-  timeoutConfig: Type.Optional(TimeoutConfigSchema),
-  jobExecutionsRetryConfig: Type.Optional(RetryConfigSchema),
+  ...UpdatableJobConfigMembers,
+  schedulingConfig: Type.Optional(SchedulingConfigSchema),
+  jobTemplateArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+  documentParameters: Type.Optional(Type.Record(Type.String(), Type.String())),
 });
 export type CreateJobInput = Static<typeof CreateJobSchema>;
 
 export const UpdateJobSchema = Type.Object({
   jobId: JobId,
   description: Type.Optional(Description),
-  presignedUrlConfig: Type.Optional(PresignedUrlConfigSchema),
-  jobExecutionsRolloutConfig: Type.Optional(RolloutConfigSchema),
-  abortConfig: Type.Optional(AbortConfigSchema),
-  timeoutConfig: Type.Optional(TimeoutConfigSchema),
-  jobExecutionsRetryConfig: Type.Optional(RetryConfigSchema),
+  ...UpdatableJobConfigMembers,
 });
 
 export const CancelJobSchema = Type.Object({
@@ -150,3 +96,41 @@ export function validated<S extends TSchema>(schema: S): (input: unknown) => Sta
     return r.value;
   };
 }
+
+/** AssociateTargetsWithJob: "The total number of targets associated with a job must not exceed 100." */
+export const MAX_TARGETS_PER_JOB = 100;
+
+export const AssociateTargetsWithJobSchema = Type.Object({
+  jobId: JobId,
+  targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
+  comment: Type.Optional(Type.String({ maxLength: 2028, pattern: '^[^\\p{C}]+$' })),
+  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+});
+
+export const ListJobExecutionsForThingSchema = Type.Object({
+  thingName: ThingName,
+  status: Type.Optional(Type.Union(JOB_EXECUTION_STATUSES.map((s) => Type.Literal(s)))),
+  jobId: Type.Optional(JobId),
+  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  nextToken: Type.Optional(Type.String()),
+});
+
+export const GetJobDocumentSchema = Type.Object({ jobId: JobId, beforeSubstitution: Type.Optional(Type.Boolean()) });
+
+const JobTemplateId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
+
+export const CreateJobTemplateSchema = Type.Object({
+  jobTemplateId: JobTemplateId,
+  jobArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+  documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
+  document: Type.Optional(Type.String({ minLength: 1, maxLength: 32768 })),
+  description: Description,
+  ...UpdatableJobConfigMembers,
+  maintenanceWindows: Type.Optional(SchedulingConfigSchema.properties.maintenanceWindows),
+});
+export const JobTemplateIdOnlySchema = Type.Object({ jobTemplateId: JobTemplateId });
+export const ListJobTemplatesSchema = Type.Object({
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 250 })),
+  nextToken: Type.Optional(Type.String()),
+});

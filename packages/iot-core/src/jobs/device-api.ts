@@ -1,5 +1,5 @@
 import {
-  isDeviceTransitionAllowed,
+  deviceExecutionEvent,
   isTerminalStatus,
   jobsError,
   jobsErrorResponse,
@@ -110,14 +110,15 @@ export class DeviceApi {
     const now = this.engine.now();
     let next = this.engine.store.pendingForThing(thingName)[0];
     if (next !== undefined && next.status === 'QUEUED') {
-      next = this.engine.changeStatus(tx, next, {
-        status: 'IN_PROGRESS',
-        statusDetails: body.statusDetails,
-        stepTimeoutInMinutes: body.stepTimeoutInMinutes,
-      });
+      next =
+        this.engine.changeStatus(tx, next, {
+          event: 'device-in-progress',
+          statusDetails: body.statusDetails,
+          stepTimeoutInMinutes: body.stepTimeoutInMinutes,
+        }) ?? next;
     }
     const response: StartNextPendingJobExecutionResponse = {
-      ...(next !== undefined ? { execution: jobExecution(next, this.engine.store.job(next.jobId), true, now) } : {}),
+      ...(next !== undefined ? { execution: jobExecution(next, this.engine.documentFor(next.jobId), now) } : {}),
       timestamp: seconds(now),
       ...(body.clientToken !== undefined ? { clientToken: body.clientToken } : {}),
     };
@@ -148,7 +149,13 @@ export class DeviceApi {
       return rejected(jobsError('TerminalStateReached', { clientToken }));
     const response: MqttDescribeJobExecutionResponse = {
       ...(e !== undefined
-        ? { execution: jobExecution(e, this.engine.store.job(e.jobId), body.includeJobDocument ?? true, now) }
+        ? {
+            execution: jobExecution(
+              e,
+              (body.includeJobDocument ?? true) ? this.engine.documentFor(e.jobId) : undefined,
+              now,
+            ),
+          }
         : {}),
       timestamp: seconds(now),
       ...(clientToken !== undefined ? { clientToken } : {}),
@@ -167,7 +174,12 @@ export class DeviceApi {
     if (e === undefined) return rejected(jobsError('ResourceNotFound', { clientToken }));
     if (body.expectedVersion !== undefined && body.expectedVersion !== e.versionNumber)
       return rejected(jobsError('VersionMismatch', { clientToken, executionState: executionState(e) }));
-    if (!isDeviceTransitionAllowed(e.status, body.status))
+    const updated = this.engine.changeStatus(tx, e, {
+      event: deviceExecutionEvent(body.status),
+      statusDetails: body.statusDetails,
+      stepTimeoutInMinutes: body.stepTimeoutInMinutes,
+    });
+    if (updated === undefined)
       return rejected(
         jobsError('InvalidStateTransition', {
           clientToken,
@@ -175,15 +187,10 @@ export class DeviceApi {
           message: `Job execution ${jobId} for thing ${thingName} is ${e.status} and cannot be updated to ${body.status}`,
         }),
       );
-    const updated = this.engine.changeStatus(tx, e, {
-      status: body.status,
-      statusDetails: body.statusDetails,
-      stepTimeoutInMinutes: body.stepTimeoutInMinutes,
-    });
-    const job = body.includeJobDocument === true ? this.engine.store.job(jobId) : undefined;
+    const jobDocument = body.includeJobDocument === true ? this.engine.documentFor(jobId) : undefined;
     const response: UpdateJobExecutionResponse = {
       ...(body.includeJobExecutionState === true ? { executionState: executionState(updated) } : {}),
-      ...(job !== undefined ? { jobDocument: job.document } : {}),
+      ...(jobDocument !== undefined ? { jobDocument } : {}),
       timestamp: seconds(this.engine.now()),
       ...(clientToken !== undefined ? { clientToken } : {}),
     };

@@ -2,13 +2,19 @@ import {
   abortCriterionMatches,
   isPendingStatus,
   isTerminalStatus,
+  jobTransition,
+  nextExecutionStatus,
   retryCriterionMatches,
+  type JobEventOperation,
+  type JobExecutionEvent,
   type JobExecutionStatus,
   type StatusDetails,
 } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import type { JobsStore } from './store.js';
 import type { ExecutionRecord, JobRecord } from './model.js';
+import type { JobEvents } from './job-events.js';
+import { substitutePresignedUrls } from './presigned-url.js';
 import { notifyMessage, notifyNextMessage, type Outbound } from './wire.js';
 
 const MINUTE = 60_000;
@@ -23,11 +29,11 @@ export class TxChanges {
 }
 
 export interface StatusChange {
-  readonly status: JobExecutionStatus;
+  /** What happens; the protocol's transition table says which status it leads to. */
+  readonly event: JobExecutionEvent;
   readonly statusDetails?: StatusDetails | undefined;
   /** Minutes; -1 clears the step timer; undefined leaves it. */
   readonly stepTimeoutInMinutes?: number | undefined;
-  readonly forceCanceled?: boolean;
 }
 
 const keyOf = (e: ExecutionRecord | undefined): string => (e === undefined ? '' : `${e.jobId}#${e.executionNumber}`);
@@ -42,7 +48,43 @@ export class JobsEngine {
     readonly store: JobsStore,
     readonly now: () => number,
     private readonly logger: Logger,
+    /** Signs the bundle URLs that replace presigned-URL placeholders (shared with the bundle store). */
+    private readonly presignedUrlKey: Uint8Array,
+    /** Builds `$aws/events/job…` messages when the event configuration enables them. */
+    private readonly events?: JobEvents,
   ) {}
+
+  /** Queues `$aws/events/job/{jobId}/{operation}` (when JOB events are enabled) for after the commit. */
+  jobEnded(tx: TxChanges, job: JobRecord, operation: JobEventOperation): void {
+    const event = this.events?.jobEnded(job, operation, this.store.countsOfJob(job.jobId), this.now());
+    if (event !== undefined) tx.outbound.push(event);
+  }
+
+  /** A job's document as a device reads it now: presigned-URL placeholders replaced by fresh signed URLs. */
+  documentFor(jobId: string): Readonly<Record<string, unknown>> | undefined {
+    const job = this.store.job(jobId);
+    if (job === undefined) return undefined;
+    // URLs expire on whole seconds, so every read within one second gets the same document: sign once per second.
+    const second = Math.floor(this.now() / 1000);
+    const cached = this.signedDocuments.get(jobId);
+    if (cached !== undefined && cached.second === second && cached.job === job) return cached.document;
+    const document = substitutePresignedUrls(job.documentText, job.document, {
+      key: this.presignedUrlKey,
+      nowMs: this.now(),
+      expiresInSec: job.config.presignedUrlConfig?.expiresInSec,
+    });
+    if (document !== job.document) {
+      if (this.signedDocuments.size >= 10_000) this.signedDocuments.clear(); // bounded: deleted jobs leave entries
+      this.signedDocuments.set(jobId, { second, job, document });
+    }
+    return document;
+  }
+
+  /** The last substituted document per job, valid for one second and one version of the job record. */
+  private readonly signedDocuments = new Map<
+    string,
+    { readonly second: number; readonly job: JobRecord; readonly document: Readonly<Record<string, unknown>> }
+  >();
 
   /** Must be called before the first change that may add or remove a pending execution of `thingName`. */
   touchThing(tx: TxChanges, thingName: string): void {
@@ -72,11 +114,15 @@ export class JobsEngine {
     });
   }
 
-  /** Applies a status change (already judged legal by the caller) and its consequences. */
-  changeStatus(tx: TxChanges, e: ExecutionRecord, change: StatusChange): ExecutionRecord {
+  /**
+   * Applies an event to an execution with its consequences, as the transition table says; returns undefined,
+   * changing nothing, when the table refuses the event in the execution's status (deletes are not status changes).
+   */
+  changeStatus(tx: TxChanges, e: ExecutionRecord, change: StatusChange): ExecutionRecord | undefined {
+    const to = nextExecutionStatus(e.status, change.event);
+    if (to === undefined) return undefined;
     const now = this.now();
     const job = this.store.job(e.jobId);
-    const to = change.status;
     const entersInProgress = to === 'IN_PROGRESS' && e.status !== 'IN_PROGRESS';
     let stepDeadline = e.stepDeadline;
     let inProgressDeadline = e.inProgressDeadline;
@@ -98,12 +144,15 @@ export class JobsEngine {
       lastUpdatedAt: now,
       stepDeadline,
       inProgressDeadline,
-      forceCanceled: e.forceCanceled || change.forceCanceled === true,
+      // forceCanceled: "the job execution was canceled while IN_PROGRESS".
+      forceCanceled: e.forceCanceled || (change.event === 'force-cancel' && e.status === 'IN_PROGRESS'),
     };
     const membershipChanges = isPendingStatus(e.status) !== isPendingStatus(to);
     if (e.released && (membershipChanges || entersInProgress)) this.touchThing(tx, e.thingName);
     this.store.saveExecution(next);
     if (isTerminalStatus(to) && !isTerminalStatus(e.status)) {
+      const event = this.events?.executionEnded(next, now);
+      if (event !== undefined) tx.outbound.push(event);
       tx.touchedJobs.add(e.jobId);
       if (job !== undefined) this.maybeRetry(tx, job, next);
     }
@@ -168,20 +217,21 @@ export class JobsEngine {
     job: JobRecord,
     opts: { force: boolean; reasonCode?: string | undefined; comment?: string | undefined },
   ): JobRecord {
+    const status = jobTransition(job.status, 'cancel');
+    if (status === undefined) return job;
     const now = this.now();
     const canceled: JobRecord = {
       ...job,
-      status: 'CANCELED',
+      status,
       forceCanceled: job.forceCanceled || opts.force,
       reasonCode: opts.reasonCode ?? job.reasonCode,
       comment: opts.comment ?? job.comment,
       lastUpdatedAt: now,
     };
     this.store.saveJob(canceled);
-    for (const e of this.store.executionsOfJob(job.jobId)) {
-      if (e.status === 'QUEUED' || (opts.force && e.status === 'IN_PROGRESS'))
-        this.changeStatus(tx, e, { status: 'CANCELED', forceCanceled: opts.force && e.status === 'IN_PROGRESS' });
-    }
+    const event = opts.force ? 'force-cancel' : 'cancel';
+    for (const e of this.store.executionsOfJob(job.jobId)) this.changeStatus(tx, e, { event });
+    this.jobEnded(tx, canceled, 'canceled');
     return canceled;
   }
 
@@ -200,7 +250,7 @@ export class JobsEngine {
         });
         continue;
       }
-      this.completeIfDone(job);
+      this.completeIfDone(tx, job);
     }
     tx.touchedJobs.clear();
   }
@@ -225,13 +275,17 @@ export class JobsEngine {
     });
   }
 
-  /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one never is. */
-  completeIfDone(job: JobRecord): void {
-    if (job.targetSelection !== 'SNAPSHOT' || job.status !== 'IN_PROGRESS') return;
+  /** A SNAPSHOT job is COMPLETED once none of its executions is pending; a CONTINUOUS one only after its endTime. */
+  completeIfDone(tx: TxChanges, job: JobRecord): void {
+    const status = jobTransition(job.status, 'complete');
+    // A CONTINUOUS job completes only after its schedule's endTime ("all job executions reach a terminal status").
+    if ((job.targetSelection !== 'SNAPSHOT' && !job.scheduleEnded) || status === undefined) return;
     const counts = this.store.countsOfJob(job.jobId);
     if ((counts.QUEUED ?? 0) + (counts.IN_PROGRESS ?? 0) > 0) return;
     const now = this.now();
-    this.store.saveJob({ ...job, status: 'COMPLETED', completedAt: now, lastUpdatedAt: now });
+    const completed: JobRecord = { ...job, status, completedAt: now, lastUpdatedAt: now };
+    this.store.saveJob(completed);
+    this.jobEnded(tx, completed, 'completed');
   }
 
   /** notify / notify-next for every thing whose pending list or next execution changed. */
@@ -243,7 +297,7 @@ export class JobsEngine {
       const next = pending[0];
       if (list !== before.list) tx.outbound.push(notifyMessage(thingName, pending, now));
       if (keyOf(next) !== before.next)
-        tx.outbound.push(notifyNextMessage(thingName, next, next && this.store.job(next.jobId), now));
+        tx.outbound.push(notifyNextMessage(thingName, next, next && this.documentFor(next.jobId), now));
     }
     tx.dirtyThings.clear();
   }

@@ -1,35 +1,8 @@
 import type { JobExecutionStatus, JobStatus, StatusDetails } from '@otafleet/protocol';
 
-/** The job-level settings kept from CreateJob / UpdateJob (validated shapes, see control-validation.ts). */
-export interface JobConfig {
-  readonly presignedUrlConfig?: { readonly roleArn?: string; readonly expiresInSec?: number };
-  readonly jobExecutionsRolloutConfig?: {
-    readonly maximumPerMinute?: number;
-    readonly exponentialRate?: {
-      readonly baseRatePerMinute: number;
-      readonly incrementFactor: number;
-      readonly rateIncreaseCriteria: {
-        readonly numberOfNotifiedThings?: number;
-        readonly numberOfSucceededThings?: number;
-      };
-    };
-  };
-  readonly abortConfig?: {
-    readonly criteriaList: readonly {
-      readonly failureType: 'FAILED' | 'REJECTED' | 'TIMED_OUT' | 'ALL';
-      readonly action: 'CANCEL';
-      readonly thresholdPercentage: number;
-      readonly minNumberOfExecutedThings: number;
-    }[];
-  };
-  readonly timeoutConfig?: { readonly inProgressTimeoutInMinutes?: number };
-  readonly jobExecutionsRetryConfig?: {
-    readonly criteriaList: readonly {
-      readonly failureType: 'FAILED' | 'TIMED_OUT' | 'ALL';
-      readonly numberOfRetries: number;
-    }[];
-  };
-}
+export type { JobConfig } from './job-config-schema.js';
+import type { JobConfig } from './job-config-schema.js';
+import type { SchedulingConfigInput } from './scheduling/index.js';
 
 export type TargetSelection = 'SNAPSHOT' | 'CONTINUOUS';
 
@@ -50,6 +23,10 @@ export interface JobRecord {
   readonly createdAt: number;
   readonly lastUpdatedAt: number;
   readonly completedAt: number | undefined;
+  /** CreateJob's schedulingConfig as given; validated again against createdAt when needed. */
+  readonly scheduling: SchedulingConfigInput | undefined;
+  /** Whether the schedule's endTime has passed and its endBehavior was applied (once). */
+  readonly scheduleEnded: boolean;
   readonly rollout: RolloutState;
 }
 

@@ -44,6 +44,18 @@ const STEPS: readonly string[] = [
   'CREATE INDEX jobs_execution_by_thing ON jobs_execution (thing_name, latest, status)',
   'CREATE INDEX jobs_execution_timeouts ON jobs_execution (timeout_at) WHERE timeout_at IS NOT NULL',
   'CREATE INDEX jobs_execution_unreleased ON jobs_execution (job_id, queued_at) WHERE released = 0',
+  // CreateJob's schedulingConfig as given (JSON), and whether its endBehavior has been applied.
+  'ALTER TABLE jobs_job ADD COLUMN scheduling TEXT',
+  'ALTER TABLE jobs_job ADD COLUMN schedule_ended INTEGER NOT NULL DEFAULT 0',
+  `CREATE TABLE jobs_template (
+     seq INTEGER PRIMARY KEY AUTOINCREMENT,
+     template_id TEXT NOT NULL UNIQUE,
+     description TEXT NOT NULL,
+     document TEXT NOT NULL,
+     config TEXT NOT NULL,
+     maintenance_windows TEXT,
+     created_at INTEGER NOT NULL
+   )`,
 ];
 
 export const migrateJobs = (db: Db): void => migrate(db, 'jobs', STEPS);

@@ -1,12 +1,18 @@
-import { isPendingStatus, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
+import { randomBytes } from 'node:crypto';
+import { executionTransition, JOBS_REQUEST_FILTER } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import type { InboundMessage, MessageBus } from '@otafleet/mqtt-client';
 import type { Db } from '../db.js';
 import { thingGroupArn, type ArnContext, type MembershipChange, type ThingRegistryView } from '../registry-types.js';
 import type { JobsControlPlane } from '../service-contracts.js';
 import { createJobsControlPlane, type Transact } from './control-plane.js';
+import { createJobTargetOperations } from './control-plane-targets.js';
 import { DeviceApi } from './device-api.js';
 import { JobsEngine, TxChanges } from './engine.js';
+import { EventConfigurations } from './event-configurations.js';
+import { JobEvents } from './job-events.js';
+import { JobScheduler } from './job-schedule.js';
+import { JobTemplates } from './job-templates.js';
 import { migrateJobs } from './schema.js';
 import { JobsStore } from './store.js';
 import { stillTargeted } from './targets.js';
@@ -23,6 +29,11 @@ export interface JobsServiceOptions {
   readonly now?: () => number;
   /** How often timeouts and rollout releases are checked (ms, default 1000). */
   readonly tickIntervalMs?: number;
+  /**
+   * Key of the signed bundle URLs that replace `${aws:iot:s3-presigned-url:…}` in job documents (see
+   * presigned-url.ts); the bundle store verifies with the same key. Default: a random key for this process.
+   */
+  readonly presignedUrlKey?: Uint8Array;
 }
 
 export type JobsService = JobsControlPlane & { close(): Promise<void> };
@@ -39,8 +50,11 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   migrateJobs(db);
   const store = new JobsStore(db);
   const committer = createDurableCommitter(db);
-  const engine = new JobsEngine(store, now, logger);
+  const eventConfigurations = new EventConfigurations(db, now);
+  const events = new JobEvents(eventConfigurations, registry, arn);
+  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32), events);
   const deviceApi = new DeviceApi(engine);
+  const scheduler = new JobScheduler(engine);
   const inFlight = new Set<Promise<void>>();
   let closed = false;
 
@@ -155,7 +169,8 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const tick = (): void => {
     if (closed) return;
     transact((tx) => {
-      for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { status: 'TIMED_OUT' });
+      scheduler.apply(tx);
+      for (const e of store.dueTimeouts(now())) engine.changeStatus(tx, e, { event: 'timeout' });
       for (const jobId of store.jobsWithUnreleased()) engine.release(tx, jobId);
     }).catch((e: unknown) => logger.error({ err: e }, 'jobs tick failed'));
   };
@@ -169,7 +184,9 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
       registry.getThingGroup(change.thingGroupName)?.thingGroupArn ?? thingGroupArn(arn, change.thingGroupName);
     transact((tx) => {
       for (const job of store.allJobs()) {
-        if (job.targetSelection !== 'CONTINUOUS' || job.status !== 'IN_PROGRESS') continue;
+        // A CONTINUOUS job takes new members while it rolls out, or waits SCHEDULED for its next window.
+        if (job.targetSelection !== 'CONTINUOUS' || job.scheduleEnded) continue;
+        if (job.status !== 'IN_PROGRESS' && job.status !== 'SCHEDULED') continue;
         if (!job.targets.includes(groupArn)) continue;
         const current = store.execution(job.jobId, change.thingName);
         if (change.kind === 'added') {
@@ -178,17 +195,34 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
           engine.release(tx, job.jobId);
         } else if (
           current !== undefined &&
-          isPendingStatus(current.status) &&
+          executionTransition(current.status, 'remove') !== undefined &&
           !stillTargeted(registry, arn, job, change.thingName, change.thingGroupName)
         ) {
-          engine.changeStatus(tx, current, { status: 'REMOVED' });
+          engine.changeStatus(tx, current, { event: 'remove' });
         }
       }
     }).catch((e: unknown) => logger.error({ err: e, change }, 'jobs membership change failed'));
   };
   const unsubscribe = registry.onMembershipChange(onMembership);
 
-  const controlPlane = createJobsControlPlane({ engine, registry, arn, transact });
+  const templates = new JobTemplates(db, store, arn, now);
+  const controlPlane: JobsControlPlane = {
+    ...createJobsControlPlane({
+      engine,
+      registry,
+      arn,
+      transact,
+      scheduler,
+      templateForArn: (templateArn) => templates.forArn(templateArn),
+    }),
+    ...createJobTargetOperations({ engine, registry, arn, transact }),
+    createJobTemplate: (input) => templates.create(input),
+    describeJobTemplate: (input) => templates.describe(input),
+    listJobTemplates: (input) => templates.list(input),
+    deleteJobTemplate: (input) => templates.delete(input),
+    updateEventConfigurations: (input) => eventConfigurations.update(input),
+    describeEventConfigurations: () => eventConfigurations.describe(),
+  };
   return {
     ...controlPlane,
     async close(): Promise<void> {

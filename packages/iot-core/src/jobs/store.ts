@@ -1,5 +1,6 @@
 import type { JobExecutionStatus, JobStatus, StatusDetails } from '@otafleet/protocol';
 import type { Db } from '../db.js';
+import type { SchedulingConfigInput } from './scheduling/index.js';
 import {
   timeoutAt,
   type ExecutionRecord,
@@ -29,6 +30,8 @@ interface JobRow {
   rollout_window_count: number;
   rollout_base_notified: number;
   rollout_base_succeeded: number;
+  scheduling: string | null;
+  schedule_ended: number;
 }
 
 interface ExecutionRow {
@@ -66,6 +69,8 @@ function toJob(r: JobRow): JobRecord {
     createdAt: r.created_at,
     lastUpdatedAt: r.last_updated_at,
     completedAt: opt(r.completed_at),
+    scheduling: r.scheduling === null ? undefined : (JSON.parse(r.scheduling) as SchedulingConfigInput),
+    scheduleEnded: r.schedule_ended === 1,
     rollout: {
       rate: opt(r.rollout_rate),
       windowStart: r.rollout_window_start,
@@ -120,14 +125,14 @@ export class JobsStore {
       allJobs: p('SELECT * FROM jobs_job ORDER BY seq'),
       jobById: p('SELECT * FROM jobs_job WHERE job_id = ?'),
       insertJob: p(
-        `INSERT INTO jobs_job (job_id, status, target_selection, targets, document, description, config, created_at, last_updated_at, rollout_rate, rollout_window_start)
-         VALUES (@jobId, @status, @targetSelection, @targets, @document, @description, @config, @now, @now, @rate, @now)`,
+        `INSERT INTO jobs_job (job_id, status, target_selection, targets, document, description, config, created_at, last_updated_at, rollout_rate, rollout_window_start, scheduling)
+         VALUES (@jobId, @status, @targetSelection, @targets, @document, @description, @config, @now, @now, @rate, @now, @scheduling)`,
       ),
       updateJob: p(
-        `UPDATE jobs_job SET status = @status, description = @description, config = @config, force_canceled = @forceCanceled,
+        `UPDATE jobs_job SET status = @status, targets = @targets, description = @description, config = @config, force_canceled = @forceCanceled,
            reason_code = @reasonCode, comment = @comment, last_updated_at = @lastUpdatedAt, completed_at = @completedAt,
            rollout_rate = @rate, rollout_window_start = @windowStart, rollout_window_count = @windowCount,
-           rollout_base_notified = @baseNotified, rollout_base_succeeded = @baseSucceeded
+           rollout_base_notified = @baseNotified, rollout_base_succeeded = @baseSucceeded, schedule_ended = @scheduleEnded
          WHERE job_id = @jobId`,
       ),
       deleteJob: p('DELETE FROM jobs_job WHERE job_id = ?'),
@@ -157,6 +162,11 @@ export class JobsStore {
         `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = @jobId AND latest = 1 AND (@status IS NULL OR status = @status)
          ORDER BY queued_at, thing_name LIMIT @limit OFFSET @offset`,
       ),
+      pageOfThing: p(
+        `SELECT ${EXEC_COLS} FROM jobs_execution WHERE thing_name = @thingName AND latest = 1
+           AND (@status IS NULL OR status = @status) AND (@jobId IS NULL OR job_id = @jobId)
+         ORDER BY queued_at, job_id LIMIT @limit OFFSET @offset`,
+      ),
       countsOfJob: p(
         'SELECT status, COUNT(*) AS n FROM jobs_execution WHERE job_id = ? AND latest = 1 GROUP BY status',
       ),
@@ -164,6 +174,7 @@ export class JobsStore {
       unreleased: p(
         `SELECT ${EXEC_COLS} FROM jobs_execution WHERE job_id = ? AND released = 0 AND status = 'QUEUED' ORDER BY queued_at, thing_name LIMIT ?`,
       ),
+      deleteUnreleased: p('DELETE FROM jobs_execution WHERE job_id = ? AND released = 0'),
       jobsWithUnreleased: p("SELECT DISTINCT job_id FROM jobs_execution WHERE released = 0 AND status = 'QUEUED'"),
       dueTimeouts: p(
         `SELECT ${EXEC_COLS} FROM jobs_execution WHERE timeout_at IS NOT NULL AND timeout_at <= ? AND status = 'IN_PROGRESS' LIMIT 1000`,
@@ -192,6 +203,7 @@ export class JobsStore {
     documentText: string;
     description: string | undefined;
     config: JobConfig;
+    scheduling: SchedulingConfigInput | undefined;
     rate: number | undefined;
     now: number;
   }): JobRecord {
@@ -205,6 +217,7 @@ export class JobsStore {
       config: JSON.stringify(j.config),
       now: j.now,
       rate: j.rate ?? null,
+      scheduling: j.scheduling === undefined ? null : JSON.stringify(j.scheduling),
     });
     return this.reloadJob(j.jobId);
   }
@@ -213,6 +226,7 @@ export class JobsStore {
     this.s.updateJob.run({
       jobId: j.jobId,
       status: j.status,
+      targets: JSON.stringify(j.targets),
       description: j.description ?? null,
       config: JSON.stringify(j.config),
       forceCanceled: j.forceCanceled ? 1 : 0,
@@ -220,6 +234,7 @@ export class JobsStore {
       comment: j.comment ?? null,
       lastUpdatedAt: j.lastUpdatedAt,
       completedAt: j.completedAt ?? null,
+      scheduleEnded: j.scheduleEnded ? 1 : 0,
       ...rolloutParams(j.rollout),
     });
     this.jobs.set(j.jobId, j);
@@ -320,6 +335,17 @@ export class JobsStore {
     return (this.s.pageOfJob.all({ jobId, status: status ?? null, offset, limit }) as ExecutionRow[]).map(toExecution);
   }
 
+  /** Latest executions of one thing, oldest first (ListJobExecutionsForThing). */
+  pageOfThing(
+    thingName: string,
+    filter: { readonly status?: JobExecutionStatus | undefined; readonly jobId?: string | undefined },
+    offset: number,
+    limit: number,
+  ): ExecutionRecord[] {
+    const params = { thingName, status: filter.status ?? null, jobId: filter.jobId ?? null, offset, limit };
+    return (this.s.pageOfThing.all(params) as ExecutionRow[]).map(toExecution);
+  }
+
   countsOfJob(jobId: string): StatusCounts {
     const counts: StatusCounts = {};
     for (const r of this.s.countsOfJob.all(jobId) as { status: JobExecutionStatus; n: number }[])
@@ -333,6 +359,13 @@ export class JobsStore {
 
   unreleased(jobId: string, limit: number): ExecutionRecord[] {
     return (this.s.unreleased.all(jobId, limit) as ExecutionRow[]).map(toExecution);
+  }
+
+  /** Drops the executions a rollout never released (a schedule's STOP_ROLLOUT end). */
+  deleteUnreleased(jobId: string): void {
+    this.s.deleteUnreleased.run(jobId);
+    for (const [key, e] of this.latestExecutions)
+      if (e.jobId === jobId && !e.released) this.latestExecutions.delete(key);
   }
 
   jobsWithUnreleased(): string[] {

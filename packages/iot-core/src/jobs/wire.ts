@@ -7,7 +7,7 @@ import {
   type MqttJobExecutionSummary,
   type NextJobExecutionChangedEvent,
 } from '@otafleet/protocol';
-import type { ExecutionRecord, JobRecord } from './model.js';
+import type { ExecutionRecord } from './model.js';
 import { timeoutAt } from './model.js';
 
 /** Jobs MQTT timestamps are epoch seconds. */
@@ -28,17 +28,17 @@ export const executionSummary = (e: ExecutionRecord): MqttJobExecutionSummary =>
   executionNumber: e.executionNumber,
 });
 
+/** `jobDocument` is the document as the device reads it (placeholders substituted), or undefined to leave it out. */
 export function jobExecution(
   e: ExecutionRecord,
-  job: JobRecord | undefined,
-  includeJobDocument: boolean,
+  jobDocument: Readonly<Record<string, unknown>> | undefined,
   now: number,
 ): MqttJobExecution {
   const deadline = e.status === 'IN_PROGRESS' ? timeoutAt(e) : undefined;
   return {
     jobId: e.jobId,
     thingName: e.thingName,
-    ...(includeJobDocument && job !== undefined ? { jobDocument: job.document } : {}),
+    ...(jobDocument !== undefined ? { jobDocument } : {}),
     status: e.status,
     ...(e.statusDetails !== undefined ? { statusDetails: e.statusDetails } : {}),
     queuedAt: seconds(e.queuedAt),
@@ -75,12 +75,12 @@ export function notifyMessage(thingName: string, pending: readonly ExecutionReco
 export function notifyNextMessage(
   thingName: string,
   next: ExecutionRecord | undefined,
-  job: JobRecord | undefined,
+  jobDocument: Readonly<Record<string, unknown>> | undefined,
   now: number,
 ): Outbound {
   const body: NextJobExecutionChangedEvent = {
     timestamp: seconds(now),
-    ...(next !== undefined ? { execution: jobExecution(next, job, true, now) } : {}),
+    ...(next !== undefined ? { execution: jobExecution(next, jobDocument, now) } : {}),
   };
   return { topic: jobsNotifyNextTopic(thingName), payload: JSON.stringify(body) };
 }

@@ -4,3 +4,5 @@ export * from './states.js';
 export * from './payloads.js';
 export * from './errors.js';
 export * from './requests.js';
+export * from './transitions.js';
+export * from './events.js';

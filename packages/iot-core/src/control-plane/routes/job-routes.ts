@@ -2,6 +2,13 @@ import type { JobsControlPlane } from '../../service-contracts.js';
 import { toWire } from '../aws-reply.js';
 import type { ControlPlaneApp } from '../control-plane-app.js';
 import {
+  UpdateEventConfigurationsBody,
+  CreateJobTemplateBody,
+  JobTemplateParams,
+  ListJobTemplatesQuery,
+  AssociateTargetsWithJobBody,
+  ListJobExecutionsForThingQuery,
+  ThingNameOnlyParams,
   CancelJobBody,
   CancelJobExecutionBody,
   CreateJobBody,
@@ -61,4 +68,37 @@ export function registerJobRoutes(app: ControlPlaneApp, jobs: JobsControlPlane):
       return {};
     },
   );
+  app.post(
+    '/jobs/:jobId/targets',
+    { schema: { params: JobIdParams, querystring: NamespaceQuery, body: AssociateTargetsWithJobBody } },
+    async (req) => toWire(await jobs.associateTargetsWithJob({ jobId: req.params.jobId, ...req.query, ...req.body })),
+  );
+  app.get(
+    '/things/:thingName/jobs',
+    { schema: { params: ThingNameOnlyParams, querystring: ListJobExecutionsForThingQuery } },
+    (req) => toWire(jobs.listJobExecutionsForThing({ thingName: req.params.thingName, ...req.query })),
+  );
+  app.get('/jobs/:jobId/job-document', { schema: { params: JobIdParams, querystring: DescribeJobQuery } }, (req) =>
+    toWire(jobs.getJobDocument({ jobId: req.params.jobId, ...req.query })),
+  );
+  app.put(
+    '/job-templates/:jobTemplateId',
+    { schema: { params: JobTemplateParams, body: CreateJobTemplateBody } },
+    (req) => toWire(jobs.createJobTemplate({ jobTemplateId: req.params.jobTemplateId, ...req.body })),
+  );
+  app.get('/job-templates/:jobTemplateId', { schema: { params: JobTemplateParams } }, (req) =>
+    toWire(jobs.describeJobTemplate({ jobTemplateId: req.params.jobTemplateId })),
+  );
+  app.get('/job-templates', { schema: { querystring: ListJobTemplatesQuery } }, (req) =>
+    toWire(jobs.listJobTemplates(req.query)),
+  );
+  app.delete('/job-templates/:jobTemplateId', { schema: { params: JobTemplateParams } }, (req) => {
+    jobs.deleteJobTemplate({ jobTemplateId: req.params.jobTemplateId });
+    return {};
+  });
+  app.patch('/event-configurations', { schema: { body: UpdateEventConfigurationsBody } }, (req) => {
+    jobs.updateEventConfigurations(req.body);
+    return {};
+  });
+  app.get('/event-configurations', () => toWire(jobs.describeEventConfigurations()));
 }

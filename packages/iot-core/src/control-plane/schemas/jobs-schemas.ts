@@ -1,5 +1,6 @@
 import { Type } from '@sinclair/typebox';
 import { JOB_EXECUTION_STATUSES, JOB_ID, JOB_NAMESPACE_ID, JOB_STATUSES, STATUS_DETAILS_KEY } from '@otafleet/protocol';
+import { SchedulingConfigSchema, UpdatableJobConfigMembers } from '../../jobs/job-config-schema.js';
 import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 
 /*
@@ -16,103 +17,12 @@ export const JobId = Type.String({
 });
 export const JobIdParams = Type.Object({ jobId: JobId });
 export const JobExecutionParams = Type.Object({ thingName: ResourceName, jobId: JobId });
+export const ThingNameOnlyParams = Type.Object({ thingName: ResourceName });
 const NamespaceId = Type.String({
   minLength: JOB_NAMESPACE_ID.minLength,
   maxLength: JOB_NAMESPACE_ID.maxLength,
   pattern: JOB_NAMESPACE_ID.charsPattern,
 });
-
-const PresignedUrlConfig = Type.Object(
-  {
-    roleArn: Type.Optional(Type.String({ minLength: 20, maxLength: 2048 })),
-    expiresInSec: Type.Optional(Type.Integer({ minimum: 60, maximum: 3600 })),
-  },
-  strict,
-);
-
-const RateIncreaseCriteria = Type.Object(
-  {
-    numberOfNotifiedThings: Type.Optional(Type.Integer({ minimum: 1 })),
-    numberOfSucceededThings: Type.Optional(Type.Integer({ minimum: 1 })),
-  },
-  strict,
-);
-
-const JobExecutionsRolloutConfig = Type.Object(
-  {
-    maximumPerMinute: Type.Optional(Type.Integer({ minimum: 1 })),
-    exponentialRate: Type.Optional(
-      Type.Object(
-        {
-          baseRatePerMinute: Type.Integer({ minimum: 1, maximum: 1000 }),
-          incrementFactor: Type.Number({ minimum: 1.1, maximum: 5 }),
-          rateIncreaseCriteria: RateIncreaseCriteria,
-        },
-        strict,
-      ),
-    ),
-  },
-  strict,
-);
-
-const AbortConfig = Type.Object(
-  {
-    criteriaList: Type.Array(
-      Type.Object(
-        {
-          failureType: literals('FAILED', 'REJECTED', 'TIMED_OUT', 'ALL'),
-          action: literals('CANCEL'),
-          thresholdPercentage: Type.Number({ minimum: 0, maximum: 100 }),
-          minNumberOfExecutedThings: Type.Integer({ minimum: 1 }),
-        },
-        strict,
-      ),
-      { minItems: 1 },
-    ),
-  },
-  strict,
-);
-
-const TimeoutConfig = Type.Object(
-  { inProgressTimeoutInMinutes: Type.Optional(Type.Integer({ minimum: 1, maximum: 10080 })) },
-  strict,
-);
-
-const JobExecutionsRetryConfig = Type.Object(
-  {
-    criteriaList: Type.Array(
-      Type.Object(
-        {
-          failureType: literals('FAILED', 'TIMED_OUT', 'ALL'),
-          numberOfRetries: Type.Integer({ minimum: 0, maximum: 10 }),
-        },
-        strict,
-      ),
-      { minItems: 1, maxItems: 2 },
-    ),
-  },
-  strict,
-);
-
-const SchedulingConfig = Type.Object(
-  {
-    startTime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    endTime: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
-    endBehavior: Type.Optional(literals('STOP_ROLLOUT', 'CANCEL', 'FORCE_CANCEL')),
-    maintenanceWindows: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            startTime: Type.String({ minLength: 1, maxLength: 256 }),
-            durationInMinutes: Type.Integer({ minimum: 1, maximum: 1430 }),
-          },
-          strict,
-        ),
-      ),
-    ),
-  },
-  strict,
-);
 
 export const CreateJobBody = Type.Object(
   {
@@ -120,17 +30,13 @@ export const CreateJobBody = Type.Object(
     documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
     document: Type.Optional(Type.String({ maxLength: 32768 })),
     description: Type.Optional(Type.String({ maxLength: 2028 })),
-    presignedUrlConfig: Type.Optional(PresignedUrlConfig),
     targetSelection: Type.Optional(literals('CONTINUOUS', 'SNAPSHOT')),
-    jobExecutionsRolloutConfig: Type.Optional(JobExecutionsRolloutConfig),
-    abortConfig: Type.Optional(AbortConfig),
-    timeoutConfig: Type.Optional(TimeoutConfig),
+    ...UpdatableJobConfigMembers,
     tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
     namespaceId: Type.Optional(NamespaceId),
     jobTemplateArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
-    jobExecutionsRetryConfig: Type.Optional(JobExecutionsRetryConfig),
     documentParameters: Type.Optional(Type.Record(Type.String(), Type.String())),
-    schedulingConfig: Type.Optional(SchedulingConfig),
+    schedulingConfig: Type.Optional(SchedulingConfigSchema),
     destinationPackageVersions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1600 }))),
   },
   strict,
@@ -139,11 +45,7 @@ export const CreateJobBody = Type.Object(
 export const UpdateJobBody = Type.Object(
   {
     description: Type.Optional(Type.String({ maxLength: 2028 })),
-    presignedUrlConfig: Type.Optional(PresignedUrlConfig),
-    jobExecutionsRolloutConfig: Type.Optional(JobExecutionsRolloutConfig),
-    abortConfig: Type.Optional(AbortConfig),
-    timeoutConfig: Type.Optional(TimeoutConfig),
-    jobExecutionsRetryConfig: Type.Optional(JobExecutionsRetryConfig),
+    ...UpdatableJobConfigMembers,
   },
   strict,
 );
@@ -199,6 +101,54 @@ export const CancelJobExecutionBody = Type.Object(
           additionalProperties: false,
         },
       ),
+    ),
+  },
+  strict,
+);
+
+export const AssociateTargetsWithJobBody = Type.Object(
+  {
+    targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
+    comment: Type.Optional(Type.String({ maxLength: 2028 })),
+  },
+  strict,
+);
+
+export const ListJobExecutionsForThingQuery = Type.Object({
+  status: Type.Optional(JobExecutionStatus),
+  namespaceId: Type.Optional(NamespaceId),
+  maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
+  nextToken: Type.Optional(NextToken),
+  jobId: Type.Optional(JobId),
+});
+
+const JobTemplateId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
+export const JobTemplateParams = Type.Object({ jobTemplateId: JobTemplateId });
+
+export const CreateJobTemplateBody = Type.Object(
+  {
+    jobArn: Type.Optional(Type.String({ minLength: 1, maxLength: 1600 })),
+    documentSource: Type.Optional(Type.String({ minLength: 1, maxLength: 1350 })),
+    document: Type.Optional(Type.String({ maxLength: 32768 })),
+    description: Type.String({ maxLength: 2028 }),
+    ...UpdatableJobConfigMembers,
+    tags: Type.Optional(Type.Array(Tag, { maxItems: 50 })),
+    maintenanceWindows: SchedulingConfigSchema.properties.maintenanceWindows,
+    destinationPackageVersions: Type.Optional(Type.Array(Type.String({ minLength: 1, maxLength: 1600 }))),
+  },
+  strict,
+);
+
+export const ListJobTemplatesQuery = Type.Object({
+  maxResults: Type.Optional(MaxResults),
+  nextToken: Type.Optional(NextToken),
+});
+
+/** UpdateEventConfigurations; the event type names are checked by the service. */
+export const UpdateEventConfigurationsBody = Type.Object(
+  {
+    eventConfigurations: Type.Optional(
+      Type.Record(Type.String(), Type.Object({ Enabled: Type.Optional(Type.Boolean()) }, strict)),
     ),
   },
   strict,
