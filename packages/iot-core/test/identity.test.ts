@@ -19,7 +19,7 @@ import { IdentityError } from '../src/identity/identity-error.js';
 import { PRIVILEGED_OU, principalFromSubject } from '../src/identity/principal.js';
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, '../src/identity/cli.ts');
+const cli = join(import.meta.dirname, '../src/cli/ca-cli.ts');
 
 const subjectOf = (pem: string): Record<string, string> =>
   Object.fromEntries(new X509Certificate(pem).subject.split('\n').map((line) => line.split('=') as [string, string]));

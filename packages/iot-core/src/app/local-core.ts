@@ -6,6 +6,9 @@ import { connectMqtt, mqttJsTransport, type MessageBus } from '@otafleet/mqtt-cl
 import { createAedesBus } from '../bus/aedes-bus.js';
 import { buildControlPlane, type ControlPlaneApp } from '../control-plane/index.js';
 import { openDatabase, type Db } from '../db.js';
+import { discoverCertificates } from '../identity/certificate-discovery.js';
+import { createCertificateGate } from '../identity/certificate-gate.js';
+import { createCertificateRegistry, type CertificateRegistry } from '../identity/certificate-registry.js';
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
 import { createShadowService, type ShadowService } from '../shadow/index.js';
@@ -19,6 +22,7 @@ export interface LocalCore {
   readonly registry: ThingRegistry;
   readonly shadows: ShadowService;
   readonly jobs: JobsService;
+  readonly certificates: CertificateRegistry;
   /** Present when the embedded broker runs (no brokerUrl). */
   readonly broker: EmbeddedBroker | undefined;
   readonly mqttTlsPort: number | undefined;
@@ -37,6 +41,8 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
   const pki = await ensurePki(join(config.dataDir, 'pki'), logger);
   const db = openDatabase(join(config.dataDir, 'iot-core.sqlite'));
   const arn = { region: config.region, accountId: config.accountId };
+  const certificates = createCertificateRegistry(db, arn, { logger: logger.child({ component: 'certificates' }) });
+  const discovery = await discoverCertificates(pki.dir, certificates, logger.child({ component: 'certificates' }));
 
   let broker: EmbeddedBroker | undefined;
   let bus: MessageBus;
@@ -52,6 +58,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       insecureTcp: config.mqttTcpPort !== undefined,
       ...(config.mqttTcpPort === undefined ? {} : { port: config.mqttTcpPort }),
       logger: logger.child({ component: 'broker' }),
+      certificateGate: createCertificateGate(certificates, logger.child({ component: 'broker' })),
     });
     bus = createAedesBus(broker.aedes, logger.child({ component: 'bus' }));
   } else {
@@ -83,6 +90,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     registry,
     shadows,
     jobs,
+    certificates,
     credentials: [{ accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }],
     region: config.region,
     logger: logger.child({ component: 'control-plane' }),
@@ -99,6 +107,8 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       await jobs.close(); // pending group commits reach disk
       await shadows.close();
       await bus.close();
+      discovery.close();
+      certificates.close();
       db.close();
     })());
 
@@ -109,6 +119,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     registry,
     shadows,
     jobs,
+    certificates,
     broker,
     mqttTlsPort: broker?.tlsPort,
     mqttTcpPort: broker?.tcpPort,

@@ -1,8 +1,13 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { readFile } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { isAwsServiceError } from '../aws-error.js';
+import { openDatabase } from '../db.js';
+import { isCertificateId } from '../identity/certificate-id.js';
+import { createCertificateRegistry } from '../identity/certificate-registry.js';
 import { writeMosquittoConfig } from '../mosquitto/mosquitto-config.js';
 import {
   caCertPath,
@@ -12,9 +17,11 @@ import {
   issueServiceToDirectory,
   openCaDirectory,
   serverCredentialPaths,
+  thingCredentialPaths,
   type CredentialPaths,
-} from './ca-store.js';
-import { IdentityError } from './identity-error.js';
+} from '../identity/ca-store.js';
+import { IdentityError } from '../identity/identity-error.js';
+import { isValidThingName } from '../identity/principal.js';
 
 /** Exit codes: 0 done, 1 refused (CA missing or present, invalid name...), 2 usage error, 3 unexpected failure. */
 export const EXIT_OK = 0;
@@ -29,11 +36,16 @@ Commands:
   ca issue-device <thingName>       issue a device certificate (CN = thing name)
   ca issue-service <name>           issue a privileged service certificate (CN svc.<name>)
   ca issue-server [--host H]...     issue the broker's server certificate (default localhost, 127.0.0.1, ::1)
+  ca revoke <thingName|certificateId> [--status REVOKED|INACTIVE]
+                                    stop a certificate authenticating (a running core disconnects its device);
+                                    a thing name means the certificate in things/<thingName>.pem
   mosquitto config --out DIR [--port 8883] [--service NAME]... [--user U]
                                     write mosquitto.conf + acl using the CA and server certificate in --dir
 
 Options:
-  --dir DIR    CA directory (default .data/iot-core/pki, the local core's own CA)
+  --data-dir DIR  the core's data directory (env OTA_CORE_DATA_DIR, default .data/iot-core): its SQLite file
+                  holds certificate statuses, and its pki/ is the CA directory
+  --dir DIR       CA directory (default <data-dir>/pki, the local core's own CA)
   --help       show this help
 `;
 
@@ -53,13 +65,46 @@ const printPaths = (what: string, paths: CredentialPaths): void => {
 
 class UsageError extends Error {}
 
+/** Sets the status in the core's database; a running core notices within a second and disconnects the device. */
+async function revoke(dataDir: string, caDir: string, target: string, status: 'REVOKED' | 'INACTIVE'): Promise<void> {
+  if (!isCertificateId(target) && !isValidThingName(target))
+    throw new UsageError(`\`ca revoke\` takes a thing name or a 64-hex-digit certificate id: ${target}`);
+  const db = openDatabase(join(dataDir, 'iot-core.sqlite'));
+  const registry = createCertificateRegistry(db, { region: 'local', accountId: 'local' });
+  try {
+    let certificateId = target;
+    if (!isCertificateId(target)) {
+      const certPath = thingCredentialPaths(caDir, target).certPath;
+      const pem = await readFile(certPath, 'utf8').catch(() => {
+        throw new IdentityError('CertificateNotFound', `No certificate for thing "${target}" at ${certPath}.`);
+      });
+      certificateId = registry.register(pem).certificateId;
+    }
+    try {
+      registry.updateCertificate({ certificateId, newStatus: status });
+    } catch (e) {
+      if (isAwsServiceError(e) && e.name === 'ResourceNotFoundException')
+        throw new IdentityError('CertificateNotFound', e.message);
+      if (isAwsServiceError(e) && e.name === 'CertificateStateException')
+        throw new IdentityError('CertificateRevoked', e.message);
+      throw e;
+    }
+    out(`Certificate ${certificateId} is now ${status}`);
+  } finally {
+    registry.close();
+    db.close();
+  }
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv[0] === '--' ? argv.slice(1) : [...argv], // `pnpm ca -- ...` passes the `--` through
     allowPositionals: true,
     strict: true,
     options: {
-      dir: { type: 'string', default: '.data/iot-core/pki' },
+      'data-dir': { type: 'string' },
+      dir: { type: 'string' },
+      status: { type: 'string', default: 'REVOKED' },
       force: { type: 'boolean', default: false },
       host: { type: 'string', multiple: true },
       out: { type: 'string' },
@@ -74,7 +119,8 @@ async function run(argv: readonly string[]): Promise<number> {
     return EXIT_OK;
   }
   const base = process.env['INIT_CWD'] ?? process.cwd();
-  const dir = resolve(base, values.dir);
+  const dataDir = resolve(base, values['data-dir'] ?? process.env['OTA_CORE_DATA_DIR'] ?? '.data/iot-core');
+  const dir = values.dir === undefined ? join(dataDir, 'pki') : resolve(base, values.dir);
   const [group, command, name, ...extra] = positionals;
   const needName = (): string => {
     if (name === undefined || extra.length > 0) throw new UsageError(`\`${group} ${command}\` takes exactly one name.`);
@@ -99,6 +145,13 @@ async function run(argv: readonly string[]): Promise<number> {
       if (name !== undefined) throw new UsageError('`ca issue-server` takes hosts with --host, not as arguments.');
       printPaths('Issued broker server certificate', await issueServerToDirectory(dir, values.host));
       return EXIT_OK;
+    case 'ca revoke': {
+      const target = needName();
+      if (values.status !== 'REVOKED' && values.status !== 'INACTIVE')
+        throw new UsageError(`--status must be REVOKED or INACTIVE: ${values.status}`);
+      await revoke(dataDir, dir, target, values.status);
+      return EXIT_OK;
+    }
     case 'mosquitto config': {
       if (values.out === undefined) throw new UsageError('`mosquitto config` needs --out DIR.');
       const port = Number(values.port);
