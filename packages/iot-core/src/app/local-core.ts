@@ -12,6 +12,7 @@ import { createCertificateRegistry, type CertificateRegistry } from '../identity
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
 import { createShadowService, type ShadowService } from '../shadow/index.js';
+import { startDynamicSecuritySync, type DynamicSecuritySync } from '../mosquitto/dynamic-security-sync.js';
 import { ensurePki, type CorePki } from './pki.js';
 import { DEV_ACCESS_KEY_ID, type LocalCoreConfig } from './config.js';
 
@@ -23,6 +24,8 @@ export interface LocalCore {
   readonly shadows: ShadowService;
   readonly jobs: JobsService;
   readonly certificates: CertificateRegistry;
+  /** With an external broker: keeps Mosquitto's dynamic-security plugin in step with the certificates. */
+  readonly dynamicSecurity: DynamicSecuritySync | undefined;
   /** Present when the embedded broker runs (no brokerUrl). */
   readonly broker: EmbeddedBroker | undefined;
   readonly mqttTlsPort: number | undefined;
@@ -46,6 +49,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
 
   let broker: EmbeddedBroker | undefined;
   let bus: MessageBus;
+  let dynamicSecurity: DynamicSecuritySync | undefined;
   if (config.brokerUrl === undefined) {
     const [ca, cert, key] = await Promise.all([
       readFile(pki.caPath, 'utf8'),
@@ -71,10 +75,12 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       : undefined;
     // A privileged client: MQTT 5 where the broker speaks it, 3.1.1 otherwise; waits for the first connection.
     bus = await connectMqtt({
-      transport: mqttJsTransport({ url: config.brokerUrl, ...(tls === undefined ? {} : { tls }) }),
+      // noLocal: the core's own answers and notifications match its request filters (`$aws/things/+/jobs/#`).
+      transport: mqttJsTransport({ url: config.brokerUrl, noLocal: true, ...(tls === undefined ? {} : { tls }) }),
       clientId: pki.serviceCommonName,
       logger: logger.child({ component: 'bus' }),
     });
+    dynamicSecurity = await startDynamicSecuritySync(bus, certificates, logger.child({ component: 'mosquitto' }));
   }
 
   const registry = createThingRegistry(db, arn, { logger: logger.child({ component: 'registry' }) });
@@ -106,6 +112,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       await broker?.close(); // no new MQTT messages
       await jobs.close(); // pending group commits reach disk
       await shadows.close();
+      dynamicSecurity?.close();
       await bus.close();
       discovery.close();
       certificates.close();
@@ -120,6 +127,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     shadows,
     jobs,
     certificates,
+    dynamicSecurity,
     broker,
     mqttTlsPort: broker?.tlsPort,
     mqttTcpPort: broker?.tcpPort,

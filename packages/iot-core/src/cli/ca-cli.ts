@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 import { realpathSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -21,7 +21,8 @@ import {
   type CredentialPaths,
 } from '../identity/ca-store.js';
 import { IdentityError } from '../identity/identity-error.js';
-import { isValidThingName } from '../identity/principal.js';
+import { CORE_SERVICE_NAME, isValidThingName } from '../identity/principal.js';
+import { findDynamicSecurityPlugin } from '../mosquitto/dynamic-security-plugin.js';
 
 /** Exit codes: 0 done, 1 refused (CA missing or present, invalid name...), 2 usage error, 3 unexpected failure. */
 export const EXIT_OK = 0;
@@ -39,8 +40,10 @@ Commands:
   ca revoke <thingName|certificateId> [--status REVOKED|INACTIVE]
                                     stop a certificate authenticating (a running core disconnects its device);
                                     a thing name means the certificate in things/<thingName>.pem
-  mosquitto config --out DIR [--port 8883] [--service NAME]... [--user U]
-                                    write mosquitto.conf + acl using the CA and server certificate in --dir
+  mosquitto config --out DIR [--port 8883] [--service NAME]... [--user U] [--dynsec-plugin PATH]
+                                    write mosquitto.conf + dynamic-security.json using the CA and server
+                                    certificate in --dir; svc.iot-core (the core) always administers it, and
+                                    every thing with a certificate under things/ starts granted
 
 Options:
   --data-dir DIR  the core's data directory (env OTA_CORE_DATA_DIR, default .data/iot-core): its SQLite file
@@ -96,6 +99,16 @@ async function revoke(dataDir: string, caDir: string, target: string, status: 'R
   }
 }
 
+/** Thing names with a certificate under `<caDir>/things`. */
+async function issuedThings(caDir: string): Promise<string[]> {
+  const files = await readdir(join(caDir, 'things')).catch(() => [] as string[]);
+  return files
+    .filter((f) => f.endsWith('.pem'))
+    .map((f) => f.slice(0, -'.pem'.length))
+    .filter(isValidThingName)
+    .sort();
+}
+
 async function run(argv: readonly string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args: argv[0] === '--' ? argv.slice(1) : [...argv], // `pnpm ca -- ...` passes the `--` through
@@ -111,6 +124,7 @@ async function run(argv: readonly string[]): Promise<number> {
       port: { type: 'string', default: '8883' },
       service: { type: 'string', multiple: true },
       user: { type: 'string' },
+      'dynsec-plugin': { type: 'string' },
       help: { type: 'boolean', default: false },
     },
   });
@@ -158,16 +172,21 @@ async function run(argv: readonly string[]): Promise<number> {
       if (!Number.isInteger(port) || port < 1 || port > 65535) throw new UsageError(`Invalid --port ${values.port}.`);
       await openCaDirectory(dir); // fails with CaNotFound and what to do
       const server = serverCredentialPaths(dir);
+      const services = values.service ?? [];
       const written = await writeMosquittoConfig(resolve(base, values.out), {
         port,
         cafile: caCertPath(dir),
         certfile: server.certPath,
         keyfile: server.keyPath,
-        privilegedServices: values.service ?? [],
+        dynsecPlugin:
+          values['dynsec-plugin'] === undefined ? findDynamicSecurityPlugin() : resolve(base, values['dynsec-plugin']),
+        privilegedServices: services.includes(CORE_SERVICE_NAME) ? services : [CORE_SERVICE_NAME, ...services],
+        adminService: CORE_SERVICE_NAME,
+        things: await issuedThings(dir),
         ...(values.user === undefined ? {} : { runAsUser: values.user }),
       });
       out(`Wrote ${written.configPath}`);
-      out(`Wrote ${written.aclPath}`);
+      out(`Wrote ${written.dynsecPath}`);
       out(`Run: mosquitto -c ${written.configPath}`);
       out('The server certificate must exist (`ca issue-server`), and mosquitto must be able to read its key.');
       return EXIT_OK;

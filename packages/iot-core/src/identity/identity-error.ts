@@ -7,7 +7,8 @@ export type IdentityErrorCode =
   | 'CaNotFound'
   | 'CaKeyUnsupported'
   | 'CertificateNotFound'
-  | 'CertificateRevoked';
+  | 'CertificateRevoked'
+  | 'DynamicSecurityPluginNotFound';
 
 /** A failure of the local CA tool, with a stable code for tests and exit codes and a message saying what to do. */
 export class IdentityError extends Error {
