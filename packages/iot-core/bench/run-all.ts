@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
  * child), so one's sockets and heap do not disturb the next. Each prints one JSON line; the method they share
  * is in lib/schedule.ts and BENCHMARKS.part.md.
  */
-const benches = ['broker-raw.ts', 'shadow-throughput.ts', 'jobs-throughput.ts'];
+const benches = ['broker-raw.ts', 'shadow-throughput.ts', 'jobs-throughput.ts', 'mosquitto-nagle.ts'];
 let failed = 0;
 for (const bench of benches) {
   const path = fileURLToPath(new URL(bench, import.meta.url));
