@@ -247,6 +247,13 @@ describe('revocation state and the CA CLI', () => {
       stderr: expect.stringContaining('CertificateNotFound'),
     });
     expect((await call('ca', 'revoke', 'bad/name')).code).toBe(2);
+    // Without --data-dir, OTA_CORE_DATA_DIR names the data directory, as for `pnpm start`.
+    const viaEnv = await run(
+      process.execPath,
+      ['--conditions=source', '--import', 'tsx', cliPath, 'ca', 'issue-device', 'cert-env-1'],
+      { timeout: 20_000, env: { ...process.env, OTA_CORE_DATA_DIR: dir } },
+    );
+    expect(viaEnv.stdout).toContain(join(dir, 'pki', 'things', 'cert-env-1.pem'));
     expect((await call('ca', 'revoke', 'cert-cli-1', '--status', 'ACTIVE')).code).toBe(2);
   });
 });
