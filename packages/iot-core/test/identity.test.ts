@@ -156,6 +156,8 @@ describe('CA directory and CLI', () => {
     const written = await readFile(join(caDir, 'mq', 'mosquitto.conf'), 'utf8');
     expect(written).toContain('listener 18883 127.0.0.1');
     expect(written).toContain(`cafile ${join(caDir, 'ca.pem')}`);
+    expect(written).toContain(`crlfile ${join(caDir, 'crl.pem')}`);
+    expect(await readFile(join(caDir, 'crl.pem'), 'utf8')).toContain('-----BEGIN X509 CRL-----');
     const dynsec = JSON.parse(await readFile(join(caDir, 'mq', 'dynamic-security.json'), 'utf8')) as {
       clients: { username: string }[];
     };

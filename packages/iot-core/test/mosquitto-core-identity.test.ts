@@ -12,7 +12,8 @@ import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { ensurePki, type CorePki } from '../src/app/pki.js';
 import { issueDeviceToDirectory, issueServiceToDirectory } from '../src/identity/ca-store.js';
-import { closed, connectTls, endAll, sleep, subscribeCodes } from './helpers/broker-clients.js';
+import { writeCrl } from '../src/identity/crl.js';
+import { closed, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
 import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 
 /**
@@ -88,7 +89,9 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'core-mosq-identity-'));
   pki = await ensurePki(join(dir, 'pki'), logger);
   caPem = await readFile(pki.caPath, 'utf8');
+  const crlfile = await writeCrl(pki.dir, []); // Mosquitto needs the file at start; the core rewrites it
   mosquitto = await startTlsMosquitto(requireMosquitto(), join(dir, 'mosquitto'), {
+    crlfile,
     cafile: pki.caPath,
     certfile: pki.server.certPath,
     keyfile: pki.server.keyPath,
@@ -140,6 +143,23 @@ describe('certificate revocation through Mosquitto', () => {
     expect(status.certificateDescription?.status).toBe('REVOKED');
     const stillFine = await connect(bystander);
     expect(await subscribeCodes(stillFine, `$aws/things/${bystander.thingName}/shadow/get/accepted`)).toEqual([1]);
+
+    // The core keeps pki/crl.pem current; once Mosquitto reloads it (SIGHUP), the TLS handshake itself fails.
+    await core?.revocationList.settled();
+    await endAll(clients.splice(0));
+    mosquitto?.child.kill('SIGHUP');
+    await sleep(500);
+    const handshake = await tryConnectTls({
+      port: mosquitto?.port ?? 0,
+      clientId: device.thingName,
+      ca: caPem,
+      cert: device.cert,
+      key: device.key,
+      protocolVersion: 5,
+    });
+    expect(handshake.ok).toBe(false);
+    expect(handshake.ok ? '' : handshake.error).toContain('certificate revoked');
+    expect((await connect(bystander)).connected).toBe(true);
   });
 
   it('INACTIVE withdraws the thing and ACTIVE grants it again', async () => {

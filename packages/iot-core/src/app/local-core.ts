@@ -9,6 +9,7 @@ import { openDatabase, type Db } from '../db.js';
 import { discoverCertificates } from '../identity/certificate-discovery.js';
 import { createCertificateGate } from '../identity/certificate-gate.js';
 import { createCertificateRegistry, type CertificateRegistry } from '../identity/certificate-registry.js';
+import { publishCrl } from '../identity/crl.js';
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
 import { createShadowService, type ShadowService } from '../shadow/index.js';
@@ -24,6 +25,8 @@ export interface LocalCore {
   readonly shadows: ShadowService;
   readonly jobs: JobsService;
   readonly certificates: CertificateRegistry;
+  /** `<data-dir>/pki/crl.pem`, rewritten after every status change; settled once the last write is done. */
+  readonly revocationList: { settled(): Promise<void> };
   /** With an external broker: keeps Mosquitto's dynamic-security plugin in step with the certificates. */
   readonly dynamicSecurity: DynamicSecuritySync | undefined;
   /** Present when the embedded broker runs (no brokerUrl). */
@@ -46,6 +49,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
   const arn = { region: config.region, accountId: config.accountId };
   const certificates = createCertificateRegistry(db, arn, { logger: logger.child({ component: 'certificates' }) });
   const discovery = await discoverCertificates(pki.dir, certificates, logger.child({ component: 'certificates' }));
+  const revocationList = publishCrl(pki.dir, certificates, logger.child({ component: 'certificates' }));
 
   let broker: EmbeddedBroker | undefined;
   let bus: MessageBus;
@@ -115,6 +119,8 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       dynamicSecurity?.close();
       await bus.close();
       discovery.close();
+      revocationList.close();
+      await revocationList.settled();
       certificates.close();
       db.close();
     })());
@@ -127,6 +133,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
     shadows,
     jobs,
     certificates,
+    revocationList,
     dynamicSecurity,
     broker,
     mqttTlsPort: broker?.tlsPort,

@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-import { realpathSync } from 'node:fs';
+import { existsSync, realpathSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -8,6 +8,7 @@ import { isAwsServiceError } from '../aws-error.js';
 import { openDatabase } from '../db.js';
 import { isCertificateId } from '../identity/certificate-id.js';
 import { createCertificateRegistry } from '../identity/certificate-registry.js';
+import { writeCrl } from '../identity/crl.js';
 import { writeMosquittoConfig } from '../mosquitto/mosquitto-config.js';
 import {
   caCertPath,
@@ -43,7 +44,8 @@ Commands:
   mosquitto config --out DIR [--port 8883] [--service NAME]... [--user U] [--dynsec-plugin PATH]
                                     write mosquitto.conf + dynamic-security.json using the CA and server
                                     certificate in --dir; svc.iot-core (the core) always administers it, and
-                                    every thing with a certificate under things/ starts granted
+                                    every thing with a certificate under things/ starts granted; writes
+                                    <dir>/crl.pem from the core's database (Mosquitto's crlfile)
 
 Options:
   --data-dir DIR  the core's data directory (env OTA_CORE_DATA_DIR, default .data/iot-core): its SQLite file
@@ -93,6 +95,28 @@ async function revoke(dataDir: string, caDir: string, target: string, status: 'R
       throw e;
     }
     out(`Certificate ${certificateId} is now ${status}`);
+    if (await hasCa(caDir))
+      out(`Wrote ${await writeCrl(caDir, registry.records())} (Mosquitto: send it SIGHUP to reload)`);
+  } finally {
+    registry.close();
+    db.close();
+  }
+}
+
+const hasCa = (caDir: string): Promise<boolean> =>
+  openCaDirectory(caDir).then(
+    () => true,
+    () => false,
+  );
+
+/** The CRL from the statuses in the core's database (an empty one when it has none yet). */
+async function writeCrlFromDatabase(dataDir: string, caDir: string): Promise<string> {
+  const dbPath = join(dataDir, 'iot-core.sqlite');
+  if (!existsSync(dbPath)) return writeCrl(caDir, []); // no core has run on this data directory yet
+  const db = openDatabase(dbPath);
+  const registry = createCertificateRegistry(db, { region: 'local', accountId: 'local' });
+  try {
+    return await writeCrl(caDir, registry.records());
   } finally {
     registry.close();
     db.close();
@@ -173,6 +197,7 @@ async function run(argv: readonly string[]): Promise<number> {
       await openCaDirectory(dir); // fails with CaNotFound and what to do
       const server = serverCredentialPaths(dir);
       const services = values.service ?? [];
+      const crlfile = await writeCrlFromDatabase(dataDir, dir);
       const written = await writeMosquittoConfig(resolve(base, values.out), {
         port,
         cafile: caCertPath(dir),
@@ -183,10 +208,12 @@ async function run(argv: readonly string[]): Promise<number> {
         privilegedServices: services.includes(CORE_SERVICE_NAME) ? services : [CORE_SERVICE_NAME, ...services],
         adminService: CORE_SERVICE_NAME,
         things: await issuedThings(dir),
+        crlfile,
         ...(values.user === undefined ? {} : { runAsUser: values.user }),
       });
       out(`Wrote ${written.configPath}`);
       out(`Wrote ${written.dynsecPath}`);
+      out(`Wrote ${crlfile}`);
       out(`Run: mosquitto -c ${written.configPath}`);
       out('The server certificate must exist (`ca issue-server`), and mosquitto must be able to read its key.');
       return EXIT_OK;

@@ -21,6 +21,11 @@ export interface MosquittoConfigOptions {
   readonly dynsecPlugin?: string;
   /** The plugin's state file, which Mosquitto rewrites on every change (so `runAsUser` must be able to write it). */
   readonly dynsecFile: string;
+  /**
+   * The CA's revocation list (`<caDir>/crl.pem`): certificates that are not ACTIVE are refused in the TLS
+   * handshake. Mosquitto reads it at start and on SIGHUP; the file must exist. Omitted: no CRL check.
+   */
+  readonly crlfile?: string;
   /** Where Mosquitto keeps its persistence file; omitted: no persistence. */
   readonly persistenceDir?: string;
   /** Mosquitto started as root drops to this user (its default: `mosquitto`), who must be able to read the key files. */
@@ -77,6 +82,7 @@ export function renderMosquittoConfig(options: MosquittoConfigOptions): string {
     `cafile ${path(options.cafile)}`,
     `certfile ${path(options.certfile)}`,
     `keyfile ${path(options.keyfile)}`,
+    ...(options.crlfile === undefined ? [] : [`crlfile ${path(options.crlfile)}`]),
     'tls_version tlsv1.2',
     'require_certificate true',
     'use_identity_as_username true',

@@ -119,6 +119,8 @@ export interface TestMosquittoTls {
   readonly privilegedServices: readonly string[];
   /** Things granted in the dynamic-security plugin from the start (default none: the core grants them). */
   readonly things?: readonly string[];
+  /** The CA's revocation list (must exist); default: no CRL check. */
+  readonly crlfile?: string;
 }
 
 /**
