@@ -96,7 +96,7 @@ async function revoke(dataDir: string, caDir: string, target: string, status: 'R
     }
     out(`Certificate ${certificateId} is now ${status}`);
     if (await hasCa(caDir))
-      out(`Wrote ${await writeCrl(caDir, registry.records())} (Mosquitto: send it SIGHUP to reload)`);
+      out(`Wrote ${await writeCrl(caDir, registry.notActive())} (Mosquitto: send it SIGHUP to reload)`);
   } finally {
     registry.close();
     db.close();
@@ -116,7 +116,7 @@ async function writeCrlFromDatabase(dataDir: string, caDir: string): Promise<str
   const db = openDatabase(dbPath);
   const registry = createCertificateRegistry(db, { region: 'local', accountId: 'local' });
   try {
-    return await writeCrl(caDir, registry.records());
+    return await writeCrl(caDir, registry.notActive());
   } finally {
     registry.close();
     db.close();

@@ -68,8 +68,10 @@ export interface CertificateRegistry {
   register(pem: string): CertificateAdmission;
   /** The broker's check: registers an unknown certificate (chain already verified) and says whether it may connect. */
   admit(der: Buffer): CertificateAdmission;
-  /** Every stored record, in registration order. */
-  records(): CertificateRecord[];
+  /** Every certificate that is not ACTIVE (what a CRL lists). */
+  notActive(): CertificateRecord[];
+  /** Common name and status of every certificate. */
+  statusesByCommonName(): { readonly commonName: string; readonly status: CertificateStatus }[];
   /** Called with each certificate registered or whose status changed. */
   onChange(listener: CertificateChangeListener): () => void;
   close(): void;
@@ -123,8 +125,9 @@ export function createCertificateRegistry(
     if (counter === seenCounter) return;
     seenCounter = counter;
     const current = store.inactive();
-    for (const [id, status] of current) {
-      if (known.get(id) === status) continue;
+    const changed = [...current].filter(([id, status]) => known.get(id) !== status).map(([id]) => id);
+    const reactivated = [...known.keys()].filter((id) => !current.has(id));
+    for (const id of [...changed, ...reactivated]) {
       const record = store.get(id);
       if (record !== undefined) emit(record);
     }
@@ -224,15 +227,8 @@ export function createCertificateRegistry(
     register: (pem) => registerCertificate(new X509Certificate(pem)),
     admit: (der) => registerCertificate(new X509Certificate(der)),
 
-    records() {
-      const all: CertificateRecord[] = [];
-      for (let page = store.page({ limit: 500, ascending: true }); page.length > 0;) {
-        all.push(...page);
-        const last = page.at(-1);
-        page = last === undefined ? [] : store.page({ afterSeq: last.seq, limit: 500, ascending: true });
-      }
-      return all;
-    },
+    notActive: () => store.notActiveRecords(),
+    statusesByCommonName: () => store.statusesByCommonName(),
 
     onChange(listener) {
       listeners.add(listener);

@@ -76,6 +76,10 @@ export interface CertificateStore {
   setStatus(certificateId: string, status: CertificateStatus, now: number): void;
   /** Statuses of every certificate that is not ACTIVE. */
   inactive(): Map<string, CertificateStatus>;
+  /** Every certificate that is not ACTIVE, in full (what a CRL lists). */
+  notActiveRecords(): CertificateRecord[];
+  /** Common name and status of every certificate, without the PEMs. */
+  statusesByCommonName(): { readonly commonName: string; readonly status: CertificateStatus }[];
   /** Changes whenever another connection commits to the database file. */
   changeCounter(): number;
 }
@@ -92,6 +96,8 @@ export function openCertificateStore(db: Db): CertificateStore {
   const before = db.prepare('SELECT * FROM certificates WHERE seq < ? ORDER BY seq DESC LIMIT ?');
   const update = db.prepare('UPDATE certificates SET status = ?, last_modified_date = ? WHERE certificate_id = ?');
   const notActive = db.prepare("SELECT certificate_id, status FROM certificates WHERE status <> 'ACTIVE'");
+  const notActiveRows = db.prepare("SELECT * FROM certificates WHERE status <> 'ACTIVE' ORDER BY seq");
+  const statuses = db.prepare('SELECT common_name AS commonName, status FROM certificates');
 
   const get = (id: string): CertificateRecord | undefined => {
     const row = byId.get(id) as Row | undefined;
@@ -129,6 +135,8 @@ export function openCertificateStore(db: Db): CertificateStore {
           r.status,
         ]),
       ),
+    notActiveRecords: () => (notActiveRows.all() as Row[]).map(toRecord),
+    statusesByCommonName: () => statuses.all() as { commonName: string; status: CertificateStatus }[],
     changeCounter: () => db.pragma('data_version', { simple: true }) as number,
   };
 }

@@ -42,7 +42,7 @@ export async function renderCrl(ca: CertificateAuthority, records: readonly Cert
   return crl.toString('pem').replace(/-----(BEGIN|END) [A-Z0-9 ]+-----/g, '-----$1 X509 CRL-----');
 }
 
-/** Writes `<caDir>/crl.pem` atomically from the registry's current statuses. */
+/** Writes `<caDir>/crl.pem` atomically, listing the certificates of `records` that are not ACTIVE. */
 export async function writeCrl(caDir: string, records: readonly CertificateRecord[]): Promise<string> {
   const ca = await openCaDirectory(caDir);
   const path = crlPath(caDir);
@@ -69,7 +69,7 @@ export function publishCrl(
     running = running
       .then(async () => {
         queued = false;
-        await writeCrl(caDir, registry.records());
+        await writeCrl(caDir, registry.notActive());
       })
       .catch((e: unknown) => {
         logger.error(

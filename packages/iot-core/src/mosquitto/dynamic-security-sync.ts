@@ -2,7 +2,6 @@ import { randomUUID } from 'node:crypto';
 import { isValidThingName } from '@otafleet/protocol';
 import type { MessageBus } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
-import type { CertificateRecord } from '../identity/certificate-store.js';
 import type { CertificateRegistry } from '../identity/certificate-registry.js';
 import {
   DYNSEC_COMMAND_TOPIC,
@@ -89,7 +88,9 @@ export async function startDynamicSecuritySync(
   };
 
   /** Which things may connect: those with at least one ACTIVE certificate. */
-  const allowedThings = (records: readonly CertificateRecord[]): Map<string, boolean> => {
+  const allowedThings = (
+    records: readonly { readonly commonName: string; readonly status: string }[],
+  ): Map<string, boolean> => {
     const allowed = new Map<string, boolean>();
     for (const r of records)
       if (isValidThingName(r.commonName))
@@ -113,7 +114,7 @@ export async function startDynamicSecuritySync(
         const clients = names(listing, 'listClients', 'clients');
         const roles = names(listing, 'listRoles', 'roles');
         const commands: DynsecCommand[] = [];
-        for (const [thing, allowed] of allowedThings(certificates.records())) {
+        for (const [thing, allowed] of allowedThings(certificates.statusesByCommonName())) {
           if (allowed && !clients.has(thing))
             commands.push(
               ...grantThingCommands(thing).filter(
