@@ -182,6 +182,7 @@ export async function mosquittoTls(pki: TestPki): Promise<BrokerFixture & { read
     certfile: pki.server.paths.certPath,
     keyfile: pki.server.paths.keyPath,
     privilegedServices: [pki.serviceName],
+    things: [THING, OTHER_THING],
     ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
   });
   let mosquitto: MosquittoProcess = await startMosquitto(binary, configPath, port);

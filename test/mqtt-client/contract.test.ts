@@ -35,6 +35,7 @@ const authenticatedAedes = {
   sharedSubscriptions: false,
 } as const;
 const authenticatedMosquitto = {
+  refusedFilter: `$aws/things/${OTHER_THING}/shadow/update/accepted`, // SUBACK 0x87 (dynamic-security plugin)
   refusedTopic: FOREIGN_TOPIC, // PUBACK 0x87
   refusesPublishByDisconnect: false,
   refusesCredentials: true,

@@ -37,7 +37,7 @@ export interface ContractCapabilities {
   readonly expectedVersion: 4 | 5;
   /** The transport holds a QoS 1 PUBACK back until the handler's promise settles. */
   readonly acksAfterHandler: boolean;
-  /** A filter the broker refuses the device (aedes does; Mosquitto 2 grants all and filters deliveries). */
+  /** A filter the broker refuses the device (aedes and Mosquitto with the dynamic-security plugin do). */
   readonly refusedFilter?: string;
   /** A topic the broker refuses the device's publishes to. */
   readonly refusedTopic: string;

@@ -11,6 +11,7 @@ const benches = [
   'shadow-throughput.ts',
   'jobs-throughput.ts',
   'jobs-document-reads.ts',
+  'mosquitto-nagle.ts',
   'fleet-query.ts',
   'registry-bulk.ts',
 ];

@@ -21,6 +21,7 @@ export type AwsErrorName =
   | 'MethodNotAllowedException'
   | 'UnsupportedDocumentEncodingException'
   | 'InvalidStateTransitionException'
+  | 'CertificateStateException'
   | 'UnknownOperationException';
 
 export class AwsServiceError extends Error {

@@ -65,7 +65,6 @@ export {
 export { createAedesBus } from './bus/aedes-bus.js';
 export { canPublish, canSubscribe } from './broker/topic-authorization.js';
 export {
-  renderMosquittoAcl,
   renderMosquittoConfig,
   writeMosquittoConfig,
   type MosquittoConfigOptions,

@@ -84,6 +84,7 @@ describe('aws-iot-device-sdk-v2 MQTT 5 client, mTLS, Mosquitto', () => {
       certfile: pki.server.paths.certPath,
       keyfile: pki.server.paths.keyPath,
       privilegedServices: [pki.serviceName],
+      things: [A, B],
     });
   });
   afterAll(async () => {

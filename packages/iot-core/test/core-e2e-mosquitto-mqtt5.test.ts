@@ -8,7 +8,7 @@ import {
 } from '@aws-sdk/client-iot';
 import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { iot, iotjobs, iotshadow, mqtt5 } from 'aws-iot-device-sdk-v2';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -63,6 +63,9 @@ beforeAll(async () => {
   dataClient = new IoTDataPlaneClient(clientConfig);
 
   const cred = await issueDeviceToDirectory(pki.dir, THING);
+  // The core grants the new device in Mosquitto's dynamic-security plugin; wait until the plugin has answered.
+  core.certificates.register(readFileSync(cred.certPath, 'utf8'));
+  await core.dynamicSecurity?.settled();
   const mqttConfig = iot.AwsIotMqtt5ClientConfigBuilder.newDirectMqttBuilderWithMtlsFromPath(
     '127.0.0.1',
     cred.certPath,

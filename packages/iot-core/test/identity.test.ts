@@ -19,7 +19,7 @@ import { IdentityError } from '../src/identity/identity-error.js';
 import { PRIVILEGED_OU, principalFromSubject } from '../src/identity/principal.js';
 
 const run = promisify(execFile);
-const cli = join(import.meta.dirname, '../src/identity/cli.ts');
+const cli = join(import.meta.dirname, '../src/cli/ca-cli.ts');
 
 const subjectOf = (pem: string): Record<string, string> =>
   Object.fromEntries(new X509Certificate(pem).subject.split('\n').map((line) => line.split('=') as [string, string]));
@@ -156,7 +156,13 @@ describe('CA directory and CLI', () => {
     const written = await readFile(join(caDir, 'mq', 'mosquitto.conf'), 'utf8');
     expect(written).toContain('listener 18883 127.0.0.1');
     expect(written).toContain(`cafile ${join(caDir, 'ca.pem')}`);
-    expect(await readFile(join(caDir, 'mq', 'acl'), 'utf8')).toContain('user svc.fleet');
+    expect(written).toContain(`crlfile ${join(caDir, 'crl.pem')}`);
+    expect(await readFile(join(caDir, 'crl.pem'), 'utf8')).toContain('-----BEGIN X509 CRL-----');
+    const dynsec = JSON.parse(await readFile(join(caDir, 'mq', 'dynamic-security.json'), 'utf8')) as {
+      clients: { username: string }[];
+    };
+    // The core (svc.iot-core) is always there, to administer the plugin; thing-7 has a certificate under things/.
+    expect(dynsec.clients.map((c) => c.username).sort()).toEqual(['svc.fleet', 'svc.iot-core', 'thing-7']);
     expect((await call('mosquitto', 'config', '--out', join(caDir, 'mq'), '--port', '99999')).code).toBe(2);
   }, 120_000); // eleven CLI processes: about 2 s each on an idle machine, far more on a loaded one
 });

@@ -3,7 +3,16 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
-import { renderMosquittoAcl, renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
+import { THING_NAMESPACE_ACL_PATTERNS } from '@otafleet/protocol';
+import { findDynamicSecurityPlugin } from '../src/mosquitto/dynamic-security-plugin.js';
+import {
+  DYNSEC_ADMIN_ROLE,
+  DYNSEC_COMMAND_TOPIC,
+  SERVICE_ROLE,
+  renderDynamicSecurityConfig,
+  thingRoleName,
+} from '../src/mosquitto/dynamic-security.js';
+import { renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
 import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
@@ -11,17 +20,18 @@ import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 const logger = pino({ level: 'silent' });
 const A = 'thing-a';
 const B = 'thing-b';
+const C = 'thing-c';
 const NOT_AUTHORIZED = 0x87;
 
 describe('Mosquitto config generation', () => {
-  it('writes a mutual-TLS listener with the certificate CN as user name and client id', () => {
+  it('writes a mutual-TLS listener with the certificate CN as user name and client id, and the plugin', () => {
     const conf = renderMosquittoConfig({
       port: 8883,
       cafile: '/ca/ca.pem',
       certfile: '/ca/server/server.pem',
       keyfile: '/ca/server/server.key',
-      aclFile: '/etc/acl',
-      privilegedServices: ['fleet'],
+      dynsecPlugin: '/lib/mosquitto_dynamic_security.so',
+      dynsecFile: '/etc/dynamic-security.json',
     }).split('\n');
     for (const line of [
       'listener 8883 127.0.0.1',
@@ -30,20 +40,51 @@ describe('Mosquitto config generation', () => {
       'use_identity_as_username true',
       'use_username_as_clientid true',
       'allow_anonymous false',
-      'acl_file /etc/acl',
+      'plugin /lib/mosquitto_dynamic_security.so',
+      'plugin_opt_config_file /etc/dynamic-security.json',
+      'set_tcp_nodelay true',
+      'max_queued_messages 10000000',
+      'max_queued_bytes 0',
     ])
       expect(conf).toContain(line);
+    expect(conf.some((l) => l.startsWith('acl_file'))).toBe(false);
   });
 
-  it('writes per-thing pattern lines and full access for privileged services only', () => {
-    const acl = renderMosquittoAcl(['fleet']).split('\n');
-    expect(acl).toContain('pattern readwrite $aws/things/%u/#');
-    expect(acl).toContain('pattern readwrite dt/%u/#');
-    expect(acl.slice(acl.indexOf('user svc.fleet'))).toEqual(
-      expect.arrayContaining(['topic readwrite #', 'topic readwrite $aws/#']),
+  it('gives each thing a role of its own namespaces, services everything, only the admin the control topic', () => {
+    const dynsec = renderDynamicSecurityConfig({
+      privilegedServices: ['iot-core', 'fleet'],
+      adminService: 'iot-core',
+      things: [A],
+    });
+    expect(dynsec.defaultACLAccess).toMatchObject({ subscribe: false, publishClientSend: false });
+    const role = dynsec.roles.find((r) => r.rolename === thingRoleName(A));
+    const ownTopics = THING_NAMESPACE_ACL_PATTERNS.map((p) => p.replaceAll('%u', A));
+    expect(new Set(role?.acls.filter((a) => a.acltype !== 'subscribePattern').map((a) => a.topic))).toEqual(
+      new Set(ownTopics),
     );
-    expect(acl.filter((l) => l.startsWith('topic')).length).toBe(3);
-    expect(() => renderMosquittoAcl(['bad name'])).toThrow(expect.objectContaining({ code: 'InvalidServiceName' }));
+    expect(new Set(role?.acls.filter((a) => a.acltype === 'subscribePattern').map((a) => a.topic))).toEqual(
+      new Set([...ownTopics, ...ownTopics.map((t) => `$share/+/${t}`)]),
+    );
+    expect(role?.acls.every((a) => a.allow)).toBe(true);
+    expect(dynsec.clients).toContainEqual({ username: A, roles: [{ rolename: thingRoleName(A) }] });
+    const roles = (user: string): string[] =>
+      dynsec.clients.find((c) => c.username === user)?.roles.map((r) => r.rolename) ?? [];
+    expect(roles('svc.iot-core')).toEqual([SERVICE_ROLE, DYNSEC_ADMIN_ROLE]);
+    expect(roles('svc.fleet')).toEqual([SERVICE_ROLE]);
+    const admin = dynsec.roles.find((r) => r.rolename === DYNSEC_ADMIN_ROLE);
+    expect(admin?.acls.map((a) => a.topic)).toContain(DYNSEC_COMMAND_TOPIC);
+    expect(() => renderDynamicSecurityConfig({ privilegedServices: ['bad name'] })).toThrow(
+      expect.objectContaining({ code: 'InvalidServiceName' }),
+    );
+    expect(() => renderDynamicSecurityConfig({ privilegedServices: [], things: ['no/slash'] })).toThrow(
+      expect.objectContaining({ code: 'InvalidThingName' }),
+    );
+  });
+
+  it('names where to get the dynamic-security plugin when it is missing', () => {
+    expect(() => findDynamicSecurityPlugin(['/nonexistent'])).toThrow(
+      expect.objectContaining({ code: 'DynamicSecurityPluginNotFound' }),
+    );
   });
 });
 
@@ -61,12 +102,13 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
   };
 
   beforeAll(async () => {
-    pki = await createTestPki([A, B]);
+    pki = await createTestPki([A, B, C]);
     mosquitto = await startTlsMosquitto(binary, join(pki.dir, 'mosquitto'), {
       cafile: join(pki.dir, 'ca.pem'),
       certfile: pki.server.paths.certPath,
       keyfile: pki.server.paths.keyPath,
       privilegedServices: [pki.serviceName],
+      things: [A, B],
     });
   });
   afterEach(async () => {
@@ -89,13 +131,13 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
     expect(got.map(String)).toEqual(['x']);
   });
 
-  // Mosquitto 2.0 grants every subscription (SUBACK 1) and applies the ACL's read rule to each message
-  // it would deliver, so a foreign subscription is inert rather than refused.
-  it("delivers B's messages to none of A's subscriptions on B's topics", async () => {
+  // The dynamic-security plugin checks each SUBSCRIBE against the client's roles: refused as AWS refuses it.
+  it("refuses A's subscriptions to B's topics and to every thing (SUBACK 0x87) and delivers none of B's messages", async () => {
     const a = await connect(A, pki.device(A));
     const b = await connect(B, pki.device(B));
     const filters = [`$aws/things/${B}/shadow/update/delta`, '$aws/things/+/shadow/update/delta', `dt/${B}/#`, '#'];
-    for (const filter of filters) await subscribeCodes(a, filter);
+    for (const filter of filters) expect(await subscribeCodes(a, filter)).toEqual([NOT_AUTHORIZED]);
+    expect(await subscribeCodes(a, `$aws/things/${A}/#`)).toEqual([1]); // its own namespace still works
     const leaked: string[] = [];
     a.on('message', (t) => leaked.push(t));
     expect(await subscribeCodes(b, `$aws/things/${B}/shadow/update/delta`)).toEqual([1]);
@@ -106,6 +148,16 @@ describe('Mosquitto 2 with the generated config and real certificates', () => {
     await sleep(200);
     expect(own.map(String)).toEqual(['secret']); // it was published...
     expect(leaked).toEqual([]); // ...and A saw none of it
+  });
+
+  it('a device the plugin does not know (no ACTIVE certificate granted) connects but may do nothing', async () => {
+    const c = await connect(C, pki.device(C));
+    expect(await subscribeCodes(c, `$aws/things/${C}/shadow/get/accepted`)).toEqual([NOT_AUTHORIZED]);
+    const refused = await c.publishAsync(`$aws/things/${C}/shadow/get`, '{}', { qos: 1 }).then(
+      (packet) => (packet !== undefined && 'reasonCode' in packet ? packet.reasonCode : undefined),
+      (e: unknown) => (e as { code?: number }).code,
+    );
+    expect(refused).toBe(NOT_AUTHORIZED);
   });
 
   it("does not deliver A's publish into B's topics (PUBACK 0x87)", async () => {

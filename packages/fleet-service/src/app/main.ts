@@ -7,6 +7,7 @@ import {
   PortInUseError,
   runUntilSignal,
   DataDirLockedError,
+  type DataDirLock,
 } from '@otafleet/runtime';
 import {
   ConfigError,
@@ -50,30 +51,20 @@ async function main(): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
-  let coreLock;
-  let fleetLock;
-  try {
-    coreLock = lockDataDir(coreConfig.dataDir, 'iot-core', 'start this one with another --data-dir');
-    fleetLock = lockDataDir(stack.fleet.dataDir, 'fleet-service', 'start this one with another --fleet-data-dir');
-  } catch (e) {
-    coreLock?.release();
-    if (!(e instanceof DataDirLockedError)) throw e;
-    logger.fatal({ code: e.code }, e.message);
-    return 1;
-  }
-  for (const lock of [coreLock, fleetLock]) {
-    if (lock.tookOver !== undefined) {
-      logger.warn({ previous: lock.tookOver }, 'took over the lock of a process that is gone (it did not shut down)');
-    }
-  }
-  const release = (): void => {
-    fleetLock.release();
-    coreLock.release();
-  };
+  // The core takes (and releases) the lock of its own data directory; the fleet service's is taken once the core
+  // holds its own, so a second stack on the same directories is refused by the core's lock first.
   let core: LocalCore | undefined;
+  let fleetLock: DataDirLock | undefined;
   let fleet: FleetService;
   try {
     core = await startLocalCore(coreConfig, logger.child({ part: 'iot-core' }));
+    fleetLock = lockDataDir(stack.fleet.dataDir, 'fleet-service', 'start this one with another --fleet-data-dir');
+    if (fleetLock.tookOver !== undefined) {
+      logger.warn(
+        { previous: fleetLock.tookOver },
+        'took over the lock of a process that is gone (it did not shut down)',
+      );
+    }
     const service = await issueServiceToDirectory(core.pki.dir, 'fleet-service');
     fleet = await startFleetService(
       stack.fleet,
@@ -92,7 +83,11 @@ async function main(): Promise<number> {
     );
   } catch (e) {
     await core?.close();
-    release();
+    fleetLock?.release();
+    if (e instanceof DataDirLockedError) {
+      logger.fatal({ code: e.code }, e.message);
+      return 1;
+    }
     const explained = explainListenError(
       e,
       [
@@ -132,13 +127,13 @@ async function main(): Promise<number> {
     },
     'local stack ready',
   );
-  const started = { core, fleet };
+  const started = { core, fleet, fleetLock };
   return runUntilSignal(
     {
       close: async () => {
         await started.fleet.close();
         await started.core.close();
-        release();
+        started.fleetLock.release();
       },
     },
     { logger },

@@ -7,10 +7,15 @@ import { lockDataDir, type DataDirLock } from '@otafleet/runtime';
 import { createAedesBus } from '../bus/aedes-bus.js';
 import { buildControlPlane, type ControlPlaneApp } from '../control-plane/index.js';
 import { openDatabase, type Db } from '../db.js';
+import { discoverCertificates } from '../identity/certificate-discovery.js';
+import { createCertificateGate } from '../identity/certificate-gate.js';
+import { createCertificateRegistry, type CertificateRegistry } from '../identity/certificate-registry.js';
+import { publishCrl } from '../identity/crl.js';
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
 import { classicShadowThings, connectRegistryToServices } from '../registry/registry-wiring.js';
 import { createShadowService, type ShadowService } from '../shadow/index.js';
+import { startDynamicSecuritySync, type DynamicSecuritySync } from '../mosquitto/dynamic-security-sync.js';
 import { ensurePki, type CorePki } from './pki.js';
 import { DEV_ACCESS_KEY_ID, type LocalCoreConfig } from './config.js';
 
@@ -21,6 +26,11 @@ export interface LocalCore {
   readonly registry: ThingRegistry;
   readonly shadows: ShadowService;
   readonly jobs: JobsService;
+  readonly certificates: CertificateRegistry;
+  /** `<data-dir>/pki/crl.pem`, rewritten after every status change; settled once the last write is done. */
+  readonly revocationList: { settled(): Promise<void> };
+  /** With an external broker: keeps Mosquitto's dynamic-security plugin in step with the certificates. */
+  readonly dynamicSecurity: DynamicSecuritySync | undefined;
   /** Present when the embedded broker runs (no brokerUrl). */
   readonly broker: EmbeddedBroker | undefined;
   readonly mqttTlsPort: number | undefined;
@@ -80,9 +90,13 @@ async function startParts(
     db.close();
   });
   const arn = { region: config.region, accountId: config.accountId };
+  const certificates = createCertificateRegistry(db, arn, { logger: logger.child({ component: 'certificates' }) });
+  const discovery = await discoverCertificates(pki.dir, certificates, logger.child({ component: 'certificates' }));
+  const revocationList = publishCrl(pki.dir, certificates, logger.child({ component: 'certificates' }));
 
   let broker: EmbeddedBroker | undefined;
   let bus: MessageBus;
+  let dynamicSecurity: DynamicSecuritySync | undefined;
   if (config.brokerUrl === undefined) {
     const [ca, cert, key] = await Promise.all([
       readFile(pki.caPath, 'utf8'),
@@ -95,6 +109,7 @@ async function startParts(
       insecureTcp: config.mqttTcpPort !== undefined,
       ...(config.mqttTcpPort === undefined ? {} : { port: config.mqttTcpPort }),
       logger: logger.child({ component: 'broker' }),
+      certificateGate: createCertificateGate(certificates, logger.child({ component: 'broker' })),
     });
     broker = started;
     parts.add(() => started.close());
@@ -109,10 +124,12 @@ async function startParts(
       : undefined;
     // A privileged client: MQTT 5 where the broker speaks it, 3.1.1 otherwise; waits for the first connection.
     bus = await connectMqtt({
-      transport: mqttJsTransport({ url: config.brokerUrl, ...(tls === undefined ? {} : { tls }) }),
+      // noLocal: the core's own answers and notifications match its request filters (`$aws/things/+/jobs/#`).
+      transport: mqttJsTransport({ url: config.brokerUrl, noLocal: true, ...(tls === undefined ? {} : { tls }) }),
       clientId: pki.serviceCommonName,
       logger: logger.child({ component: 'bus' }),
     });
+    dynamicSecurity = await startDynamicSecuritySync(bus, certificates, logger.child({ component: 'mosquitto' }));
   }
   const openBus = bus;
   parts.add(() => openBus.close());
@@ -147,6 +164,7 @@ async function startParts(
     registry,
     shadows,
     jobs,
+    certificates,
     credentials: [{ accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }],
     region: config.region,
     logger: logger.child({ component: 'control-plane' }),
@@ -166,7 +184,12 @@ async function startParts(
         await shadows.close();
         registryWiring.close();
         await registry.close();
+        dynamicSecurity?.close();
         await bus.close();
+        discovery.close();
+        revocationList.close();
+        await revocationList.settled();
+        certificates.close();
         db.close();
       } finally {
         lock.release();
@@ -180,6 +203,9 @@ async function startParts(
     registry,
     shadows,
     jobs,
+    certificates,
+    revocationList,
+    dynamicSecurity,
     broker,
     mqttTlsPort: broker?.tlsPort,
     mqttTcpPort: broker?.tcpPort,

@@ -9,7 +9,7 @@ import {
   serviceCredentialPaths,
   type CredentialPaths,
 } from '../identity/ca-store.js';
-import { serviceCommonName } from '../identity/principal.js';
+import { CORE_SERVICE_NAME, serviceCommonName } from '../identity/principal.js';
 
 export interface CorePki {
   readonly dir: string;
@@ -21,7 +21,6 @@ export interface CorePki {
   readonly serviceCommonName: string;
 }
 
-const CORE_SERVICE_NAME = 'iot-core';
 const exists = (p: string): Promise<boolean> =>
   access(p).then(
     () => true,

@@ -1,6 +1,7 @@
 import { TLSSocket } from 'node:tls';
 import type { AedesOptions, AuthenticateError, Client, Subscription } from 'aedes';
 import type { Logger } from 'pino';
+import type { CertificateGate } from '../identity/certificate-gate.js';
 import { principalFromSubject, type Principal } from '../identity/principal.js';
 import { canPublish, canSubscribe } from './topic-authorization.js';
 
@@ -17,6 +18,8 @@ export type PrincipalRegistry = WeakMap<Client, Principal>;
 export interface BrokerAuthOptions {
   readonly requireClientIdIsThingName: boolean;
   readonly logger: Logger;
+  /** Admits only ACTIVE certificates (UpdateCertificate / `ca revoke`); absent: every CA-verified certificate. */
+  readonly certificateGate?: CertificateGate<Client>;
 }
 
 /**
@@ -54,6 +57,13 @@ export function brokerAuthHooks(
       if (principal.kind === 'thing' && options.requireClientIdIsThingName && client.id !== principal.thingName) {
         logger.warn({ clientId: client.id, thingName: principal.thingName }, 'broker: client id is not the thing name');
         done(refuse(IDENTIFIER_REJECTED, 'client id must equal the thing name'), false);
+        return;
+      }
+      if (
+        options.certificateGate !== undefined &&
+        !options.certificateGate.admit(client, conn.getPeerCertificate().raw)
+      ) {
+        done(refuse(NOT_AUTHORIZED, 'certificate is not ACTIVE'), false);
         return;
       }
       principals.set(client, principal);

@@ -2,6 +2,7 @@ import { Aedes, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { pino, type Logger } from 'pino';
+import type { CertificateGate } from '../identity/certificate-gate.js';
 import type { Principal } from '../identity/principal.js';
 import { trackSubscriptions } from '../bus/subscription-index.js';
 import { brokerAuthHooks, type PrincipalRegistry } from './broker-auth.js';
@@ -32,6 +33,8 @@ export interface EmbeddedBrokerOptions {
   readonly requireClientIdIsThingName?: boolean;
   /** Default: a pino logger at `info`. */
   readonly logger?: Logger;
+  /** Refuses certificates that are not ACTIVE and disconnects their connections when they stop being so. */
+  readonly certificateGate?: CertificateGate<Client>;
 }
 
 export interface EmbeddedBroker {
@@ -89,8 +92,14 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   const principals: PrincipalRegistry = new WeakMap();
   const aedes = await Aedes.createBroker(
-    brokerAuthHooks(principals, { requireClientIdIsThingName: options.requireClientIdIsThingName ?? true, logger }),
+    brokerAuthHooks(principals, {
+      requireClientIdIsThingName: options.requireClientIdIsThingName ?? true,
+      logger,
+      ...(options.certificateGate === undefined ? {} : { certificateGate: options.certificateGate }),
+    }),
   );
+  const gate = options.certificateGate;
+  if (gate !== undefined) aedes.on('clientDisconnect', (client) => gate.forget(client));
   trackSubscriptions(aedes); // before any connection, so the index knows every subscription
   const servers: Server[] = [];
   let tcpPort: number | undefined;

@@ -4,9 +4,11 @@ import { randomUUID } from 'node:crypto';
 import { parseJsonPayload } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import { isAwsServiceError } from '../aws-error.js';
+import type { CertificateRegistry } from '../identity/certificate-registry.js';
 import type { ThingRegistry } from '../registry/thing-registry.js';
 import type { JobsControlPlane, ShadowControlPlane } from '../service-contracts.js';
 import { replyWithAwsError } from './aws-reply.js';
+import { registerCertificateRoutes } from './routes/certificate-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { isDataPlaneRoute, registerShadowRoutes } from './routes/shadow-routes.js';
@@ -19,6 +21,8 @@ export interface ControlPlaneOptions {
   readonly registry: ThingRegistry;
   readonly shadows: ShadowControlPlane;
   readonly jobs: JobsControlPlane;
+  /** DescribeCertificate, ListCertificates, UpdateCertificate; absent: those operations are unknown. */
+  readonly certificates?: CertificateRegistry;
   readonly credentials: ReadonlyArray<{ readonly accessKeyId: string; readonly secretAccessKey: string }>;
   readonly region: string;
   readonly logger: Logger;
@@ -160,5 +164,6 @@ export function buildControlPlane(opts: ControlPlaneOptions): ControlPlaneApp {
   registerRegistryRoutes(app, opts.registry);
   registerJobRoutes(app, opts.jobs);
   registerShadowRoutes(app, opts.shadows);
+  if (opts.certificates !== undefined) registerCertificateRoutes(app, opts.certificates);
   return app;
 }

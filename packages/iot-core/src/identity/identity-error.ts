@@ -5,7 +5,10 @@ export type IdentityErrorCode =
   | 'InvalidPath'
   | 'CaAlreadyExists'
   | 'CaNotFound'
-  | 'CaKeyUnsupported';
+  | 'CaKeyUnsupported'
+  | 'CertificateNotFound'
+  | 'CertificateRevoked'
+  | 'DynamicSecurityPluginNotFound';
 
 /** A failure of the local CA tool, with a stable code for tests and exit codes and a message saying what to do. */
 export class IdentityError extends Error {

@@ -11,6 +11,9 @@ export const PRIVILEGED_OU = 'otafleet-privileged';
 /** Prefix of a service certificate's CN. `.` never occurs in a thing name, so a service CN can never be a thing's. */
 export const SERVICE_CN_PREFIX = 'svc.';
 
+/** The core's own service identity (`svc.iot-core`): its client of an external broker, which also administers it. */
+export const CORE_SERVICE_NAME = 'iot-core';
+
 export { isValidThingName };
 
 export function isValidServiceName(name: string): boolean {

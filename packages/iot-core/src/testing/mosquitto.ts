@@ -2,6 +2,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { accessSync, constants } from 'node:fs';
 import { createServer, connect, type AddressInfo } from 'node:net';
 import { delimiter, join } from 'node:path';
+import { CORE_SERVICE_NAME } from '../identity/principal.js';
 import { writeMosquittoConfig } from '../mosquitto/mosquitto-config.js';
 
 const CANDIDATE_DIRS = ['/usr/sbin', '/usr/local/sbin', '/usr/local/bin', '/opt/homebrew/sbin'];
@@ -116,6 +117,10 @@ export interface TestMosquittoTls {
   readonly certfile: string;
   readonly keyfile: string;
   readonly privilegedServices: readonly string[];
+  /** Things granted in the dynamic-security plugin from the start (default none: the core grants them). */
+  readonly things?: readonly string[];
+  /** The CA's revocation list (must exist); default: no CRL check. */
+  readonly crlfile?: string;
 }
 
 /**
@@ -127,6 +132,8 @@ export async function startTlsMosquitto(binary: string, dir: string, tls: TestMo
   const { configPath } = await writeMosquittoConfig(dir, {
     port,
     ...tls,
+    things: tls.things ?? [],
+    adminService: CORE_SERVICE_NAME,
     ...(process.getuid?.() === 0 ? { runAsUser: 'root' } : {}),
   });
   return await startMosquitto(binary, configPath, port);

@@ -241,13 +241,20 @@ export async function openMqtt311Session(
   const aborted = new Promise<never>((_resolve, reject) => {
     signal.addEventListener('abort', () => reject(abortReasonOf(signal)), { once: true });
   });
+  // connect() rejects with a bare string; the same failure comes as a CrtError (error_name, error_code) on
+  // 'connection_failure', which is what gets classified.
+  let failure: unknown;
+  connection.on('connection_failure', (e: { error?: unknown }) => {
+    failure ??= e.error;
+  });
   let sessionPresent: boolean;
   try {
     sessionPresent = await Promise.race([connection.connect(), aborted]);
   } catch (e) {
     phase = 'over';
+    if (!signal.aborted && failure === undefined) await new Promise((resolve) => setImmediate(resolve));
     void release();
-    throw signal.aborted ? abortReasonOf(signal) : crtConnectErrorOf(e, undefined, 4, endpoint);
+    throw signal.aborted ? abortReasonOf(signal) : crtConnectErrorOf(failure ?? e, undefined, 4, endpoint);
   }
   phase = 'connected';
   return {

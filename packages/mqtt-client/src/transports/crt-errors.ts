@@ -3,12 +3,10 @@ import { MqttClientError } from '../errors.js';
 const AUTH_REASONS = new Set([0x85, 0x86, 0x87, 0x8a, 0x8c]);
 const VERSION_REASON = 0x84;
 
+/** The CRT's error name (`AWS_IO_TLS_...`) of a CrtError; '' for anything else, which is never parsed for one. */
 export const crtErrorNameOf = (e: unknown): string => {
   const name = (e as { error_name?: unknown } | undefined)?.error_name;
-  if (typeof name === 'string') return name;
-  // MqttClientConnection.connect() rejects with a string: "Failed to connect: aws-c-io: AWS_IO_..., ...".
-  const match = /\b(AWS_[A-Z0-9_]+)\b/.exec(e instanceof Error ? e.message : String(e));
-  return match?.[1] ?? '';
+  return typeof name === 'string' ? name : '';
 };
 
 /**
