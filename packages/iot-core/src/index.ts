@@ -18,3 +18,6 @@ export * from './app/config.js';
 export * from './app/pki.js';
 export * from './app/local-core.js';
 export * from './app/node-flags.js';
+export { InvalidStreamIdentityError, type StreamIdentity } from './broker/connection-identity.js';
+export type { Connectivity } from './broker/presence.js';
+export type { SubscriptionIndex } from './bus/subscription-index.js';

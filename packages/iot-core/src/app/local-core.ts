@@ -53,7 +53,7 @@ export async function startLocalCore(config: LocalCoreConfig, logger: Logger): P
       ...(config.mqttTcpPort === undefined ? {} : { port: config.mqttTcpPort }),
       logger: logger.child({ component: 'broker' }),
     });
-    bus = createAedesBus(broker.aedes, logger.child({ component: 'bus' }));
+    bus = createAedesBus(broker.aedes, logger.child({ component: 'bus' }), broker.subscriptions);
   } else {
     const tls = config.brokerUrl.startsWith('mqtts://')
       ? {
