@@ -4,7 +4,7 @@ import { FilterSet } from './filter-set.js';
 import { isGranted } from './granted.js';
 
 // aedes keeps a session's subscriptions on the client at runtime but leaves them out of its type declarations.
-type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown>; readonly connected?: boolean };
+type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
 type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 /**
@@ -44,7 +44,7 @@ export class SubscriptionIndex {
       this.matchers.delete(client);
       for (const f of filters) this.remove(client, f);
     });
-    // A persistent session's subscriptions are restored without a 'subscribe' event: rebuild on readiness.
+    // A persistent session's subscriptions are restored without a 'subscribe' event: rebuild then.
     aedes.on('clientReady', (client: Client) => this.matchers.delete(client));
     aedes.on('clientDisconnect', (client: Client) => {
       this.matchers.delete(client);
@@ -59,16 +59,15 @@ export class SubscriptionIndex {
   }
 
   clientMatches(client: Client, topic: string): boolean {
-    return this.matcherOf(client)?.matches(topic) ?? false;
+    return this.matcherOf(client).matches(topic);
   }
 
-  private matcherOf(client: Client): FilterSet | undefined {
+  private matcherOf(client: Client): FilterSet {
     let matcher = this.matchers.get(client);
     if (matcher !== undefined) return matcher;
-    const internals = client as ClientInternals;
-    if (internals.connected !== true) return undefined; // still connecting: its session may be half restored
+    // A client is reachable by id only once registered, and aedes restores a session's filters before that.
     matcher = new FilterSet();
-    for (const f of Object.keys(internals.subscriptions ?? {})) matcher.add(routingFilter(f));
+    for (const f of Object.keys((client as ClientInternals).subscriptions ?? {})) matcher.add(routingFilter(f));
     this.matchers.set(client, matcher);
     return matcher;
   }
