@@ -2,6 +2,7 @@ import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { MessageBus } from '@otafleet/mqtt-client';
+import { isWellFormedFilter, topicMatches } from '@otafleet/protocol';
 import { createAedesBus } from '../src/bus/aedes-bus.js';
 import { FilterSet } from '../src/bus/filter-set.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
@@ -20,10 +21,36 @@ describe('FilterSet', () => {
     ['#', '$aws/things/t1/jobs/notify', false],
     ['#', 'a/b', true],
     ['a/+', 'a/b/c', false],
+    ['a/+/c', 'a/b/c', true],
+    ['$aws/#', '$aws/events/job/j/completed', true],
+    ['+/+', '$SYS/x', false],
+    ['a//+', 'a//b', true],
   ])('%s matches %s: %s', (filter, topic, expected) => {
     const set = new FilterSet();
     set.add(filter);
     expect(set.matches(topic)).toBe(expected);
+  });
+
+  it('agrees with the protocol matcher on random filters and topics', () => {
+    const levels = ['a', 'b', '$aws', '', '+', '#'];
+    let seed = 7;
+    const rand = (n: number): number => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const pick = (wildcards: boolean): string =>
+      Array.from({ length: 1 + rand(4) }, (_v, i, all) => {
+        const l = levels[rand(wildcards ? levels.length : 4)] ?? 'a';
+        return l === '#' && i !== all.length - 1 ? '+' : l;
+      }).join('/');
+    for (let round = 0; round < 300; round++) {
+      const filters = Array.from({ length: 1 + rand(6) }, () => pick(true)).filter(isWellFormedFilter);
+      const set = new FilterSet();
+      for (const f of filters) set.add(f);
+      for (let t = 0; t < 10; t++) {
+        const topic = pick(false);
+        expect(set.matches(topic), `${JSON.stringify(filters)} vs ${topic}`).toBe(
+          filters.some((f) => topicMatches(f, topic)),
+        );
+      }
+    }
   });
 
   it('counts repeated filters and forgets only after the last removal', () => {
