@@ -6,14 +6,22 @@ import { fileURLToPath } from 'node:url';
  * child), so one's sockets and heap do not disturb the next. Each prints one JSON line; the method they share
  * is in lib/schedule.ts and BENCHMARKS.part.md.
  */
-const benches = ['broker-raw.ts', 'shadow-throughput.ts', 'jobs-throughput.ts'];
+const benches = [
+  'broker-raw.ts',
+  'shadow-throughput.ts',
+  'jobs-throughput.ts',
+  'broker-hot-path.ts',
+  'broker-in-memory-fleet.ts',
+];
+// 50,000 in-memory devices, twice (baseline and embedded), take minutes on a busy machine.
+const timeoutMs = (bench: string): number => (bench === 'broker-in-memory-fleet.ts' ? 900_000 : 120_000);
 let failed = 0;
 for (const bench of benches) {
   const path = fileURLToPath(new URL(bench, import.meta.url));
   console.log(`# ${bench}`);
   const r = spawnSync(process.execPath, ['--conditions=source', '--import', 'tsx', path], {
     stdio: 'inherit',
-    timeout: 120_000,
+    timeout: timeoutMs(bench),
   });
   if (r.status !== 0) {
     failed++;
