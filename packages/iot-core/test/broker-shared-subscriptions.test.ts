@@ -1,4 +1,4 @@
-import type { MqttClient } from 'mqtt';
+import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAedesBus } from '../src/bus/aedes-bus.js';
@@ -120,6 +120,22 @@ describe('shared subscriptions', () => {
     expect(await subscribeCodes(next, SHARED)).toEqual([1]);
     await expect.poll(() => nextGot.length).toBe(5);
     expect(nextGot).toEqual(seq(5));
+  });
+
+  it('a persistent session rejoins its group when it reconnects', async () => {
+    broker = await startEmbeddedBroker({ logger });
+    const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };
+    const first = await mqtt.connectAsync(opts);
+    expect(await subscribeCodes(first, SHARED)).toEqual([1]);
+    await first.endAsync();
+    expect(broker.sharedSubscriptions.memberCount(SHARED)).toBe(0);
+    const again = await mqtt.connectAsync(opts);
+    clients.push(again);
+    const got = received(again);
+    await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(1);
+    const publisher = await connect('publisher');
+    await publishAll(publisher, 4);
+    await expect.poll(() => got).toEqual(seq(4));
   });
 
   it('stops delivering to a member that unsubscribes, and refuses malformed shared filters', async () => {

@@ -1,6 +1,6 @@
 import type { Aedes, AedesPublishPacket, Client, Subscription } from 'aedes';
 import type { Logger } from 'pino';
-import { parseSharedSubscription } from '@otafleet/protocol';
+import { isSharedSubscription, parseSharedSubscription } from '@otafleet/protocol';
 import { isGranted } from '../bus/granted.js';
 
 /**
@@ -9,9 +9,10 @@ import { isGranted } from '../bus/granted.js';
  * (it matches no topic: nobody may publish under `$share/`); here each (group, filter) holds one broker-level
  * subscription to `<filter>` that hands every message to one member, round robin.
  *
- * QoS 1 deliveries stay in flight at their member until its PUBACK; a member that leaves (disconnect,
- * unsubscribe) with messages in flight hands them to the next member, so the group loses none; with no member
- * left they wait (up to `maxHeld` per group) for the next one to join. A message may then reach the group twice
+ * QoS 1 deliveries to a clean session stay in flight at their member until its PUBACK; a member that leaves
+ * (disconnect, unsubscribe) with messages in flight hands them to the next member, so the group loses none; with
+ * no member left they wait (up to `maxHeld` per group) for the next one to join. A persistent session (clean=false)
+ * keeps what it was handed in its own queue, as aedes does for any QoS 1 message, and rejoins on reconnection. A message may then reach the group twice
  * (its first member may have processed it before the connection died): QoS 1 is at least once.
  * See https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html#mqtt5-shared-subscription
  */
@@ -42,6 +43,7 @@ interface Group {
 // What aedes has at runtime but leaves out of its type declarations: the per-client delivery function (checks,
 // QoS packet, write) and the packet-identifier counter it allocates from.
 type ClientInternals = Client & {
+  readonly subscriptions?: Record<string, { readonly qos?: number } | undefined>;
   _nextId: number;
   readonly closed: boolean;
   deliverQoS(packet: object, cb: () => void): void;
@@ -77,6 +79,11 @@ export class SharedSubscriptions {
     });
     aedes.on('unsubscribe', (filters: string[], client: Client) => {
       for (const f of filters) this.leave(client, f);
+    });
+    // A persistent session's subscriptions come back on reconnection without a 'subscribe' event: rejoin.
+    aedes.on('clientReady', (client: Client) => {
+      for (const [filter, sub] of Object.entries((client as ClientInternals).subscriptions ?? {}))
+        if (isSharedSubscription(filter)) this.join(client, filter, sub?.qos === 0 ? 0 : 1);
     });
     aedes.on('clientDisconnect', (client: Client) => {
       for (const key of [...(this.byClient.get(client)?.keys() ?? [])]) this.leave(client, key);
@@ -182,6 +189,14 @@ export class SharedSubscriptions {
     if (qos === 0) {
       client.deliver0(
         { cmd: 'publish', topic: delivery.topic, payload: delivery.payload, qos: 0, retain: false },
+        noop,
+      );
+      return;
+    }
+    if (!client.clean) {
+      // A persistent session: aedes queues the message in it and redelivers it when the session returns.
+      client.publish(
+        { cmd: 'publish', topic: delivery.topic, payload: delivery.payload, qos: 1, retain: false, dup: false },
         noop,
       );
       return;
