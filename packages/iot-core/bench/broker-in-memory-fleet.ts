@@ -24,6 +24,8 @@ interface SideResult {
   readonly side: Side;
   readonly devices: number;
   readonly seconds: number;
+  /** CPU time of the process (user + system): less disturbed by other work on the machine than wall time. */
+  readonly cpuSeconds: number;
   readonly rssBytesPerDevice: number;
   readonly heapBytesPerDevice: number;
 }
@@ -63,6 +65,7 @@ async function runSide(side: Side): Promise<SideResult> {
   const heap0 = process.memoryUsage().heapUsed;
   const clients: mqtt.MqttClient[] = [];
   const t0 = performance.now();
+  const cpu0 = process.cpuUsage();
   const one = async (i: number): Promise<void> => {
     const thingName = thing(i);
     const stream = handle(thingName);
@@ -81,12 +84,14 @@ async function runSide(side: Side): Promise<SideResult> {
   for (let start = 0; start < devices; start += concurrency)
     await Promise.all(Array.from({ length: Math.min(concurrency, devices - start) }, (_v, k) => one(start + k)));
   const seconds = (performance.now() - t0) / 1000;
+  const cpu = process.cpuUsage(cpu0);
   const rss1 = settle();
   const heap1 = process.memoryUsage().heapUsed;
   const result: SideResult = {
     side,
     devices,
     seconds: Number(seconds.toFixed(2)),
+    cpuSeconds: Number(((cpu.user + cpu.system) / 1e6).toFixed(2)),
     rssBytesPerDevice: Math.round((rss1 - rss0) / devices),
     heapBytesPerDevice: Math.round((heap1 - heap0) / devices),
   };
@@ -115,7 +120,7 @@ for (let r = 0; r < rounds; r++) {
     results[side].push(JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as SideResult);
   }
 }
-const med = (side: Side, key: 'seconds' | 'rssBytesPerDevice' | 'heapBytesPerDevice'): number =>
+const med = (side: Side, key: 'seconds' | 'cpuSeconds' | 'rssBytesPerDevice' | 'heapBytesPerDevice'): number =>
   median(results[side].map((x) => x[key]));
 console.log(
   JSON.stringify({
@@ -127,6 +132,9 @@ console.log(
     embeddedDevicesPerSec: Math.round(devices / med('embedded', 'seconds')),
     bareDevicesPerSec: Math.round(devices / med('bare', 'seconds')),
     timeRatioToBare: ratio(med('embedded', 'seconds'), med('bare', 'seconds')),
+    embeddedCpuMicrosPerDevice: Math.round((med('embedded', 'cpuSeconds') * 1e6) / devices),
+    bareCpuMicrosPerDevice: Math.round((med('bare', 'cpuSeconds') * 1e6) / devices),
+    cpuRatioToBare: ratio(med('embedded', 'cpuSeconds'), med('bare', 'cpuSeconds')),
     embeddedRssBytesPerDevice: med('embedded', 'rssBytesPerDevice'),
     bareRssBytesPerDevice: med('bare', 'rssBytesPerDevice'),
     rssRatioToBare: ratio(med('embedded', 'rssBytesPerDevice'), med('bare', 'rssBytesPerDevice')),
