@@ -104,7 +104,11 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
 
   const identities: IdentityRegistry = new WeakMap();
   const streamIdentities: StreamIdentities = new WeakMap();
-  const presence = new PresenceTracker({ logger, identities });
+  const presence = new PresenceTracker({
+    logger,
+    identities,
+    hasSubscribers: (topic) => subscriptions.hasSubscribers(topic),
+  });
   const aedes = await Aedes.createBroker(
     brokerAuthHooks(identities, {
       requireClientIdIsThingName: options.requireClientIdIsThingName ?? true,

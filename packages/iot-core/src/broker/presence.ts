@@ -40,6 +40,8 @@ export interface PresenceOptions {
   /** Disconnected client ids remembered at most (default 100,000); the longest-gone are forgotten first. */
   readonly maxRemembered?: number;
   readonly now?: () => number;
+  /** Whether anyone may receive a topic: events nobody would receive are not built. Default: always. */
+  readonly hasSubscribers?: (topic: string) => boolean;
 }
 
 /** AWS sends no lifecycle events for client ids that could not be a topic level. */
@@ -97,10 +99,10 @@ export class PresenceTracker implements BrokerAuthEvents {
     const session: Session = { sessionIdentifier: randomUUID(), versionNumber };
     this.sessions.set(client, session);
     this.remember(client.id, { connected: true, timestamp });
-    this.publish(client, presenceConnectedTopic(client.id), {
+    this.publish(client, presenceConnectedTopic(client.id), () => ({
       ...this.common(client, session, timestamp),
       eventType: 'connected',
-    });
+    }));
   }
 
   private disconnected(client: Client): void {
@@ -119,12 +121,12 @@ export class PresenceTracker implements BrokerAuthEvents {
     const current = (this.aedes as AedesInternals | undefined)?.clients[client.id];
     if (current === undefined || current === client || reason !== 'DUPLICATE_CLIENTID')
       this.remember(client.id, { connected: false, timestamp, disconnectReason: reason });
-    this.publish(client, presenceDisconnectedTopic(client.id), {
+    this.publish(client, presenceDisconnectedTopic(client.id), () => ({
       ...this.common(client, session, timestamp),
       eventType: 'disconnected',
       clientInitiatedDisconnect: reason === 'CLIENT_INITIATED_DISCONNECT',
       disconnectReason: reason,
-    });
+    }));
   }
 
   private common(client: Client, session: Session, timestamp: number) {
@@ -153,10 +155,10 @@ export class PresenceTracker implements BrokerAuthEvents {
     }
   }
 
-  private publish(client: Client, topic: string, event: PresenceEvent): void {
-    if (!hasEventTopic(client.id)) return;
+  private publish(client: Client, topic: string, event: () => PresenceEvent): void {
+    if (!hasEventTopic(client.id) || this.options.hasSubscribers?.(topic) === false) return;
     this.aedes?.publish(
-      { cmd: 'publish', topic, payload: JSON.stringify(event), qos: 1, retain: false, dup: false },
+      { cmd: 'publish', topic, payload: JSON.stringify(event()), qos: 1, retain: false, dup: false },
       (e?: Error) => {
         if (e) this.options.logger.debug({ err: e, topic }, 'presence event not published');
       },
