@@ -103,8 +103,18 @@ describe('presence events', () => {
   });
 
   it.each([
-    ['CONNECTION_LOST', (c: MqttClient) => void c.stream.destroy()],
-    ['AUTH_ERROR', (c: MqttClient) => void c.publish('$aws/things/someone-else/shadow/update', 'x', { qos: 1 })],
+    [
+      'CONNECTION_LOST',
+      (c: MqttClient): void => {
+        c.stream.destroy();
+      },
+    ],
+    [
+      'AUTH_ERROR',
+      (c: MqttClient): void => {
+        c.publish('$aws/things/someone-else/shadow/update', 'x', { qos: 1 });
+      },
+    ],
   ] as const)('names the reason %s', async (reason, cause) => {
     const a = await device();
     const from = events.length;
@@ -140,6 +150,7 @@ describe('presence events', () => {
     expect(connected).not.toHaveProperty('ipAddress');
     // from now on nothing the device writes reaches the broker: no PINGREQ within 1.5 keep-alives
     clientEnd.write = (() => true) as typeof clientEnd.write;
+    sim.on('error', () => undefined); // its own keep-alive gives up too (no PINGRESP): expected here
     const gone = await eventOn<PresenceDisconnectedEvent>(presenceDisconnectedTopic('sim-1'), from, 8000);
     expect(gone.disconnectReason).toBe('MQTT_KEEP_ALIVE_TIMEOUT');
     sim.end(true);
