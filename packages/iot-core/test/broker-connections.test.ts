@@ -1,7 +1,7 @@
 import mqtt, { type MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createStreamPair } from '@otafleet/mqtt-client';
+import { connectMqtt, createStreamPair, mqttJsStreamTransport } from '@otafleet/mqtt-client';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
 import type { Principal } from '../src/identity/principal.js';
 import {
@@ -161,5 +161,37 @@ describe('in-memory connections: bad identities', () => {
     expect(broker.principalOf(A)).toBeUndefined();
     client.end(true);
     clientEnd.destroy();
+  });
+});
+
+describe('the simulator path: the reconnecting client over mqttJsStreamTransport', () => {
+  it('connects with its identity, reaches its own topics, and is refused a thing it is not', async () => {
+    const streamFor = (thingName: string) => () => {
+      const [clientEnd, serverEnd] = createStreamPair();
+      broker.connectStream(serverEnd, { principal: { kind: 'thing', thingName } });
+      return clientEnd;
+    };
+    const device = await connectMqtt({ transport: mqttJsStreamTransport(streamFor(A)), clientId: A, logger });
+    try {
+      expect(broker.principalOf(A)).toEqual({ kind: 'thing', thingName: A });
+      const got: string[] = [];
+      await device.subscribe(`$aws/things/${A}/jobs/notify-next`, (m) => void got.push(m.payload.toString()));
+      await device.publish(`$aws/things/${A}/jobs/notify-next`, 'n', { qos: 1 });
+      await expect.poll(() => got).toEqual(['n']);
+      await expect(device.subscribe(`$aws/things/${B}/jobs/notify-next`, () => undefined)).rejects.toMatchObject({
+        code: 'SubscribeRefused',
+      });
+    } finally {
+      await device.close();
+    }
+    // an identity that does not match the client id is refused at CONNECT
+    await expect(
+      connectMqtt({
+        transport: mqttJsStreamTransport(streamFor(B)),
+        clientId: A,
+        logger,
+        firstConnectTimeoutMs: 3000,
+      }),
+    ).rejects.toMatchObject({ code: 'NotAuthorized' });
   });
 });
