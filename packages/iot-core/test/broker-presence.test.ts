@@ -13,7 +13,9 @@ import {
   type PresenceDisconnectedEvent,
 } from '@otafleet/protocol';
 import { createStreamPair } from '@otafleet/mqtt-client';
+import { Aedes } from 'aedes';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
+import { PresenceTracker } from '../src/broker/presence.js';
 import { closed, connectTls, endAll, subscribeCodes } from './helpers/broker-clients.js';
 import { createTestPki, type TestPki } from './helpers/broker-pki.js';
 
@@ -172,5 +174,41 @@ describe('presence when the broker stops', () => {
       disconnectReason: 'SERVER_INITIATED_DISCONNECT',
     });
     c.end(true);
+  });
+});
+
+describe('connectivity memory', () => {
+  it('forgets the longest-gone client ids first, never a connected one', async () => {
+    const aedes = await Aedes.createBroker();
+    const tracker = new PresenceTracker({ logger, identities: new WeakMap(), maxRemembered: 2 });
+    tracker.attach(aedes);
+    const connect = async (clientId: string): Promise<MqttClient> => {
+      const [clientEnd, serverEnd] = createStreamPair();
+      aedes.handle(serverEnd);
+      const c = new mqtt.MqttClient(() => clientEnd, { clientId, reconnectPeriod: 0 });
+      await new Promise<void>((resolve) => c.once('connect', () => resolve()));
+      return c;
+    };
+    try {
+      const a = await connect('a');
+      await a.endAsync();
+      await expect.poll(() => tracker.connectivityOf('a')?.connected).toBe(false);
+      const b = await connect('b');
+      await b.endAsync();
+      await expect.poll(() => tracker.connectivityOf('b')?.connected).toBe(false);
+      const c = await connect('c'); // a, the longest gone, is forgotten
+      await expect.poll(() => tracker.connectivityOf('c')?.connected).toBe(true);
+      expect(tracker.connectivityOf('a')).toBeUndefined();
+      expect(tracker.connectivityOf('b')?.connected).toBe(false);
+      const d = await connect('d'); // only connected ones would be left to forget: b goes, c and d stay
+      await expect.poll(() => tracker.connectivityOf('d')?.connected).toBe(true);
+      expect(tracker.connectivityOf('b')).toBeUndefined();
+      expect(tracker.connectivityOf('c')?.connected).toBe(true);
+      expect(tracker.connectivityOf('d')?.connected).toBe(true);
+      c.end(true);
+      d.end(true);
+    } finally {
+      await new Promise<void>((resolve) => aedes.close(() => resolve()));
+    }
   });
 });

@@ -53,6 +53,8 @@ export class PresenceTracker implements BrokerAuthEvents {
   private readonly reasons = new WeakMap<Client, DisconnectReason>();
   private readonly lastVersion = new Map<string, number>();
   private readonly state = new Map<string, Connectivity>();
+  /** Disconnected client ids, longest gone first: the ones forgotten when `state` grows too large. */
+  private readonly gone = new Set<string>();
   private readonly now: () => number;
   private readonly maxRemembered: number;
   private aedes: Aedes | undefined;
@@ -65,7 +67,11 @@ export class PresenceTracker implements BrokerAuthEvents {
 
   attach(aedes: Aedes): void {
     this.aedes = aedes;
-    aedes.on('clientReady', (client: Client) => this.connected(client));
+    // At CONNACK rather than 'clientReady': aedes emits that only after replaying a session's queue, which may be
+    // after a quick client has already disconnected.
+    aedes.on('connackSent', (connack: { returnCode?: number }, client: Client) => {
+      if ((connack.returnCode ?? 0) === 0) this.connected(client);
+    });
     aedes.on('clientDisconnect', (client: Client) => this.disconnected(client));
     aedes.on('keepaliveTimeout', (client: Client) => this.mark(client, 'MQTT_KEEP_ALIVE_TIMEOUT'));
     aedes.on('clientError', (client: Client, error: Error & { code?: unknown }) =>
@@ -143,15 +149,14 @@ export class PresenceTracker implements BrokerAuthEvents {
   }
 
   private remember(clientId: string, connectivity: Connectivity): void {
-    this.state.delete(clientId); // re-inserted last: the Map's order is then least recently changed first
     this.state.set(clientId, connectivity);
-    if (this.state.size <= this.maxRemembered) return;
-    for (const [id, c] of this.state) {
+    this.gone.delete(clientId);
+    if (!connectivity.connected) this.gone.add(clientId); // re-added last: the Set's order is longest gone first
+    for (const id of this.gone) {
       if (this.state.size <= this.maxRemembered) break;
-      if (!c.connected) {
-        this.state.delete(id);
-        this.lastVersion.delete(id);
-      }
+      this.gone.delete(id);
+      this.state.delete(id);
+      this.lastVersion.delete(id);
     }
   }
 

@@ -81,7 +81,8 @@ export class SharedSubscriptions {
       for (const f of filters) this.leave(client, f);
     });
     // A persistent session's subscriptions come back on reconnection without a 'subscribe' event: rejoin.
-    aedes.on('clientReady', (client: Client) => {
+    aedes.on('connackSent', (connack: { returnCode?: number }, client: Client) => {
+      if ((connack.returnCode ?? 0) !== 0 || (client as ClientInternals).closed) return;
       for (const [filter, sub] of Object.entries((client as ClientInternals).subscriptions ?? {}))
         if (isSharedSubscription(filter)) this.join(client, filter, sub?.qos === 0 ? 0 : 1);
     });
