@@ -107,3 +107,8 @@ export {
   type Principal,
 } from './identity/principal.js';
 export { IdentityError, type IdentityErrorCode } from './identity/identity-error.js';
+
+// In-memory device connections (the simulator) and what the broker knows of connections.
+export { InvalidStreamIdentityError, type StreamIdentity } from './broker/connection-identity.js';
+export type { Connectivity } from './broker/presence.js';
+export type { SubscriptionIndex } from './bus/subscription-index.js';

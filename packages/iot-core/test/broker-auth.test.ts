@@ -47,7 +47,18 @@ describe('topic authorization rules', () => {
     [`$aws/things/${B}/shadow/get/+`, false],
     [`$aws/things/${A}/#/x`, false],
     [`$aws/things/${A}/sha+dow`, false],
-    [`$share/g/$aws/things/${A}/shadow/get`, false],
+    // a shared subscription is judged by its filter part
+    [`$share/g/$aws/things/${A}/shadow/get`, true],
+    [`$share/g/dt/${A}/#`, true],
+    [`$share/g/$aws/things/${B}/shadow/get`, false],
+    ['$share/g/dt/+/health', false],
+    [`$share//dt/${A}/#`, false],
+    [`$share/g+/dt/${A}/#`, false],
+    ['$share/g', false],
+    // the broker's event space is for services only
+    ['$aws/events/#', false],
+    ['$aws/events/presence/connected/thing-a', false],
+    ['$aws/events/job/+/completed', false],
   ])('device subscribe %s -> %s', (filter, allowed) => {
     expect(canSubscribe(me, filter)).toBe(allowed);
   });
@@ -57,6 +68,11 @@ describe('topic authorization rules', () => {
     expect(canPublish(svc, `$aws/things/${B}/jobs/notify`)).toBe(true);
     expect(canSubscribe(svc, '$aws/things/+/shadow/update')).toBe(true);
     expect(canSubscribe(svc, 'a/#/b')).toBe(false);
+    expect(canSubscribe(svc, '$aws/events/#')).toBe(true);
+    expect(canSubscribe(svc, '$share/fleet/dt/+/health')).toBe(true);
+    expect(canSubscribe(svc, '$share/fleet/a/#/b')).toBe(false);
+    expect(canPublish(svc, '$share/fleet/dt/x/health')).toBe(false);
+    expect(canPublish(svc, '$SYS/broker/uptime')).toBe(false);
   });
 });
 

@@ -1,9 +1,14 @@
-import { compileTopicFilter, isValidTopicName, isWellFormedFilter } from '@otafleet/protocol';
+import {
+  compileTopicFilter,
+  isSharedSubscription,
+  isValidTopicName,
+  isWellFormedFilter,
+  parseSharedSubscription,
+} from '@otafleet/protocol';
 import { MqttClientError } from './errors.js';
 
 /** MQTT's limits on topic names and filters (MQTT 3.1.1 section 4.7, MQTT 5 section 4.8.2). */
 const MAX_TOPIC_BYTES = 65_535;
-const SHARE_PREFIX = '$share/';
 
 const checkString = (value: unknown, what: string, code: 'InvalidTopic' | 'InvalidTopicFilter'): string => {
   if (typeof value !== 'string' || value.length === 0)
@@ -28,22 +33,18 @@ export function assertPublishTopic(topic: unknown): asserts topic is string {
  */
 export function routingFilterOf(filter: unknown): string {
   const f = checkString(filter, 'a topic filter', 'InvalidTopicFilter');
-  let routed = f;
-  if (f.startsWith(SHARE_PREFIX)) {
-    const groupEnd = f.indexOf('/', SHARE_PREFIX.length);
-    const group = groupEnd === -1 ? '' : f.slice(SHARE_PREFIX.length, groupEnd);
-    if (group.length === 0 || group.includes('+') || group.includes('#'))
+  if (isSharedSubscription(f)) {
+    const shared = parseSharedSubscription(f);
+    if (shared === undefined)
       throw new MqttClientError(
         'InvalidTopicFilter',
-        `a shared subscription is $share/<group>/<filter>, with a group name free of wildcards: ${f}`,
+        `a shared subscription is $share/<group>/<filter>, with a group name free of wildcards and a well-formed filter: ${f}`,
       );
-    routed = f.slice(groupEnd + 1);
-    if (routed.length === 0)
-      throw new MqttClientError('InvalidTopicFilter', `a shared subscription needs a filter: ${f}`);
+    return shared.filter;
   }
-  if (!isWellFormedFilter(routed))
+  if (!isWellFormedFilter(f))
     throw new MqttClientError('InvalidTopicFilter', `+ and # must each be a whole level, # only the last one: ${f}`);
-  return routed;
+  return f;
 }
 
 /** A matcher for inbound topics (the protocol package's matcher, after stripping a `$share/<group>/` prefix). */

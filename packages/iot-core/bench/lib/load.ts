@@ -57,6 +57,8 @@ export interface LoadClients {
   readonly count: number;
   /** Subscribes every client to the response topics of these kinds (once, before any phase). */
   prepare(kinds: readonly RequestKind[]): Promise<void>;
+  /** Subscribes client `index` to more filters (QoS 1) that no request kind answers on. */
+  subscribeMore(index: number, filters: readonly string[]): Promise<void>;
   run(kind: RequestKind, options: PhaseOptions): Promise<PhaseResult>;
   close(): Promise<void>;
 }
@@ -228,6 +230,11 @@ export async function connectLoadClients(options: LoadOptions): Promise<LoadClie
           if (refused.length > 0) throw new Error(`subscription refused: ${refused.map((g) => g.topic).join(', ')}`);
         }),
       );
+    },
+    async subscribeMore(index, filters) {
+      const client = clients[index];
+      if (client === undefined) throw new Error(`no load client ${index}`);
+      for (let i = 0; i < filters.length; i += 100) await client.subscribeAsync(filters.slice(i, i + 100), { qos: 1 });
     },
     run,
     async close() {

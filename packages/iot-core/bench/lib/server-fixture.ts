@@ -62,7 +62,7 @@ if (brokerOptions.tls === undefined && tlsFiles.some((f) => f !== undefined))
   throw new Error('server-fixture: give all of --tls-cert, --tls-key and --tls-ca, or none');
 
 const broker = await startEmbeddedBroker(brokerOptions);
-const bus = createAedesBus(broker.aedes, logger);
+const bus = createAedesBus(broker.aedes, logger, broker.subscriptions);
 const db = openDatabase(values.db);
 const closers: (() => Promise<void>)[] = [];
 

@@ -113,7 +113,7 @@ async function startParts(
     });
     broker = started;
     parts.add(() => started.close());
-    bus = createAedesBus(started.aedes, logger.child({ component: 'bus' }));
+    bus = createAedesBus(started.aedes, logger.child({ component: 'bus' }), started.subscriptions);
   } else {
     const tls = config.brokerUrl.startsWith('mqtts://')
       ? {

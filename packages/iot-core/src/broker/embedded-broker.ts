@@ -1,11 +1,15 @@
 import { Aedes, type Client } from 'aedes';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
+import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import type { CertificateGate } from '../identity/certificate-gate.js';
 import type { Principal } from '../identity/principal.js';
-import { trackSubscriptions } from '../bus/subscription-index.js';
-import { brokerAuthHooks, type PrincipalRegistry } from './broker-auth.js';
+import { SubscriptionIndex } from '../bus/subscription-index.js';
+import { brokerAuthHooks, type IdentityRegistry } from './broker-auth.js';
+import { identityOfStream, type StreamIdentities, type StreamIdentity } from './connection-identity.js';
+import { PresenceTracker, type Connectivity } from './presence.js';
+import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export interface EmbeddedBrokerTlsOptions {
   /** 0 (default) picks a free port. */
@@ -46,6 +50,17 @@ export interface EmbeddedBroker {
   readonly tlsPort: number | undefined;
   /** The authenticated principal behind a connected client id (undefined: unknown client or insecure TCP). */
   principalOf(clientId: string): Principal | undefined;
+  /**
+   * Serves MQTT on an in-memory duplex stream (the server end of `createStreamPair`) as if it were a mutual-TLS
+   * connection whose certificate names `identity.principal`: the same client-id rule, the same per-thing
+   * authorization. Throws InvalidStreamIdentityError (code `InvalidStreamIdentity`) for a malformed identity.
+   */
+  connectStream(stream: Duplex, identity: StreamIdentity): void;
+  /** Whether a client id is connected and since when, or how and when it left; undefined if never seen. */
+  connectivityOf(clientId: string): Connectivity | undefined;
+  /** Who holds which filter: pass it to `createAedesBus`. */
+  readonly subscriptions: SubscriptionIndex;
+  readonly sharedSubscriptions: SharedSubscriptions;
   close(): Promise<void>;
 }
 
@@ -90,17 +105,28 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   if (options.tls !== undefined && !(isPem(options.tls.ca) && isPem(options.tls.cert) && isPem(options.tls.key)))
     throw new BrokerOptionsError('InvalidTlsOptions', '`tls.ca`, `tls.cert` and `tls.key` must each be PEM text.');
 
-  const principals: PrincipalRegistry = new WeakMap();
+  const identities: IdentityRegistry = new WeakMap();
+  const streamIdentities: StreamIdentities = new WeakMap();
+  const presence = new PresenceTracker({
+    logger,
+    identities,
+    hasSubscribers: (topic) => subscriptions.hasSubscribers(topic),
+  });
   const aedes = await Aedes.createBroker(
-    brokerAuthHooks(principals, {
+    brokerAuthHooks(identities, {
       requireClientIdIsThingName: options.requireClientIdIsThingName ?? true,
       logger,
+      streamIdentities,
+      events: presence,
       ...(options.certificateGate === undefined ? {} : { certificateGate: options.certificateGate }),
     }),
   );
   const gate = options.certificateGate;
   if (gate !== undefined) aedes.on('clientDisconnect', (client) => gate.forget(client));
-  trackSubscriptions(aedes); // before any connection, so the index knows every subscription
+  presence.attach(aedes);
+  // Before any connection, so they know every subscription.
+  const subscriptions = new SubscriptionIndex(aedes);
+  const sharedSubscriptions = new SharedSubscriptions(aedes, { logger });
   const servers: Server[] = [];
   let tcpPort: number | undefined;
   let tlsPort: number | undefined;
@@ -139,10 +165,17 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     port: tcpPort ?? tlsPort ?? 0,
     tcpPort,
     tlsPort,
+    subscriptions,
+    sharedSubscriptions,
     principalOf(clientId: string): Principal | undefined {
       const client = (aedes as AedesInternals).clients[clientId];
-      return client === undefined ? undefined : principals.get(client);
+      return client === undefined ? undefined : identities.get(client)?.principal;
     },
+    connectStream(stream: Duplex, identity: StreamIdentity): void {
+      streamIdentities.set(stream, identityOfStream(identity));
+      aedes.handle(stream);
+    },
+    connectivityOf: (clientId: string): Connectivity | undefined => presence.connectivityOf(clientId),
     async close() {
       const stopped = servers.map((server) => new Promise<void>((resolve) => server.close(() => resolve())));
       await new Promise<void>((resolve) => aedes.close(() => resolve()));

@@ -1,11 +1,10 @@
 import type { Aedes, AedesPublishPacket, Client } from 'aedes';
 import type { Logger } from 'pino';
 import type { MessageBus, MessageHandler, PublishOptions } from '@otafleet/mqtt-client';
-import { subscriptionIndexOf } from './subscription-index.js';
-import { compileTopicFilter, topicMatches } from '@otafleet/protocol';
+import { compileTopicFilter } from '@otafleet/protocol';
+import { SubscriptionIndex } from './subscription-index.js';
 
 // aedes keeps these at runtime but leaves them out of its type declarations.
-type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
 type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 interface Route {
@@ -16,8 +15,15 @@ interface Route {
 /**
  * The in-process bus over the embedded aedes broker: handlers see every client publish (with the
  * publisher's client id) without a network hop, and replies can go to one client only.
+ *
+ * `subscriptions` is the broker's index of who holds which filter (`EmbeddedBroker.subscriptions`); without
+ * it the bus makes its own, which knows only subscriptions made after this call.
  */
-export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
+export function createAedesBus(
+  aedes: Aedes,
+  logger: Logger,
+  subscriptions: SubscriptionIndex = new SubscriptionIndex(aedes),
+): MessageBus {
   const routes: Route[] = [];
   const onPublish = (packet: AedesPublishPacket, client: Client | null): void => {
     if (client === null) return; // our own publishes and $SYS
@@ -34,14 +40,10 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
     }
   };
   aedes.on('publish', onPublish);
-  const subscriptions = subscriptionIndexOf(aedes);
 
   const publishToClient = (client: Client, topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> =>
     new Promise((resolve, reject) => {
-      const subscribed = Object.keys((client as ClientInternals).subscriptions ?? {}).some((f) =>
-        topicMatches(f, topic),
-      );
-      if (!subscribed) {
+      if (!subscriptions.clientMatches(client, topic)) {
         resolve();
         return;
       }
@@ -69,9 +71,7 @@ export function createAedesBus(aedes: Aedes, logger: Logger): MessageBus {
         );
       });
     },
-    ...(subscriptions === undefined
-      ? {}
-      : { hasSubscribers: (topic: string): boolean => subscriptions.hasSubscribers(topic) }),
+    hasSubscribers: (topic: string): boolean => subscriptions.hasSubscribers(topic),
     close(): Promise<void> {
       aedes.removeListener('publish', onPublish);
       routes.length = 0;

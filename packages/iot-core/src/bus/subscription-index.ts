@@ -1,46 +1,53 @@
 import type { Aedes, Client, Subscription } from 'aedes';
-import { thingNamespaceOf as thingOf, topicMatches } from '@otafleet/protocol';
+import { routingFilter } from '@otafleet/protocol';
+import { FilterSet } from './filter-set.js';
+import { isGranted } from './granted.js';
+
+// aedes keeps a session's subscriptions on the client at runtime but leaves them out of its type declarations.
+type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
+type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 /**
- * Which topic filters any session of the embedded broker holds, so a service can skip building and
- * publishing a message nobody would receive (a shadow's /update/documents that no one listens to costs a
- * fifth of the shadow service's throughput).
- *
- * Errs only towards "someone may be listening": filters of a clean session are dropped when that very
- * connection closes; filters of a persistent session (clean=false) are kept after it disconnects, because
- * the broker queues QoS 1 messages for it, until it unsubscribes. Counts are per connection object, so a
- * session taken over by a new connection with the same client id never loses the new connection's filters.
- * Devices may only subscribe under their own `$aws/things/<name>/` and `dt/<name>/` prefixes, so filters are
- * indexed by that namespace and a lookup tests only its few filters plus the rare ones outside any thing
- * (services with wildcards).
+ * Which topic filters the sessions of one embedded broker hold, for two questions on the services' hot path:
+ * - `hasSubscribers(topic)`: may anyone receive it? A service skips building and publishing a message nobody
+ *   would receive (a shadow's /update/documents that no one listens to costs a fifth of the shadow service's
+ *   throughput). Errs only towards "someone may be listening": filters of a clean session are dropped when that
+ *   very connection closes; filters of a persistent session (clean=false) are kept after it disconnects, because
+ *   the broker queues QoS 1 messages for it, until it unsubscribes. Counts are per connection object, so a
+ *   session taken over by a new connection with the same client id never loses the new connection's filters.
+ * - `clientMatches(client, topic)`: does this one connection hold a filter matching it? (Jobs answers go to the
+ *   requesting connection alone.) Each connection's filters are indexed too, so the answer costs the filters
+ *   that could match, not all of the connection's filters.
+ * Shared subscriptions `$share/<group>/<filter>` count as `<filter>`. Create the index before the broker
+ * accepts connections (the embedded broker does); one created later starts from the connected clients'
+ * sessions, and knows nothing of persistent sessions that are offline then.
  */
-const indexes = new WeakMap<Aedes, SubscriptionIndex>();
-
-/**
- * Starts tracking a broker's subscriptions. Call it before the broker accepts connections (the embedded
- * broker does): an index created later would not know earlier subscriptions, so there is none then.
- */
-export function trackSubscriptions(aedes: Aedes): SubscriptionIndex {
-  let index = indexes.get(aedes);
-  if (index === undefined) indexes.set(aedes, (index = new SubscriptionIndex(aedes)));
-  return index;
-}
-
-export const subscriptionIndexOf = (aedes: Aedes): SubscriptionIndex | undefined => indexes.get(aedes);
-
 export class SubscriptionIndex {
-  private readonly byThing = new Map<string, Map<string, number>>();
-  private readonly other = new Map<string, number>();
+  private readonly all = new FilterSet();
+  /** Per connection: the filters as subscribed (possibly `$share/...`), for add/remove bookkeeping. */
   private readonly byConnection = new Map<Client, Set<string>>();
+  /**
+   * Per connection: its routing filters, built from the session's own table on first use after a change (so
+   * restored sessions are covered and nothing is counted twice).
+   */
+  private readonly matchers = new WeakMap<Client, FilterSet>();
 
   constructor(aedes: Aedes) {
+    for (const client of Object.values((aedes as AedesInternals).clients))
+      if (client !== undefined)
+        for (const f of Object.keys((client as ClientInternals).subscriptions ?? {})) this.add(client, f);
     aedes.on('subscribe', (subs: Subscription[], client: Client) => {
-      for (const s of subs) this.add(client, s.topic);
+      this.matchers.delete(client);
+      for (const s of subs) if (isGranted(s)) this.add(client, s.topic);
     });
     aedes.on('unsubscribe', (filters: string[], client: Client) => {
+      this.matchers.delete(client);
       for (const f of filters) this.remove(client, f);
     });
+    // A persistent session's subscriptions are restored without a 'subscribe' event: rebuild then.
+    aedes.on('clientReady', (client: Client) => this.matchers.delete(client));
     aedes.on('clientDisconnect', (client: Client) => {
+      this.matchers.delete(client);
       if (!client.clean) return; // the broker keeps (and queues for) a persistent session's subscriptions
       for (const f of [...(this.byConnection.get(client) ?? [])]) this.remove(client, f);
       this.byConnection.delete(client);
@@ -48,21 +55,21 @@ export class SubscriptionIndex {
   }
 
   hasSubscribers(topic: string): boolean {
-    const thing = thingOf(topic);
-    if (thing !== undefined) {
-      const filters = this.byThing.get(thing);
-      if (filters !== undefined) for (const f of filters.keys()) if (topicMatches(f, topic)) return true;
-    }
-    for (const f of this.other.keys()) if (topicMatches(f, topic)) return true;
-    return false;
+    return this.all.matches(topic);
   }
 
-  private bucket(filter: string): Map<string, number> {
-    const thing = thingOf(filter);
-    if (thing === undefined) return this.other;
-    let b = this.byThing.get(thing);
-    if (b === undefined) this.byThing.set(thing, (b = new Map<string, number>()));
-    return b;
+  clientMatches(client: Client, topic: string): boolean {
+    return this.matcherOf(client).matches(topic);
+  }
+
+  private matcherOf(client: Client): FilterSet {
+    let matcher = this.matchers.get(client);
+    if (matcher !== undefined) return matcher;
+    // A client is reachable by id only once registered, and aedes restores a session's filters before that.
+    matcher = new FilterSet();
+    for (const f of Object.keys((client as ClientInternals).subscriptions ?? {})) matcher.add(routingFilter(f));
+    this.matchers.set(client, matcher);
+    return matcher;
   }
 
   private add(client: Client, filter: string): void {
@@ -70,18 +77,12 @@ export class SubscriptionIndex {
     if (own === undefined) this.byConnection.set(client, (own = new Set()));
     if (own.has(filter)) return; // a repeated SUBSCRIBE replaces, it does not add
     own.add(filter);
-    const b = this.bucket(filter);
-    b.set(filter, (b.get(filter) ?? 0) + 1);
+    this.all.add(routingFilter(filter));
   }
 
   private remove(client: Client, filter: string): void {
     const own = this.byConnection.get(client);
     if (own?.delete(filter) !== true) return;
-    const b = this.bucket(filter);
-    const n = (b.get(filter) ?? 1) - 1;
-    if (n > 0) b.set(filter, n);
-    else b.delete(filter);
-    const thing = thingOf(filter);
-    if (b !== this.other && b.size === 0 && thing !== undefined) this.byThing.delete(thing);
+    this.all.delete(routingFilter(filter));
   }
 }
