@@ -27,8 +27,8 @@ import { DurableOutbox } from './outbox/outbox.js';
 import { DirectorySlotBackend, type SlotBackend, type SlotState } from './slots/index.js';
 import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './update/bundle-adapters.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
-import { createMinimalHealthRunner } from './update/minimal-health.js';
-import { createMinimalSupervisor } from './update/minimal-supervisor.js';
+import { createHealthCheckRunner } from './health-checks/index.js';
+import { createApplicationSupervisor } from './supervisor/index.js';
 import {
   systemAgentClock,
   type AgentClock,
@@ -95,6 +95,21 @@ async function transportFor(config: AgentConfig): Promise<MqttTransport> {
   return mqttJsTransport({ url: b.url, ...(Object.keys(tls).length === 0 ? {} : { tls }) });
 }
 
+/** The application from the active slot of directory slots, as the configuration names it. */
+function superviseApplication(config: AgentConfig, clock: AgentClock, logger: Logger): ApplicationSupervisor {
+  const env = {
+    ...config.application.env,
+    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
+  };
+  return createApplicationSupervisor({
+    command: config.application.command,
+    cwd: join(config.slots.root, 'current'),
+    env,
+    clock,
+    logger: logger.child({ component: 'app' }),
+  });
+}
+
 /** The composition root: wires the journal, slots, MQTT, Jobs and the update flow for one device. */
 export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
   const logger = deps.logger;
@@ -120,25 +135,11 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       logger: logger.child({ component: 'mqtt' }),
     });
 
-  const appEnv = {
-    ...config.application.env,
-    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
-  };
-  const supervisor =
-    deps.supervisor ??
-    createMinimalSupervisor({
-      command: config.application.command,
-      cwd: join(config.slots.root, 'current'),
-      env: appEnv,
-      clock,
-      logger: logger.child({ component: 'app' }),
-    });
+  const supervisor = deps.supervisor ?? superviseApplication(config, clock, logger);
   const slots =
     deps.slots ??
     new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
-  const health =
-    deps.health ??
-    createMinimalHealthRunner({ supervisor, clock, brokerConnected: () => connection.state.kind === 'connected' });
+  const health = deps.health ?? createHealthCheckRunner({ supervisor, clock, broker: () => status.broker() });
   const fetcher =
     deps.fetcher ??
     createHttpBundleFetcher({
