@@ -24,13 +24,13 @@ export function readJournalView(dataDir: string, thingName: string): JournalView
   if (!existsSync(path)) return { update: undefined, lastUpdate: undefined, rollbackCount: 0 };
   const db = new Database(path, { readonly: true, fileMustExist: true });
   try {
-    const row = db
-      .prepare('SELECT job_id, schema_version, body FROM update_state WHERE thing = ?')
-      .get(thingName) as { job_id: string; schema_version: number; body: string } | undefined;
+    const row = db.prepare('SELECT job_id, schema_version, body FROM update_state WHERE thing = ?').get(thingName) as
+      { job_id: string; schema_version: number; body: string } | undefined;
     const meta = (key: string): string | undefined =>
-      (db.prepare('SELECT value FROM device_meta WHERE thing = ? AND key = ?').get(thingName, key) as
-        | { value: string }
-        | undefined)?.value;
+      (
+        db.prepare('SELECT value FROM device_meta WHERE thing = ? AND key = ?').get(thingName, key) as
+          { value: string } | undefined
+      )?.value;
     let update: JournalView['update'];
     if (row !== undefined) {
       const decoded = decodeUpdateRecord(row.schema_version, row.body);

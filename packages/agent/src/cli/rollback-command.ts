@@ -40,7 +40,8 @@ export async function localRollback(config: AgentConfig, now: () => number = Dat
     const journal = db.forThing(config.thingName);
     const inFlight = await journal.loadUpdate();
     if (inFlight.kind !== 'none') {
-      const which = inFlight.kind === 'ok' ? `${inFlight.record.jobId} (${inFlight.record.state})` : 'an unreadable one';
+      const which =
+        inFlight.kind === 'ok' ? `${inFlight.record.jobId} (${inFlight.record.state})` : 'an unreadable one';
       throw new CliError(
         'UPDATE_IN_PROGRESS',
         `an update is in progress: ${which}; let the agent finish it or cancel the job`,

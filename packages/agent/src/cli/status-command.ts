@@ -6,7 +6,7 @@ import { readJournalView, type JournalView } from './journal-view.js';
 
 export type AgentStatusReport =
   | { readonly source: 'endpoint'; readonly endpoint: string; readonly status: unknown }
-  | {
+  | ({
       readonly source: 'journal';
       readonly agent: { readonly running: boolean; readonly pid?: number; readonly since?: string };
       readonly slots: {
@@ -16,7 +16,7 @@ export type AgentStatusReport =
         readonly failedTrial?: SlotState['failedTrial'];
         readonly versions: Partial<Record<'A' | 'B', { readonly name: string; readonly version: string }>>;
       };
-    } & JournalView;
+    } & JournalView);
 
 /** The running agent's own answer (GET /status on the local endpoint), when configured and up. */
 async function fromEndpoint(port: number): Promise<AgentStatusReport | undefined> {
@@ -24,7 +24,7 @@ async function fromEndpoint(port: number): Promise<AgentStatusReport | undefined
   try {
     const res = await fetch(endpoint, { signal: AbortSignal.timeout(2_000) });
     if (res.status !== 200) return undefined;
-    return { source: 'endpoint', endpoint, status: (await res.json()) as unknown };
+    return { source: 'endpoint', endpoint, status: await res.json() };
   } catch {
     return undefined;
   }
