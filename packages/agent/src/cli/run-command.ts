@@ -1,6 +1,7 @@
 import { createProcessLogger, lockDataDir, runUntilSignal } from '@otafleet/runtime';
 import { createAgent } from '../agent.js';
 import { crashHookFromEnv } from '../crash-hook.js';
+import { commitAgentSlotOnceConnected, runningAgentSlot } from '../self-update/agent-slots.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { configOrExit } from './load-config.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -24,6 +25,8 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
   const notifier = systemdNotifier({ env: process.env, logger });
   await agent.start();
   logger.info({ thingName: config.thingName }, 'agent started');
+  const agentSlot = runningAgentSlot(process.env);
+  if (agentSlot !== undefined) commitAgentSlotOnceConnected(agent.connection, agentSlot, logger);
   const watchdogMs = notifier?.startWatchdog();
   await notifier?.ready(`running as ${config.thingName}`);
   if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
