@@ -5,17 +5,14 @@
  * child is measured from /proc/PID/status (VmRSS; the supervised application is its own process and not counted)
  * after IDLE_MS connected and idle. Median of ROUNDS, alternating. Prints one JSON line.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { pino } from 'pino';
-import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
-import type * as AgentModule from '../src/index.js';
-import { issueDeviceToDirectory, loadConfig, startLocalCore } from '@otafleet/iot-core';
+import { bareMqttJsScript, buildAgent, packageDir, startBenchDevice } from './lib/bench-device.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5_000);
@@ -29,18 +26,8 @@ const UNIT_NODE_FLAGS = (
 )
   .split(' ')
   .filter((f) => f.length > 0);
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const silent = pino({ level: 'silent' });
 
-spawnSync(process.execPath, [join(packageDir, '../../node_modules/typescript/bin/tsc'), '-b', packageDir], {
-  stdio: 'inherit',
-});
-if (!existsSync(join(packageDir, 'dist', 'main.js')))
-  throw new Error('build of @otafleet/agent failed: no dist/main.js');
-const { provisionDirectorySlots } = (await import(join(packageDir, 'dist', 'index.js'))) as Pick<
-  typeof AgentModule,
-  'provisionDirectorySlots'
->;
+const agentBuild = await buildAgent();
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -82,41 +69,9 @@ const idleRss = (args: readonly string[], isReady: (line: string) => boolean): P
   });
 
 const loadAtStart = Number((loadavg()[0] ?? 0).toFixed(2));
-const dir = await mkdtemp(join(tmpdir(), 'agent-rss-bench-'));
-const core = await startLocalCore(
-  loadConfig(
-    ['--data-dir', join(dir, 'core'), '--http-port', '0', '--mqtt-tls-port', '0', '--log-level', 'silent'],
-    {},
-  ),
-  silent,
-);
+const device = await startBenchDevice('bench-rss-pi', agentBuild);
 try {
-  const thing = 'bench-rss-pi';
-  const cred = await issueDeviceToDirectory(core.pki.dir, thing);
-  const root = join(dir, 'app');
-  await provisionDirectorySlots({ root, logger: silent });
-  const key = deriveTestPrivateKey('ed25519', 'bench');
-  const trustPath = join(dir, 'trust.json');
-  await writeFile(
-    trustPath,
-    JSON.stringify({ keys: [{ id: 'bench', algorithm: 'ed25519', publicKey: publicKeyPemOf(key), status: 'active' }] }),
-  );
-  const port = core.mqttTlsPort ?? 0;
-  const url = `mqtts://127.0.0.1:${port}`;
-  const configPath = join(dir, 'agent.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      thingName: thing,
-      hardwareType: 'generic-linux',
-      dataDir: join(dir, 'data'),
-      broker: { kind: 'mqtt', url, caFile: cred.caPath, certFile: cred.certPath, keyFile: cred.keyPath },
-      slots: { kind: 'directory', root },
-      trustStore: trustPath,
-      application: { command: [process.execPath, '-e', 'setInterval(() => {}, 1e9)'] },
-      logLevel: 'info',
-    }),
-  );
+  const { configPath, cred, port } = device;
   const index = pathToFileURL(join(packageDir, 'dist', 'index.js')).href;
   const sdkAgent = `
     import { readFileSync } from 'node:fs';
@@ -132,13 +87,7 @@ try {
     const agent = await createAgent(loaded.value, { logger, transport });
     await agent.start();
     process.on('SIGTERM', () => agent.close().then(() => process.exit(0)));`;
-  const bareMqtt = `
-    import { readFileSync } from 'node:fs';
-    import mqtt from 'mqtt';
-    const c = mqtt.connect(${JSON.stringify(url)}, { clientId: ${JSON.stringify(thing)}, ca: readFileSync(${JSON.stringify(cred.caPath)}), cert: readFileSync(${JSON.stringify(cred.certPath)}), key: readFileSync(${JSON.stringify(cred.keyPath)}), reconnectPeriod: 0 });
-    c.on('connect', () => console.log('connected'));
-    c.on('error', (e) => { console.error(e.message); process.exit(1); });
-    process.on('SIGTERM', () => c.end(true, () => process.exit(0)));`;
+  const bareMqtt = bareMqttJsScript(device, '');
   const bareNode = `console.log('ready'); setInterval(() => {}, 1e9); process.on('SIGTERM', () => process.exit(0));`;
 
   const connected = (l: string): boolean => l.includes('"connected to the broker"');
@@ -195,6 +144,5 @@ try {
     }),
   );
 } finally {
-  await core.close();
-  await rm(dir, { recursive: true, force: true });
+  await device.close();
 }
