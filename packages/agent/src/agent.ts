@@ -16,6 +16,7 @@ import type {
   DeviceFacts,
   DurablePublish,
   HealthCheckRunner,
+  HealthCounterSource,
   SlotStatus,
 } from './contracts.js';
 import { JobReporter } from './jobs/job-reporter.js';
@@ -28,7 +29,7 @@ import { DirectorySlotBackend, type SlotBackend, type SlotState } from './slots/
 import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './update/bundle-adapters.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
 import { createHealthCheckRunner } from './health-checks/index.js';
-import { createApplicationSupervisor } from './supervisor/index.js';
+import { createApplicationSupervisor, type SupervisedApplication } from './supervisor/index.js';
 import {
   systemAgentClock,
   type AgentClock,
@@ -64,6 +65,10 @@ export interface Agent {
   readonly status: AgentStatusSource;
   /** QoS 1 through the durable outbox (DurablePublish of contracts.ts). */
   readonly publish: DurablePublish;
+  /** The application's restarts and crashes since boot, for health reports (zeros with an injected supervisor). */
+  readonly counters: HealthCounterSource;
+  /** Forwards SIGHUP to the application (its configuration changed); false when it does not run. */
+  reloadApplication(): boolean;
   /** Boot step, application start, connection, jobs. Resolves once running (not once connected). */
   start(): Promise<void>;
   /** Stops taking work; the update in flight stays journaled at its state; closes everything it opened. */
@@ -96,7 +101,7 @@ async function transportFor(config: AgentConfig): Promise<MqttTransport> {
 }
 
 /** The application from the active slot of directory slots, as the configuration names it. */
-function superviseApplication(config: AgentConfig, clock: AgentClock, logger: Logger): ApplicationSupervisor {
+function superviseApplication(config: AgentConfig, clock: AgentClock, logger: Logger): SupervisedApplication {
   const env = {
     ...config.application.env,
     ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
@@ -135,7 +140,8 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       logger: logger.child({ component: 'mqtt' }),
     });
 
-  const supervisor = deps.supervisor ?? superviseApplication(config, clock, logger);
+  const supervised = deps.supervisor === undefined ? superviseApplication(config, clock, logger) : undefined;
+  const supervisor: ApplicationSupervisor = deps.supervisor ?? supervised!;
   const slots =
     deps.slots ??
     new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
@@ -199,6 +205,8 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     connection,
     status,
     publish: outbox.publish,
+    counters: supervised ?? { counters: () => ({ processRestarts: 0, crashes: 0, errors: 0, requests: 0 }) },
+    reloadApplication: () => supervised?.reload() ?? false,
     async start() {
       // The boot step first: it decides which slot runs (and counts a trial start) before anything reads it.
       const boot = await slots.recordBootAttempt();
