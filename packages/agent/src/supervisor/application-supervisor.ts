@@ -38,6 +38,8 @@ interface Running {
 /**
  * Runs the application from the active slot as a child process. An exit it did not ask for is a crash: counted,
  * logged, and followed by a restart after a capped backoff. stop() sends SIGTERM and SIGKILL after the grace period.
+ * crashesSince() counts every unrequested exit (the crash-loop rule: even exit 0 means the application is gone);
+ * counters().crashes only the abnormal ones (a signal or a non-zero status), as the health report defines it.
  */
 export function createApplicationSupervisor(o: ApplicationSupervisorOptions): SupervisedApplication {
   const graceMs = o.stopGraceMs ?? 5_000;
