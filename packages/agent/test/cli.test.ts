@@ -3,7 +3,8 @@
  * IoT core (mTLS), directory slots with the sample application, SIGTERM, and systemd's notify protocol over a real
  * unix datagram socket.
  */
-import { rm, writeFile } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:http';
 import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -83,6 +84,31 @@ describe('otaagent config check and usage', () => {
     expect(await otaagentJson(['config', 'check', join(dev.root, 'missing.json')])).toMatchObject({
       code: 2,
       body: { error: { code: 'CONFIG_UNREADABLE' } },
+    });
+  });
+
+  it('status asks the local endpoint first and reads the files when it does not answer', async () => {
+    const dev = await device('cli-endpoint');
+    const port = await freePort();
+    const configPath = join(dev.root, '..', 'with-endpoint.json');
+    const config = JSON.parse(await readFile(dev.configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(configPath, JSON.stringify({ ...config, localEndpointPort: port }));
+    const endpoint = createServer((req, res) => {
+      if (req.url === '/status') res.writeHead(200, { 'content-type': 'application/json' }).end('{"running":"1.0.0"}');
+      else res.writeHead(404).end();
+    });
+    await new Promise<void>((r) => endpoint.listen(port, '127.0.0.1', r));
+    try {
+      expect(await otaagentJson(['status', '--config', configPath])).toEqual({
+        code: 0,
+        body: { source: 'endpoint', endpoint: `http://127.0.0.1:${port}/status`, status: { running: '1.0.0' } },
+      });
+    } finally {
+      await new Promise((r) => endpoint.close(r));
+    }
+    expect(await otaagentJson(['status', '--config', configPath])).toMatchObject({
+      code: 0,
+      body: { source: 'journal', agent: { running: false } },
     });
   });
 
