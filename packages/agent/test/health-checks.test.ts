@@ -26,6 +26,7 @@ beforeAll(async () => {
     if (req.url === '/ok') return res.writeHead(200).end('ok');
     if (req.url === '/empty') return res.writeHead(204).end();
     if (req.url === '/broken') return res.writeHead(500).end('broken');
+    if (req.url === '/big') return res.writeHead(200).end(`${'x'.repeat(128 * 1024)}END`);
     if (req.url === '/hang') return void hanging.push(() => res.destroy());
     res.writeHead(404).end();
   });
@@ -90,6 +91,22 @@ describe('HTTP probe', () => {
     const v = await run(runner(), [{ kind: 'http', url: `${base}/ok`, expectStatus: 204 }]);
     expect(v).toMatchObject({ healthy: false, reasonCode: 'HEALTH_CHECK_FAILED' });
     expect(v.healthy ? '' : v.reason).toContain('answered 200, expected 204');
+  });
+
+  it('matches expectBody in the start of the body', async () => {
+    expect(await run(runner(), [{ kind: 'http', url: `${base}/ok`, expectBody: 'ok' }])).toEqual({
+      healthy: true,
+      passes: 1,
+    });
+    const v = await run(runner(), [{ kind: 'http', url: `${base}/ok`, expectBody: 'ready' }]);
+    expect(v).toEqual({
+      healthy: false,
+      reasonCode: 'HEALTH_CHECK_FAILED',
+      reason: `check 1 (http ${base}/ok): answered 200 without "ready" in its body, 3 rounds in a row`,
+    });
+    // the marker past the first 64 KiB is not seen: the probe reads a bounded start of the body
+    const big = await run(runner(), [{ kind: 'http', url: `${base}/big`, expectBody: 'END' }]);
+    expect(big).toMatchObject({ healthy: false, reasonCode: 'HEALTH_CHECK_FAILED' });
   });
 
   it('fails early on a definite 500 and names the check', async () => {
