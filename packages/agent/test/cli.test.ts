@@ -85,7 +85,7 @@ describe('otaagent config check and usage', () => {
       code: 2,
       body: { error: { code: 'CONFIG_UNREADABLE' } },
     });
-  });
+  }, 120_000);
 
   it('status asks the local endpoint first and reads the files when it does not answer', async () => {
     const dev = await device('cli-endpoint');
@@ -110,7 +110,7 @@ describe('otaagent config check and usage', () => {
       code: 0,
       body: { source: 'journal', agent: { running: false } },
     });
-  });
+  }, 120_000);
 
   it('usage errors exit 2 and say what to type', async () => {
     for (const args of [[], ['frobnicate'], ['status'], ['config', 'lint', 'x'], ['run', '--nope']]) {
@@ -121,7 +121,7 @@ describe('otaagent config check and usage', () => {
     const help = await otaagent(['--help']);
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('exit codes: 0 ok, 1 failure, 2 usage or bad configuration');
-  });
+  }, 120_000);
 });
 
 describe('otaagent run, status, rollback', () => {

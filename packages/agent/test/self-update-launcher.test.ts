@@ -68,7 +68,7 @@ function launch(root: string, args: readonly string[], env: Readonly<Record<stri
   return { child, exited, output: () => output };
 }
 
-describe('otaagent-launcher', () => {
+describe('otaagent-launcher', { timeout: 90_000 }, () => {
   it('starts the committed agent with the agent arguments and passes SIGTERM on (exit 0)', async () => {
     const { root, lines } = agentSlots({ A: 'good', B: 'crash' });
     const l = launch(root, ['run', '--config', '/etc/otaagent/agent.json']);

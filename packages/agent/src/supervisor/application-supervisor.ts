@@ -51,6 +51,8 @@ export function createApplicationSupervisor(o: ApplicationSupervisorOptions): Su
   let spawns = 0;
   let abnormalExits = 0;
   let restartTimer: ReturnType<AgentClock['setTimeout']> | undefined;
+  // Bumped by every stop: a start that was awaiting the slot link when stop() or restart() came gives way.
+  let generation = 0;
 
   const cancelRestart = (): void => {
     if (restartTimer !== undefined) o.clock.clearTimeout(restartTimer);
@@ -74,14 +76,17 @@ export function createApplicationSupervisor(o: ApplicationSupervisorOptions): Su
   const spawnOnce = async (): Promise<void> => {
     const [cmd, ...args] = o.command;
     if (cmd === undefined) throw new Error('the application command is empty');
+    const startedFor = generation;
     let cwd: string;
     try {
       cwd = await realpath(o.cwd);
     } catch (e) {
+      if (startedFor !== generation || !wanted) return;
       o.logger.error({ err: e, cwd: o.cwd }, 'the active slot is not there; the application cannot start');
       onUnrequestedExit(o.clock.now(), null, null);
       return;
     }
+    if (startedFor !== generation || !wanted || current !== undefined) return;
     const startedAt = o.clock.now();
     const proc = spawn(cmd, args, { cwd, env: { ...process.env, ...o.env }, stdio: ['ignore', 'inherit', 'inherit'] });
     spawns += 1;
@@ -107,6 +112,7 @@ export function createApplicationSupervisor(o: ApplicationSupervisorOptions): Su
   };
 
   const stopCurrent = async (): Promise<void> => {
+    generation += 1;
     cancelRestart();
     const run = current;
     current = undefined;
