@@ -9,8 +9,8 @@ import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../src/agent.js';
 import { loadAgentConfig } from '../src/config/load.js';
 import { startE2eCore, type E2eCore } from './e2e-core.js';
-import { buildSampleBundles, createE2eDevice, type Samples } from './e2e-device.js';
-import { eventually, freePort } from './e2e-helpers.js';
+import { buildSampleBundles, enrolledE2eDevice, type Samples } from './e2e-device.js';
+import { eventually } from './e2e-helpers.js';
 
 let core: E2eCore;
 let samples: Samples;
@@ -26,14 +26,7 @@ afterAll(async () => {
 });
 
 it('counts a crash of the supervised application and restarts it', async () => {
-  const credentials = await core.addDevice('counters-pi');
-  const dev = await createE2eDevice({
-    thing: 'counters-pi',
-    samples,
-    mqttPort: core.mqttPort,
-    credentials,
-    appPort: await freePort(),
-  });
+  const dev = await enrolledE2eDevice(core, samples, 'counters-pi');
   const loaded = await loadAgentConfig(dev.configPath);
   if (!loaded.ok) throw new Error(loaded.error.message);
   agent = await createAgent(loaded.value, { logger: pino({ level: 'silent' }) });

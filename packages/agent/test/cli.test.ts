@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { spawn } from 'node:child_process';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startE2eCore, isTerminal, type E2eCore } from './e2e-core.js';
-import { buildSampleBundles, createE2eDevice, installDocument, type E2eDevice, type Samples } from './e2e-device.js';
+import { buildSampleBundles, enrolledE2eDevice, installDocument, type E2eDevice, type Samples } from './e2e-device.js';
 import { eventually, freePort, serve } from './e2e-helpers.js';
 import { startBundleServer, type BundleServer } from './e2e-net.js';
 import { OTAAGENT, listenNotifySocket, otaagent, otaagentJson } from './cli-harness.js';
@@ -30,10 +30,7 @@ afterAll(async () => {
   if (samples !== undefined) await rm(samples.dir, { recursive: true, force: true });
 });
 
-async function device(thing: string): Promise<E2eDevice> {
-  const credentials = await core.addDevice(thing);
-  return createE2eDevice({ thing, samples, mqttPort: core.mqttPort, credentials, appPort: await freePort() });
-}
+const device = (thing: string): Promise<E2eDevice> => enrolledE2eDevice(core, samples, thing);
 
 /** `otaagent run` as systemd would start it (own process group, like the unit's cgroup). */
 function runAgent(dev: E2eDevice, env: Readonly<Record<string, string>> = {}) {

@@ -11,8 +11,8 @@ import { fileURLToPath, pathToFileURL } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { armAgentTrial, readAgentSlots } from '../bin/agent-slot-state.js';
 import { startE2eCore } from './e2e-core.js';
-import { buildSampleBundles, createE2eDevice } from './e2e-device.js';
-import { eventually, freePort } from './e2e-helpers.js';
+import { buildSampleBundles, enrolledE2eDevice } from './e2e-device.js';
+import { eventually } from './e2e-helpers.js';
 
 const LAUNCHER = fileURLToPath(new URL('../bin/otaagent-launcher.js', import.meta.url));
 const AGENT_PACKAGE = fileURLToPath(new URL('..', import.meta.url));
@@ -142,14 +142,7 @@ describe('otaagent-launcher', { timeout: 90_000 }, () => {
   it('the real agent as the trial commits its slot once connected to the broker', async () => {
     const [core, samples] = await Promise.all([startE2eCore(), buildSampleBundles()]);
     try {
-      const credentials = await core.addDevice('self-update-pi');
-      const dev = await createE2eDevice({
-        thing: 'self-update-pi',
-        samples,
-        mqttPort: core.mqttPort,
-        credentials,
-        appPort: await freePort(),
-      });
+      const dev = await enrolledE2eDevice(core, samples, 'self-update-pi');
       const { root } = agentSlots({ A: 'crash', B: 'crash' });
       rmSync(join(root, 'slots', 'B'), { recursive: true });
       symlinkSync(AGENT_PACKAGE, join(root, 'slots', 'B')); // slot B holds this agent package
@@ -158,8 +151,10 @@ describe('otaagent-launcher', { timeout: 90_000 }, () => {
       await eventually(
         () => (readAgentSlots(root).committed === 'B' ? true : undefined),
         'the real agent to commit',
-        60_000,
-      );
+        120_000,
+      ).catch((e: unknown) => {
+        throw new Error(`${String(e)}; launcher and agent output: ${l.output().slice(-3000)}`);
+      });
       expect(l.output()).toContain('new agent committed');
       expect(readAgentSlots(root)).toMatchObject({ committed: 'B', trial: null, failedTrial: null });
       l.child.kill('SIGTERM');
@@ -168,5 +163,5 @@ describe('otaagent-launcher', { timeout: 90_000 }, () => {
       await core.close();
       rmSync(samples.dir, { recursive: true, force: true });
     }
-  }, 120_000);
+  }, 240_000);
 });
