@@ -155,7 +155,8 @@ describe('otaagent-launcher', { timeout: 90_000 }, () => {
       ).catch((e: unknown) => {
         throw new Error(`${String(e)}; launcher and agent output: ${l.output().slice(-3000)}`);
       });
-      expect(l.output()).toContain('new agent committed');
+      // the state file is written before the log line reaches us through the pipe
+      await eventually(() => (l.output().includes('new agent committed') ? true : undefined), 'the commit log line');
       expect(readAgentSlots(root)).toMatchObject({ committed: 'B', trial: null, failedTrial: null });
       l.child.kill('SIGTERM');
       expect(await l.exited).toBe(0);
