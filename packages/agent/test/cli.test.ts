@@ -179,7 +179,11 @@ describe('otaagent run, status, rollback', () => {
 
     agent.child.kill('SIGTERM');
     expect(await agent.exited).toBe(0);
-    expect(notify.messages.some((m) => fields(m).includes('STOPPING=1'))).toBe(true);
+    // received before the agent exited; its line reaches us through the listener's pipe
+    await eventually(
+      () => (notify.messages.some((m) => fields(m).includes('STOPPING=1')) ? true : undefined),
+      'STOPPING=1',
+    );
     expect(await dev.appServes()).toBeUndefined(); // the application was stopped with the agent
 
     const rolled = await otaagentJson(['rollback', '--config', dev.configPath]);
