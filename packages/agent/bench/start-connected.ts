@@ -5,74 +5,19 @@
  * device (boot step, journal open, trust store, application spawn, MQTT connect). Median of ROUNDS, alternating.
  * Prints one JSON line.
  */
-import { spawn, spawnSync } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { cpus, loadavg, tmpdir } from 'node:os';
+import { spawn } from 'node:child_process';
+import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { fileURLToPath } from 'node:url';
-import { pino } from 'pino';
-import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
-import type * as AgentModule from '../src/index.js';
-import { issueDeviceToDirectory, loadConfig, startLocalCore } from '@otafleet/iot-core';
+import { bareMqttJsScript, buildAgent, packageDir, startBenchDevice } from './lib/bench-device.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
-const packageDir = fileURLToPath(new URL('..', import.meta.url));
-const silent = pino({ level: 'silent' });
-
-spawnSync(process.execPath, [join(packageDir, '../../node_modules/typescript/bin/tsc'), '-b', packageDir], {
-  stdio: 'inherit',
-});
-if (!existsSync(join(packageDir, 'dist', 'main.js')))
-  throw new Error('build of @otafleet/agent failed: no dist/main.js');
-// The compiled agent is imported only for provisioning (same code the process runs).
-const { provisionDirectorySlots } = (await import(join(packageDir, 'dist', 'index.js'))) as Pick<
-  typeof AgentModule,
-  'provisionDirectorySlots'
->;
 
 const loadAtStart = Number((loadavg()[0] ?? 0).toFixed(2));
-const dir = await mkdtemp(join(tmpdir(), 'agent-start-bench-'));
-const core = await startLocalCore(
-  loadConfig(
-    ['--data-dir', join(dir, 'core'), '--http-port', '0', '--mqtt-tls-port', '0', '--log-level', 'silent'],
-    {},
-  ),
-  silent,
-);
+const device = await startBenchDevice('bench-pi', await buildAgent());
 try {
-  const thing = 'bench-pi';
-  const cred = await issueDeviceToDirectory(core.pki.dir, thing);
-  const root = join(dir, 'app');
-  await provisionDirectorySlots({ root, logger: silent });
-  const key = deriveTestPrivateKey('ed25519', 'bench');
-  const trustPath = join(dir, 'trust.json');
-  await writeFile(
-    trustPath,
-    JSON.stringify({ keys: [{ id: 'bench', algorithm: 'ed25519', publicKey: publicKeyPemOf(key), status: 'active' }] }),
-  );
-  const url = `mqtts://127.0.0.1:${core.mqttTlsPort ?? 0}`;
-  const configPath = join(dir, 'agent.json');
-  await writeFile(
-    configPath,
-    JSON.stringify({
-      thingName: thing,
-      hardwareType: 'generic-linux',
-      dataDir: join(dir, 'data'),
-      broker: { kind: 'mqtt', url, caFile: cred.caPath, certFile: cred.certPath, keyFile: cred.keyPath },
-      slots: { kind: 'directory', root },
-      trustStore: trustPath,
-      application: { command: [process.execPath, '-e', 'setInterval(() => {}, 1e9)'] },
-      logLevel: 'info',
-    }),
-  );
-  const bare = `
-    import { readFileSync } from 'node:fs';
-    import mqtt from 'mqtt';
-    const c = mqtt.connect(${JSON.stringify(url)}, { clientId: ${JSON.stringify(thing)}, ca: readFileSync(${JSON.stringify(cred.caPath)}), cert: readFileSync(${JSON.stringify(cred.certPath)}), key: readFileSync(${JSON.stringify(cred.keyPath)}), reconnectPeriod: 0 });
-    c.on('connect', () => { console.log('connected'); c.end(true, () => process.exit(0)); });
-    c.on('error', (e) => { console.error(e.message); process.exit(1); });`;
+  const { configPath } = device;
+  const bare = bareMqttJsScript(device, 'c.end(true, () => process.exit(0));');
 
   /** Milliseconds from spawn to the first stdout line that `isConnected`; then stops the child. */
   const timeToConnected = (args: string[], isConnected: (line: string) => boolean, stop: boolean): Promise<number> =>
@@ -129,6 +74,5 @@ try {
     }),
   );
 } finally {
-  await core.close();
-  await rm(dir, { recursive: true, force: true });
+  await device.close();
 }

@@ -29,8 +29,8 @@ import { DurableOutbox } from './outbox/outbox.js';
 import { DirectorySlotBackend, type SlotBackend, type SlotState } from './slots/index.js';
 import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './update/bundle-adapters.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
-import { createMinimalHealthRunner } from './update/minimal-health.js';
-import { createMinimalSupervisor } from './update/minimal-supervisor.js';
+import { createHealthCheckRunner } from './health-checks/index.js';
+import { createApplicationSupervisor, type SupervisedApplication } from './supervisor/index.js';
 import {
   systemAgentClock,
   type AgentClock,
@@ -72,6 +72,10 @@ export interface Agent {
   readonly deviceFacing: DeviceFacing;
   /** QoS 1 through the durable outbox (DurablePublish of contracts.ts). */
   readonly publish: DurablePublish;
+  /** The application's restarts and crashes since boot, for health reports (zeros with an injected supervisor). */
+  readonly counters: HealthCounterSource;
+  /** Forwards SIGHUP to the application (its configuration changed); false when it does not run. */
+  reloadApplication(): boolean;
   /** Boot step, application start, connection, jobs. Resolves once running (not once connected). */
   start(): Promise<void>;
   /** Stops taking work; the update in flight stays journaled at its state; closes everything it opened. */
@@ -103,6 +107,21 @@ async function transportFor(config: AgentConfig): Promise<MqttTransport> {
   return mqttJsTransport({ url: b.url, ...(Object.keys(tls).length === 0 ? {} : { tls }) });
 }
 
+/** The application from the active slot of directory slots, as the configuration names it. */
+function superviseApplication(config: AgentConfig, clock: AgentClock, logger: Logger): SupervisedApplication {
+  const env = {
+    ...config.application.env,
+    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
+  };
+  return createApplicationSupervisor({
+    command: config.application.command,
+    cwd: join(config.slots.root, 'current'),
+    env,
+    clock,
+    logger: logger.child({ component: 'app' }),
+  });
+}
+
 /** The composition root: wires the journal, slots, MQTT, Jobs and the update flow for one device. */
 export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise<Agent> {
   const logger = deps.logger;
@@ -128,30 +147,12 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       logger: logger.child({ component: 'mqtt' }),
     });
 
-  const appEnv = {
-    ...config.application.env,
-    ...(config.application.port === undefined ? {} : { PORT: String(config.application.port) }),
-  };
-  const supervisor =
-    deps.supervisor ??
-    createMinimalSupervisor({
-      command: config.application.command,
-      cwd: join(config.slots.root, 'current'),
-      env: appEnv,
-      clock,
-      logger: logger.child({ component: 'app' }),
-    });
+  const supervised = deps.supervisor === undefined ? superviseApplication(config, clock, logger) : undefined;
+  const supervisor: ApplicationSupervisor = deps.supervisor ?? supervised!;
   const slots =
     deps.slots ??
     new DirectorySlotBackend({ root: config.slots.root, logger, onStep, restart: () => supervisor.restart() });
-  const health =
-    deps.health ??
-    createMinimalHealthRunner({
-      supervisor,
-      clock,
-      // The job document's `mqtt` check: connected and the shadow in sync (protocol's health checks).
-      brokerConnected: () => connection.state.kind === 'connected' && deviceFacing.shadowSynced,
-    });
+  const health = deps.health ?? createHealthCheckRunner({ supervisor, clock, broker: () => status.broker() });
   const fetcher =
     deps.fetcher ??
     createHttpBundleFetcher({
@@ -212,6 +213,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     status,
     slotState: () => slotState,
     supervisor,
+    counters: supervised,
     clock,
   });
 
@@ -222,6 +224,8 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     status,
     deviceFacing,
     publish: outbox.publish,
+    counters: supervised ?? { counters: () => ({ processRestarts: 0, crashes: 0, errors: 0, requests: 0 }) },
+    reloadApplication: () => supervised?.reload() ?? false,
     async start() {
       // The boot step first: it decides which slot runs (and counts a trial start) before anything reads it.
       const boot = await slots.recordBootAttempt();
@@ -301,10 +305,13 @@ function deviceFacingFor(
     readonly status: AgentStatusSource;
     readonly slotState: () => SlotState | undefined;
     readonly supervisor: ApplicationSupervisor;
+    /** The supervisor's restart and crash counts, when the agent supervises the application itself. */
+    readonly counters: HealthCounterSource | undefined;
     readonly clock: AgentClock;
   },
 ): DeviceFacing {
   const { connection, status } = parts;
+  const counters = deps.counters ?? parts.counters;
   return new DeviceFacing({
     config,
     device: parts.device,
@@ -321,7 +328,7 @@ function deviceFacingFor(
       },
     },
     supervisor: parts.supervisor,
-    ...(deps.counters === undefined ? {} : { counters: deps.counters }),
+    ...(counters === undefined ? {} : { counters }),
     clock: parts.clock,
     logger: deps.logger.child({ component: 'device' }),
     ...(deps.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: deps.kernelBootIdPath }),

@@ -6,6 +6,8 @@ export * from './outbox/index.js';
 export * from './jobs/index.js';
 export * from './update/index.js';
 export * from './config/index.js';
+export * from './supervisor/index.js';
+export * from './health-checks/index.js';
 export { createAgent, AGENT_VERSION, type Agent, type AgentDeps } from './agent.js';
 export { crashHookFromEnv, CRASH_AT_ENV } from './crash-hook.js';
 export * from './shadow/index.js';

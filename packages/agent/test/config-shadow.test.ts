@@ -15,7 +15,7 @@ import { OTA_CONFIG_SHADOW_NAME, shadowTopic } from '@otafleet/protocol';
 import type { MqttConnection } from '@otafleet/mqtt-client';
 import {
   ConfigShadowSync,
-  createMinimalSupervisor,
+  createApplicationSupervisor,
   openSqliteJournal,
   ShadowClient,
   systemAgentClock,
@@ -80,7 +80,7 @@ async function startDevice(thing: string, onChange: 'sighup' | 'restart' = 'sigh
   const script = join(base, 'app.cjs');
   await writeFile(script, HUP_APP);
   const hupLog = join(base, 'hup.log');
-  const supervisor = createMinimalSupervisor({
+  const supervisor = createApplicationSupervisor({
     command: [process.execPath, script],
     cwd: base,
     env: { HUP_LOG: hupLog },

@@ -21,6 +21,8 @@ import {
 } from '@otafleet/bundle';
 import { DirectorySlotBackend, provisionDirectorySlots, slotContentsOf, type SlotState } from '@otafleet/agent';
 import { buildSamples, TEST_KEY_PASSPHRASE, type BuiltSample } from '../../../firmware-bundles/build.js';
+import type { E2eCore } from './e2e-core.js';
+import { freePort } from './e2e-helpers.js';
 
 const AGENT_DIR = fileURLToPath(new URL('..', import.meta.url));
 const SAMPLE_APP = fileURLToPath(new URL('../../../firmware-bundles/http-service/', import.meta.url));
@@ -264,6 +266,16 @@ export async function createE2eDevice(o: {
       }
     },
   };
+}
+
+/** A device enrolled in the core (its own certificate) and provisioned with the factory release, on a free port. */
+export async function enrolledE2eDevice(
+  core: Pick<E2eCore, 'addDevice' | 'mqttPort'>,
+  samples: Samples,
+  thing: string,
+): Promise<E2eDevice> {
+  const credentials = await core.addDevice(thing);
+  return createE2eDevice({ thing, samples, mqttPort: core.mqttPort, credentials, appPort: await freePort() });
 }
 
 /** An install job document for http-service, with checks on the app's own port. */

@@ -158,6 +158,8 @@ describe('OTA job document v2: every invalid field', () => {
     ['/healthChecks/checks/0/url', 'http://10.0.0.1:8080/health'],
     ['/healthChecks/checks/0/url', 'https://127.0.0.1/health'],
     ['/healthChecks/checks/0/expectStatus', 99],
+    ['/healthChecks/checks/0/expectBody', ''],
+    ['/healthChecks/checks/0/expectBody', 'x'.repeat(257)],
     ['/healthChecks/checks/0/timeoutSeconds', 61],
     ['/healthChecks/checks/1/argv', []],
     ['/healthChecks/checks/1/argv/0', 'test'],

@@ -105,3 +105,10 @@ export function lockDataDir(dir: string, program: string, hint = 'choose another
   }
   throw new Error('unreachable');
 }
+
+/** Who holds `dir` now (a live process on this host), without taking the lock: for status tools. */
+export function dataDirHolder(dir: string): LockHolder | undefined {
+  const holder = readHolder(join(dir, LOCK_FILE));
+  if (holder === undefined) return undefined;
+  return holder.hostname !== hostname() || isAlive(holder.pid) ? holder : undefined;
+}

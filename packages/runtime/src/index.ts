@@ -1,4 +1,4 @@
 export { createProcessLogger, logFormatFrom, type LogFormat, type ProcessLoggerOptions } from './logger.js';
 export { runUntilSignal, type ShutdownOptions, type Stoppable } from './shutdown.js';
-export { lockDataDir, DataDirLockedError, type DataDirLock, type LockHolder } from './data-dir-lock.js';
+export { lockDataDir, dataDirHolder, DataDirLockedError, type DataDirLock, type LockHolder } from './data-dir-lock.js';
 export { explainListenError, PortInUseError, type PortSetting } from './listen-error.js';

@@ -42,8 +42,9 @@ const ENDING: ReadonlySet<UpdateStateName> = new Set([
   'Canceling',
 ]);
 
-const META_LAST_UPDATE = 'lastUpdate';
-const META_ROLLBACKS = 'rollbackCount';
+/** Device meta keys the runner keeps (the CLI's rollback and status read and write the same). */
+export const META_LAST_UPDATE = 'lastUpdate';
+export const META_ROLLBACKS = 'rollbackCount';
 
 /**
  * The Jobs runner: finishes the job the journal holds (recovery first), then takes the next pending execution

@@ -24,6 +24,4 @@ export {
   type StepHook,
 } from './ports.js';
 export type { FlowSignals } from './signals.js';
-export { createMinimalSupervisor, type MinimalSupervisorOptions } from './minimal-supervisor.js';
-export { createMinimalHealthRunner, type MinimalHealthOptions } from './minimal-health.js';
 export { createHttpBundleFetcher, createDirectoryBundleInstaller } from './bundle-adapters.js';

@@ -10,12 +10,17 @@ import { TaggedUnion } from './tagged-union.js';
 const strict = { additionalProperties: false } as const;
 const AbsolutePath = Type.String({ minLength: 2, maxLength: 1024, pattern: '^/[^\\u0000]*$' });
 
-/** The URL answers with `expectStatus` (default: any 2xx) within `timeoutSeconds` (default 5). */
+/**
+ * The URL answers with `expectStatus` (default: any 2xx), and a body containing `expectBody` when given (the first
+ * 64 KiB are read), within `timeoutSeconds` (default 5).
+ */
+export const HTTP_HEALTH_CHECK_BODY_BYTES = 64 * 1024;
 export const HttpHealthCheckSchema = Type.Object(
   {
     kind: Type.Literal('http'),
     url: LoopbackHttpUrlSchema,
     expectStatus: Type.Optional(Type.Integer({ minimum: 100, maximum: 599 })),
+    expectBody: Type.Optional(Type.String({ minLength: 1, maxLength: 256 })),
     timeoutSeconds: Type.Optional(Type.Integer({ minimum: 1, maximum: 60 })),
   },
   strict,

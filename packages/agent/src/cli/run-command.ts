@@ -1,0 +1,45 @@
+import { createProcessLogger, lockDataDir, runUntilSignal } from '@otafleet/runtime';
+import { createAgent } from '../agent.js';
+import { crashHookFromEnv } from '../crash-hook.js';
+import { commitAgentSlotOnceConnected, runningAgentSlot } from '../self-update/agent-slots.js';
+import { CliError, EXIT, type ExitCode } from './exit-codes.js';
+import { configOrExit } from './load-config.js';
+import { systemdNotifier } from './sd-notify.js';
+
+/**
+ * `otaagent run --config FILE`: the agent process until SIGTERM/SIGINT/SIGHUP. Exit 0 after a clean shutdown (the
+ * update in flight journaled at its state), 1 when shutdown failed, 2 for a bad configuration or a data directory
+ * in use. Under systemd (NOTIFY_SOCKET) it says READY=1 once started, pings the watchdog, STOPPING=1 on the way out.
+ */
+export async function runAgentProcess(configPath: string): Promise<ExitCode> {
+  const config = await configOrExit(configPath);
+  const logger = createProcessLogger({ name: 'otaagent', level: config.logLevel ?? 'info' });
+  let lock;
+  try {
+    lock = lockDataDir(config.dataDir, 'otaagent', 'give each agent its own dataDir');
+  } catch (e) {
+    throw new CliError('DATA_DIR_LOCKED', e instanceof Error ? e.message : String(e), EXIT.usage);
+  }
+  const onStep = crashHookFromEnv(process.env, (step) => logger.warn({ step }, 'crash hook: SIGKILL'));
+  const agent = await createAgent(config, { logger, ...(onStep === undefined ? {} : { onStep }) });
+  const notifier = systemdNotifier({ env: process.env, logger });
+  await agent.start();
+  logger.info({ thingName: config.thingName }, 'agent started');
+  const agentSlot = runningAgentSlot(process.env);
+  if (agentSlot !== undefined) commitAgentSlotOnceConnected(agent.connection, agentSlot, logger);
+  const watchdogMs = notifier?.startWatchdog();
+  await notifier?.ready(`running as ${config.thingName}`);
+  if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
+  const code = await runUntilSignal(
+    {
+      close: async () => {
+        await notifier?.stopping();
+        notifier?.close();
+        await agent.close();
+      },
+    },
+    { logger },
+  );
+  lock.release();
+  return code === 0 ? EXIT.ok : EXIT.failure;
+}
