@@ -155,7 +155,7 @@ describe('presence events', () => {
     // Nor can the device hang up: under load its own keep-alive (no PINGRESP) could close the stream before the
     // broker's timeout fires, which would be CONNECTION_LOST, a different case.
     clientEnd.end = (() => clientEnd) as typeof clientEnd.end;
-    clientEnd.destroy = (() => clientEnd);
+    clientEnd.destroy = () => clientEnd;
     sim.on('error', () => undefined); // its own keep-alive gives up too (no PINGRESP): expected here
     const gone = await eventOn<PresenceDisconnectedEvent>(presenceDisconnectedTopic('sim-1'), from, 8000);
     expect(gone.disconnectReason).toBe('MQTT_KEEP_ALIVE_TIMEOUT');
