@@ -3,7 +3,7 @@
  * local core and publishes protocol v2 health reports. They stand in for the agent only in how they decide
  * (good, sick, failing); the agent's own end-to-end tests cover the agent. `behaviour` is per version.
  */
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import mqtt, { type MqttClient } from 'mqtt';
 import {
@@ -24,6 +24,10 @@ export interface FleetDevice {
   /** The release in the other slot: where a rollback goes. */
   previousVersion: string | undefined;
   readonly jobsSeen: string[];
+  /** URLs downloaded and verified (with `download`). */
+  readonly downloaded: string[];
+  /** Why each job this device failed, failed (for test messages). */
+  readonly failures: string[];
   close(): Promise<void>;
 }
 
@@ -40,6 +44,8 @@ export async function startFleetDevice(options: {
   readonly version: string;
   /** How the device behaves once it runs a given version. */
   readonly behaviourOf: (version: string) => Behaviour;
+  /** Download the bundle from the job document's URL and check its SHA-256 before reporting success. */
+  readonly download?: boolean;
 }): Promise<FleetDevice> {
   const { thingName } = options;
   const client: MqttClient = mqtt.connect({
@@ -60,6 +66,8 @@ export async function startFleetDevice(options: {
     version: options.version,
     previousVersion: undefined,
     jobsSeen: [],
+    downloaded: [],
+    failures: [],
     close: () => client.endAsync().then(() => undefined),
   };
   const publishHealth = async (): Promise<void> => {
@@ -97,6 +105,8 @@ export async function startFleetDevice(options: {
     }
     if (topic !== jobsResponseTopic(thingName, START_NEXT, 'accepted') || body.execution === undefined) return;
     const { jobId, jobDocument } = body.execution;
+    // A job is handled once, as the agent does: a repeated notification or start-next answer is ignored.
+    if (device.jobsSeen.includes(jobId)) return;
     device.jobsSeen.push(jobId);
     const finish = async (
       status: 'SUCCEEDED' | 'FAILED' | 'REJECTED',
@@ -125,6 +135,19 @@ export async function startFleetDevice(options: {
         return;
       }
       const target = (jobDocument?.bundle as { version: string } | undefined)?.version ?? '';
+      const download = jobDocument?.download as { url: string; sha256: string } | undefined;
+      if (options.download === true && download !== undefined) {
+        const response = await fetch(download.url).catch(() => undefined);
+        const bytes = response?.ok === true ? Buffer.from(await response.arrayBuffer()) : undefined;
+        if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== download.sha256) {
+          await finish('FAILED', {
+            reasonCode: 'DOWNLOAD_FAILED',
+            reason: `GET ${download.url}: ${response?.status ?? 'no answer'}`,
+          });
+          return;
+        }
+        device.downloaded.push(download.url);
+      }
       if (options.behaviourOf(target) === 'fails-install') {
         await finish('FAILED', { reasonCode: 'HEALTH_CHECK_FAILED', reason: 'probe answered 500' });
         return;

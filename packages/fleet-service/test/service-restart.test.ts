@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import {
   AddThingToThingGroupCommand,
+  ListJobExecutionsForJobCommand,
   CreateThingCommand,
   CreateThingGroupCommand,
   IoTClient,
@@ -133,7 +134,13 @@ describe('the fleet service killed with SIGKILL mid-rollout', () => {
       await iot.send(new AddThingToThingGroupCommand({ thingGroupName: 'lab', thingName }));
       const credentials = await issueDeviceToDirectory(join(dir, 'core', 'pki'), thingName);
       devices.push(
-        await startFleetDevice({ thingName, port: mqtt, credentials, version: '1.0.0', behaviourOf: () => 'good' }),
+        await startFleetDevice({
+          thingName,
+          port: mqtt,
+          credentials,
+          version: '1.0.0',
+          behaviourOf: () => 'good',
+        }),
       );
     }
     iot.destroy();
@@ -155,6 +162,10 @@ describe('the fleet service killed with SIGKILL mid-rollout', () => {
         target: { kind: 'group', groupName: 'lab' },
         waves: [{ count: 2 }, { percent: 50 }, { percent: 100 }],
         onBreach: 'pause',
+        // This test is about the rollout's own state across kills. Health reports published around a restart
+        // can be missed today (open: docs/fleet-service.md, "Not yet"), so this gate does not wait for them;
+        // rollout-engine.e2e.test.ts covers health gating.
+        gate: { minReportingFraction: 0 },
         soakSeconds: 1,
         waveTimeoutSeconds: 120,
       }),
@@ -166,13 +177,30 @@ describe('the fleet service killed with SIGKILL mid-rollout', () => {
     // Kill once in each phase the rollout passes through (first sighting), then start again on the same data.
     const killedIn: string[] = [];
     const seen = new Set<string>();
-    const until = Date.now() + 240_000;
+    const until = Date.now() + 150_000;
     let last: Rollout | undefined;
     for (;;) {
       last = (await call('/v1/rollouts/rk')) as unknown as Rollout;
       const now = phase(last);
       if (last.status === 'completed') break;
-      if (Date.now() > until) throw new Error(`rollout stuck in ${now}; killed in ${killedIn.join(' | ')}`);
+      if (Date.now() > until || last.status === 'paused') {
+        const failures = devices.flatMap((d) => d.failures.map((f) => `${d.thingName} ${f}`));
+        const probe = new IoTClient({
+          endpoint: `http://127.0.0.1:${http}`,
+          region: 'us-east-1',
+          credentials: { accessKeyId: DEV_ACCESS_KEY_ID, secretAccessKey: DEV_SECRET_ACCESS_KEY },
+        });
+        for (const w of [0, 1]) {
+          const ex = await probe
+            .send(new ListJobExecutionsForJobCommand({ jobId: `ota-rk-w${w}` }))
+            .catch((e: unknown) => String(e));
+          failures.push(`w${w}: ${JSON.stringify(ex)}`);
+        }
+        failures.push(devices.map((d) => `${d.thingName}:${d.version}:${d.jobsSeen.join('/')}`).join(' '));
+        throw new Error(
+          `rollout stuck in ${now} (${JSON.stringify(last)}); killed in ${killedIn.join(' | ')}; device failures: ${failures.join('; ')}`,
+        );
+      }
       if (!seen.has(now)) {
         seen.add(now);
         killedIn.push(now);

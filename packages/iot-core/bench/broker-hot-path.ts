@@ -10,7 +10,7 @@
  */
 import { topicMatches } from '@otafleet/protocol';
 import { FilterSet } from '../src/bus/filter-set.js';
-import { createTestPki } from '../test/helpers/broker-pki.js';
+import { createTestPki } from '../src/testing/test-pki.js';
 import { connectLoadClients } from './lib/load.js';
 import { benchThingName } from './lib/names.js';
 import { alternate, benchSettings, cpuFields, loadAverage, ratio, settingsFields } from './lib/schedule.js';

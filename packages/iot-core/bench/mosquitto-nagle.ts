@@ -12,8 +12,8 @@ import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqt
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pino } from 'pino';
-import { createTestPki } from '../test/helpers/broker-pki.js';
-import { freePort, requireMosquitto, startMosquitto, type MosquittoProcess } from '../test/helpers/broker-mosquitto.js';
+import { createTestPki } from '../src/testing/test-pki.js';
+import { freePort, requireMosquitto, startMosquitto, type MosquittoProcess } from '../src/testing/mosquitto.js';
 import { writeMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
 
 const THING = 'nagle-bench-1';

@@ -3,7 +3,7 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAedesBus, startEmbeddedBroker, type EmbeddedBroker } from '@otafleet/iot-core';
 import type { InboundMessage } from '@otafleet/mqtt-client';
-import { connectClient, nextMessage } from './helpers/mqtt.js';
+import { connectClient, nextMessage } from '../src/testing/mqtt.js';
 
 const logger = pino({ level: 'silent' });
 

@@ -5,8 +5,16 @@ import { TELEMETRY_PREFIX as TELEMETRY_TOPIC_PREFIX } from '@otafleet/protocol';
 import { canPublish, canSubscribe } from '../src/broker/topic-authorization.js';
 import { BrokerOptionsError, startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
 import type { Principal } from '../src/identity/principal.js';
-import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
-import { createTestPki, type TestPki } from './helpers/broker-pki.js';
+import {
+  closed,
+  collect,
+  connectTls,
+  endAll,
+  sleep,
+  subscribeCodes,
+  tryConnectTls,
+} from '../src/testing/tls-clients.js';
+import { createTestPki, type TestPki } from '../src/testing/test-pki.js';
 
 const logger = pino({ level: 'silent' });
 const A = 'thing-a';

@@ -3,9 +3,9 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
-import { createTestPki, type TestPki } from './helpers/broker-pki.js';
-import { within } from './helpers/aws-sdk.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from '../src/testing/mosquitto.js';
+import { createTestPki, type TestPki } from '../src/testing/test-pki.js';
+import { within } from '../src/testing/sdk-streams.js';
 
 const logger = pino({ level: 'silent' });
 const A = 'thing-a';

@@ -12,8 +12,8 @@ import {
   subscribeCodes,
   tryConnectTls,
   type ConnectOutcome,
-} from './helpers/broker-clients.js';
-import { createTestPki, type TestPki } from './helpers/broker-pki.js';
+} from '../src/testing/tls-clients.js';
+import { createTestPki, type TestPki } from '../src/testing/test-pki.js';
 
 /**
  * The same authorization table over both kinds of device connection: mutual TLS over a real socket, and an

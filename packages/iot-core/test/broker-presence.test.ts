@@ -16,8 +16,8 @@ import { createStreamPair } from '@otafleet/mqtt-client';
 import { Aedes } from 'aedes';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
 import { PresenceTracker } from '../src/broker/presence.js';
-import { closed, connectTls, endAll, subscribeCodes } from './helpers/broker-clients.js';
-import { createTestPki, type TestPki } from './helpers/broker-pki.js';
+import { closed, connectTls, endAll, subscribeCodes } from '../src/testing/tls-clients.js';
+import { createTestPki, type TestPki } from '../src/testing/test-pki.js';
 
 /**
  * Lifecycle events `$aws/events/presence/(connected|disconnected)/<clientId>` with AWS's payloads, seen by a

@@ -3,8 +3,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAedesBus } from '../src/bus/aedes-bus.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { endAll, sleep, subscribeCodes } from './helpers/broker-clients.js';
-import { connectClient } from './helpers/mqtt.js';
+import { endAll, sleep, subscribeCodes } from '../src/testing/tls-clients.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 /**
  * Shared subscriptions `$share/<group>/<filter>` on the embedded broker, with real mqtt.js clients (MQTT 3.1.1)

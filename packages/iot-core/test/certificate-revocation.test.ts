@@ -18,7 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app/config.js';
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
-import { closed, endAll, tryConnectTls } from './helpers/broker-clients.js';
+import { closed, endAll, tryConnectTls } from '../src/testing/tls-clients.js';
 
 /**
  * Certificate revocation end to end: the real core (embedded broker, mutual TLS, SQLite), devices over mqtt.js,

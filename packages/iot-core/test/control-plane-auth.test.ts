@@ -1,8 +1,14 @@
 import { CreateThingCommand, ListThingsCommand, type IoTClient } from '@aws-sdk/client-iot';
 import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREDENTIALS, REGION, startControlPlane, type ControlPlaneFixture, failure } from './helpers/cp-server.js';
-import { signedFetch, signRequest } from './helpers/cp-signing.js';
+import {
+  CREDENTIALS,
+  REGION,
+  startControlPlane,
+  type ControlPlaneFixture,
+  failure,
+} from '../src/testing/control-plane-fixture.js';
+import { signedFetch, signRequest } from '../src/testing/sigv4-fetch.js';
 
 let cp: ControlPlaneFixture;
 beforeEach(async () => {

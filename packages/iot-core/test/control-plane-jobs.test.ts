@@ -14,7 +14,7 @@ import {
 } from '@aws-sdk/client-iot';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectClient, nextMessage } from './helpers/mqtt.js';
+import { connectClient, nextMessage } from '../src/testing/mqtt.js';
 import {
   ACCOUNT_ID,
   CREDENTIALS,
@@ -23,8 +23,8 @@ import {
   startControlPlane,
   type ControlPlaneFixture,
   failure,
-} from './helpers/cp-server.js';
-import { signedFetch } from './helpers/cp-signing.js';
+} from '../src/testing/control-plane-fixture.js';
+import { signedFetch } from '../src/testing/sigv4-fetch.js';
 
 let cp: ControlPlaneFixture;
 const devices: MqttClient[] = [];

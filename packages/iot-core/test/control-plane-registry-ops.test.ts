@@ -12,8 +12,13 @@ import {
   type ListThingGroupsCommandInput,
 } from '@aws-sdk/client-iot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CREDENTIALS, failure, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
-import { signedFetch } from './helpers/cp-signing.js';
+import {
+  CREDENTIALS,
+  failure,
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../src/testing/control-plane-fixture.js';
+import { signedFetch } from '../src/testing/sigv4-fetch.js';
 
 let cp: ControlPlaneFixture;
 beforeEach(async () => {

@@ -13,8 +13,14 @@ import {
 } from '@aws-sdk/client-iot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MembershipChange } from '../src/index.js';
-import { ACCOUNT_ID, CREDENTIALS, REGION, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
-import { signedFetch } from './helpers/cp-signing.js';
+import {
+  ACCOUNT_ID,
+  CREDENTIALS,
+  REGION,
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../src/testing/control-plane-fixture.js';
+import { signedFetch } from '../src/testing/sigv4-fetch.js';
 
 let cp: ControlPlaneFixture;
 beforeEach(async () => {

@@ -6,15 +6,15 @@ import {
 } from '@aws-sdk/client-iot-data-plane';
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { connectClient, nextMessage } from './helpers/mqtt.js';
+import { connectClient, nextMessage } from '../src/testing/mqtt.js';
 import {
   CREDENTIALS,
   realServices,
   startControlPlane,
   type ControlPlaneFixture,
   failure,
-} from './helpers/cp-server.js';
-import { signedFetch } from './helpers/cp-signing.js';
+} from '../src/testing/control-plane-fixture.js';
+import { signedFetch } from '../src/testing/sigv4-fetch.js';
 
 let cp: ControlPlaneFixture;
 const devices: MqttClient[] = [];

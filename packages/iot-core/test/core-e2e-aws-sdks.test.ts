@@ -17,7 +17,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app/config.js';
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
-import { openStream, within } from './helpers/aws-sdk.js';
+import { openStream, within } from '../src/testing/sdk-streams.js';
 
 /**
  * The whole local core as one process would run it, driven only by AWS's own client code: the control plane

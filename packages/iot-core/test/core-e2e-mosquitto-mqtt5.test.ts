@@ -17,8 +17,8 @@ import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { ensurePki } from '../src/app/pki.js';
 import { issueDeviceToDirectory } from '../src/identity/ca-store.js';
-import { openStream, within } from './helpers/aws-sdk.js';
-import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { openStream, within } from '../src/testing/sdk-streams.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from '../src/testing/mosquitto.js';
 
 /**
  * The local core with Mosquitto 2 as its broker: the Shadow and Jobs services run as a privileged MQTT

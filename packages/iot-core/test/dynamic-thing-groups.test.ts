@@ -21,9 +21,9 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig } from '../src/app/config.js';
 import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
-import { failure } from './helpers/cp-server.js';
-import { signedFetch } from './helpers/cp-signing.js';
-import { connectClient, nextMessage } from './helpers/mqtt.js';
+import { failure } from '../src/testing/control-plane-fixture.js';
+import { signedFetch } from '../src/testing/sigv4-fetch.js';
+import { connectClient, nextMessage } from '../src/testing/mqtt.js';
 
 let dir: string;
 let core: LocalCore;

@@ -4,7 +4,7 @@
  * docs/iot-core-search-and-scheduling.md).
  */
 import type { IndexedThing } from '../src/registry/search/index.js';
-import type { Rand } from './helpers/seeded-random.js';
+import type { Rand } from '../src/testing/seeded-random.js';
 
 // ---------------------------------------------------------------------------------------------- the fleet
 

@@ -8,7 +8,7 @@ import {
 } from '../src/registry/search/index.js';
 import { generateFleet } from './fleet-query-fleet.js';
 import { QueryGenerator, reference } from './fleet-query-reference.js';
-import { prng, Rand } from './helpers/seeded-random.js';
+import { prng, Rand } from '../src/testing/seeded-random.js';
 
 const SEED = 20_260_301;
 const FLEET_SIZE = 1500;

@@ -6,7 +6,7 @@
  */
 import type { IndexedThing } from '../src/registry/search/index.js';
 import { anyValues, FIELDS, GROUPS, isObject, VERSIONS, type GenField } from './fleet-query-fleet.js';
-import type { Rand } from './helpers/seeded-random.js';
+import type { Rand } from '../src/testing/seeded-random.js';
 
 // ------------------------------------------------------------------------------------ the query tree
 

@@ -19,8 +19,8 @@ import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import type { IndexedThing } from '../src/registry/search/index.js';
 import { generateFleet } from './fleet-query-fleet.js';
 import { QueryGenerator, reference } from './fleet-query-reference.js';
-import { failure } from './helpers/cp-server.js';
-import { prng, Rand } from './helpers/seeded-random.js';
+import { failure } from '../src/testing/control-plane-fixture.js';
+import { prng, Rand } from '../src/testing/seeded-random.js';
 
 /**
  * SearchIndex through @aws-sdk/client-iot against a running core, checked against the brute-force reference

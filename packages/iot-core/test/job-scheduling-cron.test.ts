@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { nextCronFire, parseAwsCron, type AwsCron } from '../src/jobs/scheduling/index.js';
-import { prng, Rand } from './helpers/seeded-random.js';
+import { prng, Rand } from '../src/testing/seeded-random.js';
 
 const MINUTE = 60_000;
 const iso = (t: number | null): string | null => (t === null ? null : new Date(t).toISOString().slice(0, 16));

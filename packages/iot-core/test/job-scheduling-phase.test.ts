@@ -9,7 +9,7 @@ import {
   type SchedulingPhaseName,
   type ValidScheduling,
 } from '../src/jobs/scheduling/index.js';
-import { prng, Rand } from './helpers/seeded-random.js';
+import { prng, Rand } from '../src/testing/seeded-random.js';
 
 const MINUTE = 60_000;
 const HOUR = 60 * MINUTE;

@@ -9,7 +9,7 @@ import {
   REGION,
   startControlPlane,
   type ControlPlaneFixture,
-} from './helpers/cp-server.js';
+} from '../src/testing/control-plane-fixture.js';
 
 /*
  * The job configuration members are written once (src/jobs/job-config-schema.ts): the HTTP API reached through

@@ -1,6 +1,6 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { AwsServiceError } from '@otafleet/iot-core';
-import { Inbox, JobsEnv, groupTarget, request, thingTarget } from './helpers/jobs-env.js';
+import { Inbox, JobsEnv, groupTarget, request, thingTarget } from '../src/testing/jobs-env.js';
 
 const T = (thing: string) => `$aws/things/${thing}/jobs`;
 

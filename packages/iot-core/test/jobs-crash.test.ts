@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { MqttClient } from 'mqtt';
 import { afterEach, describe, expect, it } from 'vitest';
-import { connectClient } from './helpers/mqtt.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 const FIXTURE = fileURLToPath(new URL('./fixtures/jobs-server.ts', import.meta.url));
 const THINGS = 20;

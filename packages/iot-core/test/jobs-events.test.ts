@@ -13,9 +13,15 @@ import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { openDatabase } from '../src/index.js';
 import { EventConfigurations } from '../src/jobs/event-configurations.js';
-import { ACCOUNT_ID, failure, REGION, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
-import { Inbox, request } from './helpers/jobs-env.js';
-import { connectClient } from './helpers/mqtt.js';
+import {
+  ACCOUNT_ID,
+  failure,
+  REGION,
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../src/testing/control-plane-fixture.js';
+import { Inbox, request } from '../src/testing/jobs-env.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 let cp: ControlPlaneFixture;
 const clients: MqttClient[] = [];
@@ -31,13 +37,16 @@ afterEach(async () => {
 const thing = (name: string): string => `arn:aws:iot:${REGION}:${ACCOUNT_ID}:thing/${name}`;
 const document = '{"operation":"ota"}';
 
-async function client(clientId: string, filter: string): Promise<{ client: MqttClient; inbox: Inbox }> {
+async function client(clientId: string, filter: string | string[]): Promise<{ client: MqttClient; inbox: Inbox }> {
   const c = await connectClient(cp.brokerPort ?? 0, clientId);
   clients.push(c);
   const inbox = new Inbox(c);
   await c.subscribeAsync(filter, { qos: 1 });
   return { client: c, inbox };
 }
+
+/** Jobs events only: `$aws/events/#` also carries the broker's presence events. */
+const JOBS_EVENTS = ['$aws/events/job/#', '$aws/events/jobExecution/#'];
 
 const enable = (on: boolean) =>
   cp.iot.send(
@@ -48,7 +57,7 @@ const enable = (on: boolean) =>
 
 describe('Jobs events on $aws/events/#, switched by UpdateEventConfigurations', () => {
   it('publishes nothing until enabled, then execution and job events with AWS’s payload shapes', async () => {
-    const service = await client('fleet-service', '$aws/events/#');
+    const service = await client('fleet-service', JOBS_EVENTS);
     const dev = await client('dev-1', '$aws/things/dev-1/jobs/#');
     const initial = await cp.iot.send(new DescribeEventConfigurationsCommand({}));
     expect(initial.eventConfigurations?.JOB).toEqual({ Enabled: false });
@@ -96,7 +105,7 @@ describe('Jobs events on $aws/events/#, switched by UpdateEventConfigurations', 
   });
 
   it('publishes canceled for a job and its QUEUED executions, and deleted for the job', async () => {
-    const service = await client('fleet-service', '$aws/events/#');
+    const service = await client('fleet-service', JOBS_EVENTS);
     await enable(true);
     await cp.iot.send(new CreateJobCommand({ jobId: 'c', targets: [thing('dev-1'), thing('dev-2')], document }));
     await cp.iot.send(new CancelJobCommand({ jobId: 'c', reasonCode: 'OPERATOR', comment: 'stop' }));

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { Inbox, JobsEnv, groupTarget, request, thingTarget } from './helpers/jobs-env.js';
+import { Inbox, JobsEnv, groupTarget, request, thingTarget } from '../src/testing/jobs-env.js';
 
 const T = (thing: string) => `$aws/things/${thing}/jobs`;
 const MIN = 60_000;

@@ -14,9 +14,9 @@ import {
   type EmbeddedBroker,
   type JobsService,
 } from '../src/index.js';
-import { ARN, Inbox, request, TestClock, thingTarget } from './helpers/jobs-env.js';
-import { JobsTestRegistry } from './helpers/jobs-registry.js';
-import { connectClient } from './helpers/mqtt.js';
+import { ARN, Inbox, request, TestClock, thingTarget } from '../src/testing/jobs-env.js';
+import { JobsTestRegistry } from '../src/testing/jobs-test-registry.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 /** Protocol's check (signature rules are tested in protocol), as a verdict these tests can compare. */
 const verify = (url: string, key: Uint8Array, nowMs: number) => {

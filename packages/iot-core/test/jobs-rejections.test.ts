@@ -1,7 +1,7 @@
 import type { MqttClient } from 'mqtt';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { JOBS_ERROR_MESSAGES } from '@otafleet/protocol';
-import { Inbox, JobsEnv, request, thingTarget } from './helpers/jobs-env.js';
+import { Inbox, JobsEnv, request, thingTarget } from '../src/testing/jobs-env.js';
 
 const T = '$aws/things/dev1/jobs';
 

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { JobsEnv, thingTarget } from './helpers/jobs-env.js';
+import { JobsEnv, thingTarget } from '../src/testing/jobs-env.js';
 
 /** A scheduled job survives a restart on the same SQLite file: the schedule is rebuilt from what was stored. */
 describe('schedulingConfig across a restart', () => {

@@ -9,9 +9,15 @@ import type { MqttClient } from 'mqtt';
 import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { createAedesBus, createJobsService, createShadowService, startEmbeddedBroker } from '../src/index.js';
-import { ACCOUNT_ID, failure, REGION, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
-import { Inbox, request, TestClock } from './helpers/jobs-env.js';
-import { connectClient } from './helpers/mqtt.js';
+import {
+  ACCOUNT_ID,
+  failure,
+  REGION,
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../src/testing/control-plane-fixture.js';
+import { Inbox, request, TestClock } from '../src/testing/jobs-env.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 /*
  * CreateJob's schedulingConfig through @aws-sdk/client-iot, the Jobs service on a test clock: the job is

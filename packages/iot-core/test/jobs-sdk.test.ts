@@ -1,6 +1,6 @@
 import { iotjobs, io, mqtt } from 'aws-iot-device-sdk-v2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { JobsEnv, thingTarget } from './helpers/jobs-env.js';
+import { JobsEnv, thingTarget } from '../src/testing/jobs-env.js';
 
 /** Resolves with the first message a subscription delivers (or fails after 5 s). */
 function first<T>(subscribe: (handler: (error?: iotjobs.IotJobsError, response?: T) => void) => Promise<unknown>): {

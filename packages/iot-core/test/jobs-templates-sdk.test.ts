@@ -9,7 +9,13 @@ import {
   ListJobTemplatesCommand,
 } from '@aws-sdk/client-iot';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { ACCOUNT_ID, failure, REGION, startControlPlane, type ControlPlaneFixture } from './helpers/cp-server.js';
+import {
+  ACCOUNT_ID,
+  failure,
+  REGION,
+  startControlPlane,
+  type ControlPlaneFixture,
+} from '../src/testing/control-plane-fixture.js';
 
 let cp: ControlPlaneFixture;
 beforeEach(async () => {

@@ -13,8 +13,8 @@ import { startLocalCore, type LocalCore } from '../src/app/local-core.js';
 import { ensurePki, type CorePki } from '../src/app/pki.js';
 import { issueDeviceToDirectory, issueServiceToDirectory } from '../src/identity/ca-store.js';
 import { writeCrl } from '../src/identity/crl.js';
-import { closed, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
-import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
+import { closed, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from '../src/testing/tls-clients.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from '../src/testing/mosquitto.js';
 
 /**
  * The local core with Mosquitto 2 as its broker, for what Mosquitto itself must do: revocation through the

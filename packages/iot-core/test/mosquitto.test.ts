@@ -13,9 +13,17 @@ import {
   thingRoleName,
 } from '../src/mosquitto/dynamic-security.js';
 import { renderMosquittoConfig } from '../src/mosquitto/mosquitto-config.js';
-import { closed, collect, connectTls, endAll, sleep, subscribeCodes, tryConnectTls } from './helpers/broker-clients.js';
-import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './helpers/broker-mosquitto.js';
-import { createTestPki, type TestPki } from './helpers/broker-pki.js';
+import {
+  closed,
+  collect,
+  connectTls,
+  endAll,
+  sleep,
+  subscribeCodes,
+  tryConnectTls,
+} from '../src/testing/tls-clients.js';
+import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from '../src/testing/mosquitto.js';
+import { createTestPki, type TestPki } from '../src/testing/test-pki.js';
 
 const logger = pino({ level: 'silent' });
 const A = 'thing-a';

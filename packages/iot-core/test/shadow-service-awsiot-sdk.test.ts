@@ -1,7 +1,7 @@
 import { io, iotshadow, mqtt } from 'aws-iot-device-sdk-v2';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ShadowHarness } from './helpers/shadow-harness.js';
-import { within } from './helpers/aws-sdk.js';
+import { ShadowHarness } from '../src/testing/shadow-harness.js';
+import { within } from '../src/testing/sdk-streams.js';
 
 let h: ShadowHarness | undefined;
 let connection: mqtt.MqttClientConnection | undefined;

@@ -2,7 +2,7 @@ import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { AwsServiceError } from '@otafleet/iot-core';
 import { shadowTopicPrefix } from '@otafleet/protocol';
-import { ShadowHarness, silentLogger } from './helpers/shadow-harness.js';
+import { ShadowHarness, silentLogger } from '../src/testing/shadow-harness.js';
 
 const T0 = 1_760_000_000_000;
 let h: ShadowHarness | undefined;

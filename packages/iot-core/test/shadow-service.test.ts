@@ -2,7 +2,7 @@ import type { Socket } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
 import { shadowTopicPrefix, shadowValidators } from '@otafleet/protocol';
-import { ShadowHarness, type Inbox } from './helpers/shadow-harness.js';
+import { ShadowHarness, type Inbox } from '../src/testing/shadow-harness.js';
 
 const T0 = 1_750_000_000_000;
 let h: ShadowHarness | undefined;

@@ -6,8 +6,8 @@ import { isWellFormedFilter, topicMatches } from '@otafleet/protocol';
 import { createAedesBus } from '../src/bus/aedes-bus.js';
 import { FilterSet } from '../src/bus/filter-set.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { endAll, sleep } from './helpers/broker-clients.js';
-import { connectClient } from './helpers/mqtt.js';
+import { endAll, sleep } from '../src/testing/tls-clients.js';
+import { connectClient } from '../src/testing/mqtt.js';
 
 const logger = pino({ level: 'silent' });
 

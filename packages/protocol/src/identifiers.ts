@@ -49,6 +49,7 @@ export const THING_GROUP_NAME = identifierRule('thingGroupName', NAME_CHARS, 1, 
 export const SHADOW_NAME = identifierRule('shadowName', NAME_CHARS, 1, 64);
 export const JOB_ID = identifierRule('jobId', JOB_ID_CHARS, 1, 64);
 export const JOB_NAMESPACE_ID = identifierRule('namespaceId', JOB_ID_CHARS, 1, 64);
+export const JOB_TEMPLATE_ID = identifierRule('jobTemplateId', JOB_ID_CHARS, 1, 64);
 /** Keys of a job execution's statusDetails map. */
 export const STATUS_DETAILS_KEY = identifierRule('statusDetails key', NAME_CHARS, 1, 128);
 

@@ -37,7 +37,15 @@ export interface FleetServiceConfig {
   /** The bundle trust set uploads are verified against; absent: an empty set (every upload refused, and said so). */
   readonly trustPath: string | undefined;
   readonly maxBundleBytes: number;
-  /** How long a signed bundle URL in a job document stays valid. */
+  /**
+   * How devices get a bundle URL. `presigned`: the job document carries AWS's placeholder
+   * `${aws:iot:s3-presigned-url:<url>}` and the IoT core signs a fresh URL at every read (the local core does this
+   * with the shared key; a device re-reading after expiry gets a new one). `signed`: the service signs the URL once,
+   * at job creation, valid for `bundleUrlTtlSeconds`.
+   */
+  readonly bundleUrls: 'presigned' | 'signed';
+  /** The key text bundle URLs are signed and checked with (see bundleUrlKeyText); shared with the IoT core. */
+  readonly bundleUrlKey: string;
   readonly bundleUrlTtlSeconds: number;
   readonly tickIntervalMs: number;
   readonly lateJoinerIntervalMs: number;
@@ -53,12 +61,17 @@ export interface FleetService {
   close(): Promise<void>;
 }
 
-/** A secret the service keeps across restarts, created on first use, readable by its owner only. */
-function persistentSecret(path: string): Buffer {
-  if (existsSync(path)) return readFileSync(path);
-  const secret = randomBytes(32);
-  writeFileSync(path, secret, { mode: 0o600, flag: 'wx' });
-  return secret;
+/**
+ * The key bundle URLs are signed with, kept across restarts (created on first use, readable by its owner only):
+ * 64 hex characters, used as text, so the IoT core can be handed the same key (OTA_CORE_BUNDLE_URL_KEY).
+ */
+export function bundleUrlKeyText(dataDir: string): string {
+  const path = join(dataDir, 'bundle-url.key');
+  mkdirSync(dataDir, { recursive: true });
+  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
+  const key = randomBytes(32).toString('hex');
+  writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  return key;
 }
 
 export async function startFleetService(
@@ -74,7 +87,7 @@ export async function startFleetService(
   try {
     const trust: TrustStore =
       config.trustPath === undefined ? createTrustStore({ keys: [] }) : await loadTrustStore(config.trustPath);
-    const urlKey = persistentSecret(join(config.dataDir, 'bundle-url.key'));
+    const urlKey = Buffer.from(config.bundleUrlKey, 'utf8');
     const rollouts: RolloutStore = openSqliteRolloutStore(join(config.dataDir, 'rollouts.sqlite'));
     opened.push(rollouts);
     const health: HealthStore = openSqliteHealthStore(join(config.dataDir, 'health.sqlite'));
@@ -116,12 +129,12 @@ export async function startFleetService(
       store: rollouts,
       health,
       bundles,
-      bundleUrl: (b) =>
-        signBundleUrl(
-          `${apiEndpoint}/bundles/${b.sha256}.otab`,
-          urlKey,
-          Date.now() + config.bundleUrlTtlSeconds * 1000,
-        ),
+      bundleUrl: (b) => {
+        const url = `${apiEndpoint}/bundles/${b.sha256}.otab`;
+        return config.bundleUrls === 'presigned'
+          ? `\${aws:iot:s3-presigned-url:${url}}`
+          : signBundleUrl(url, urlKey, Date.now() + config.bundleUrlTtlSeconds * 1000);
+      },
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
     });

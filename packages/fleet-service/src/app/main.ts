@@ -19,7 +19,7 @@ import {
   type LocalCore,
   type LocalCoreConfig,
 } from '@otafleet/iot-core';
-import { startFleetService, type FleetService } from './fleet-service.js';
+import { bundleUrlKeyText, startFleetService, type FleetService } from './fleet-service.js';
 import { loadStackConfig, StackConfigError, withFleetDataDir } from './stack-config.js';
 
 const shown = (p: string): string => {
@@ -37,6 +37,10 @@ async function main(): Promise<number> {
     stack = loadStackConfig(process.argv.slice(2), process.env);
     coreConfig = loadConfig(stack.coreArgs, process.env);
     stack = withFleetDataDir(stack, coreConfig.dataDir);
+    // One key for the URLs the core signs into job documents and the bundle store that checks them.
+    const bundleUrlKey = coreConfig.bundleUrlKey ?? bundleUrlKeyText(stack.fleet.dataDir);
+    coreConfig = { ...coreConfig, bundleUrlKey };
+    stack = { ...stack, fleet: { ...stack.fleet, bundleUrlKey } };
   } catch (e) {
     if (e instanceof StackConfigError || e instanceof ConfigError) {
       process.stderr.write(`${e.message}\n`);

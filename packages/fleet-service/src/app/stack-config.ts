@@ -65,6 +65,10 @@ export function loadStackConfig(
       apiPort,
       trustPath: trust === undefined ? undefined : resolve(trust),
       maxBundleBytes: 8 * 1024 ** 3,
+      // AWS's presigned-URL placeholder names https URLs only, and the local bundle store serves plain http on
+      // loopback: the service signs the URL itself (the key is shared with the core all the same).
+      bundleUrls: 'signed',
+      bundleUrlKey: '', // set once the data directory is known (withFleetDataDir)
       bundleUrlTtlSeconds: 7 * 86_400,
       tickIntervalMs: 1_000,
       lateJoinerIntervalMs: 30_000,

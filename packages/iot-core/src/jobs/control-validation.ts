@@ -1,5 +1,7 @@
 import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import {
+  JOB_NAMESPACE_ID,
+  JOB_TEMPLATE_ID,
   compileValidator,
   describeIssues,
   JOB_EXECUTION_STATUSES,
@@ -104,21 +106,21 @@ export const AssociateTargetsWithJobSchema = Type.Object({
   jobId: JobId,
   targets: Type.Array(Type.String({ minLength: 1, maxLength: 2048 }), { minItems: 1 }),
   comment: Type.Optional(Type.String({ maxLength: 2028, pattern: '^[^\\p{C}]+$' })),
-  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+  namespaceId: Type.Optional(Type.String({ pattern: JOB_NAMESPACE_ID.pattern })),
 });
 
 export const ListJobExecutionsForThingSchema = Type.Object({
   thingName: ThingName,
   status: Type.Optional(Type.Union(JOB_EXECUTION_STATUSES.map((s) => Type.Literal(s)))),
   jobId: Type.Optional(JobId),
-  namespaceId: Type.Optional(Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' })),
+  namespaceId: Type.Optional(Type.String({ pattern: JOB_NAMESPACE_ID.pattern })),
   maxResults: Type.Optional(Type.Integer({ minimum: 1, maximum: 100 })),
   nextToken: Type.Optional(Type.String()),
 });
 
 export const GetJobDocumentSchema = Type.Object({ jobId: JobId, beforeSubstitution: Type.Optional(Type.Boolean()) });
 
-const JobTemplateId = Type.String({ pattern: '^[a-zA-Z0-9_-]{1,64}$' });
+const JobTemplateId = Type.String({ pattern: JOB_TEMPLATE_ID.pattern });
 
 export const CreateJobTemplateSchema = Type.Object({
   jobTemplateId: JobTemplateId,

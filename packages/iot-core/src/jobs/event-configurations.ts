@@ -1,6 +1,6 @@
 import type { DescribeEventConfigurationsResponse, UpdateEventConfigurationsRequest } from '@aws-sdk/client-iot';
 import { Type } from '@sinclair/typebox';
-import { EVENT_TYPES, type EventType } from '@otafleet/protocol';
+import { EVENT_TYPES, type IotEventType } from '@otafleet/protocol';
 import { migrate, type Db } from '../db.js';
 import { validated } from './control-validation.js';
 
@@ -28,7 +28,7 @@ const UpdateEventConfigurationsSchema = Type.Object({
 const parseUpdate = validated(UpdateEventConfigurationsSchema);
 
 export class EventConfigurations {
-  private readonly enabled = new Map<EventType, boolean>();
+  private readonly enabled = new Map<IotEventType, boolean>();
   private lastModifiedAt: number | undefined;
   private readonly s;
 
@@ -45,26 +45,26 @@ export class EventConfigurations {
         `INSERT INTO event_configuration (event_type, enabled, last_modified_at) VALUES (?, ?, ?)
          ON CONFLICT (event_type) DO UPDATE SET enabled = excluded.enabled, last_modified_at = excluded.last_modified_at`,
       ),
-      save: db.transaction((changes: readonly (readonly [EventType, boolean])[], at: number) => {
+      save: db.transaction((changes: readonly (readonly [IotEventType, boolean])[], at: number) => {
         for (const [type, on] of changes) this.s.upsert.run(type, on ? 1 : 0, at);
       }),
     };
-    for (const r of this.s.all.all() as { event_type: EventType; enabled: number; last_modified_at: number }[]) {
+    for (const r of this.s.all.all() as { event_type: IotEventType; enabled: number; last_modified_at: number }[]) {
       this.enabled.set(r.event_type, r.enabled === 1);
       this.lastModifiedAt = Math.max(this.lastModifiedAt ?? 0, r.last_modified_at);
     }
   }
 
-  isEnabled(type: EventType): boolean {
+  isEnabled(type: IotEventType): boolean {
     return this.enabled.get(type) === true;
   }
 
   update(input: UpdateEventConfigurationsRequest): void {
     const req = parseUpdate(input);
-    const given = (req.eventConfigurations ?? {}) as Partial<Record<EventType, { Enabled?: boolean }>>;
+    const given = (req.eventConfigurations ?? {}) as Partial<Record<IotEventType, { Enabled?: boolean }>>;
     const changes = Object.entries(given)
       .filter(([, c]) => c.Enabled !== undefined)
-      .map(([type, c]) => [type as EventType, c.Enabled === true] as const);
+      .map(([type, c]) => [type as IotEventType, c.Enabled === true] as const);
     const at = this.now();
     this.s.save(changes, at); // on disk (synchronous=FULL) before it is answered
     for (const [type, on] of changes) this.enabled.set(type, on);

@@ -10,9 +10,12 @@ import type {
 import { AwsServiceError } from '../aws-error.js';
 import type { Db } from '../db.js';
 import type { ArnContext } from '../registry-types.js';
+import { JOB_ID, JOB_TEMPLATE_ID } from '@otafleet/protocol';
 import { offsetCursorTokens } from '../page-token.js';
 
 const templateTokens = offsetCursorTokens('ListJobTemplates');
+/** The job id at the end of a job ARN. */
+const JOB_ARN_ID = new RegExp(`:job/(${JOB_ID.chars}{${JOB_ID.minLength},${JOB_ID.maxLength}})$`);
 import {
   CreateJobTemplateSchema,
   JobTemplateIdOnlySchema,
@@ -96,7 +99,7 @@ export class JobTemplates {
   forArn(templateArn: string): JobTemplate {
     const prefix = jobTemplateArn(this.arn, '');
     const id = templateArn.startsWith(prefix) ? templateArn.slice(prefix.length) : undefined;
-    if (id === undefined || !/^[a-zA-Z0-9_-]{1,64}$/.test(id))
+    if (id === undefined || !JOB_TEMPLATE_ID.test(id))
       throw new AwsServiceError(
         'InvalidRequestException',
         400,
@@ -121,7 +124,7 @@ export class JobTemplates {
     let config: JobConfig = {};
     if (req.jobArn !== undefined) {
       // "The ARN of the job to use as the basis for the job template": its document and configuration.
-      const jobId = /:job\/([a-zA-Z0-9_-]{1,64})$/.exec(req.jobArn)?.[1];
+      const jobId = JOB_ARN_ID.exec(req.jobArn)?.[1];
       const job = jobId === undefined ? undefined : this.jobs.job(jobId);
       if (job === undefined)
         throw new AwsServiceError('ResourceNotFoundException', 404, `Job ${req.jobArn} does not exist`);

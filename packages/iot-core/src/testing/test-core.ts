@@ -103,7 +103,13 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
         mqttTcp: core.mqttTcpPort,
       },
       pki: { dir: core.pki.dir, caPath: core.pki.caPath, caPem },
-      issueDevice: async (thingName) => identity(await issueDeviceToDirectory(core.pki.dir, thingName)),
+      issueDevice: async (thingName) => {
+        const issued = await identity(await issueDeviceToDirectory(core.pki.dir, thingName));
+        // Known to the core at once (not at its next folder scan), and granted in Mosquitto before it is used.
+        core.certificates.register(issued.cert);
+        await core.dynamicSecurity?.settled();
+        return issued;
+      },
       issueService: async (serviceName) => identity(await issueServiceToDirectory(core.pki.dir, serviceName)),
       iotClient: (extra = {}) => track(new IoTClient({ ...sdkConfig, ...extra })),
       dataClient: () => track(new IoTDataPlaneClient(sdkConfig)),

@@ -79,4 +79,4 @@ export const EVENT_TYPES = [
   'CERTIFICATE',
   'CA_CERTIFICATE',
 ] as const;
-export type EventType = (typeof EVENT_TYPES)[number];
+export type IotEventType = (typeof EVENT_TYPES)[number];

@@ -21,10 +21,11 @@ import { OtaPhaseSchema } from './phases.js';
 import { compileTaggedValidator, TaggedUnion } from './tagged-union.js';
 
 /**
- * The periodic health report a device publishes on `dt/{thing}/health`, version 2. A boot is one run of the
- * agent: `bootId` is new at every start; `bootCount` and `previousBootId` are persisted (journaled) before the
- * boot's first report; `sequence` counts this boot's reports from 0. Counters count since the boot, so the fleet service gets
- * rates (crashes per hour of uptime, errors per request) comparable between updated and baseline devices.
+ * The periodic health report a device publishes on `dt/{thing}/health`, version 2. A boot is one boot of the
+ * device (the kernel's boot id where readable): `bootCount` and `previousBootId` are persisted (journaled) before
+ * the boot's first report; `sequence` counts this boot's reports from 0 and is journaled, so an agent restart within
+ * the boot continues it. Counters and uptime count since the agent process started, so the fleet service gets rates
+ * (crashes per hour of uptime, errors per request) comparable between updated and baseline devices.
  */
 export const HEALTH_REPORT_SCHEMA_VERSION = 2;
 export const HEALTH_REPORT_MAX_BYTES = 8 * 1024;

@@ -1,5 +1,12 @@
 import { Type } from '@sinclair/typebox';
-import { JOB_EXECUTION_STATUSES, JOB_ID, JOB_NAMESPACE_ID, JOB_STATUSES, STATUS_DETAILS_KEY } from '@otafleet/protocol';
+import {
+  JOB_EXECUTION_STATUSES,
+  JOB_ID,
+  JOB_NAMESPACE_ID,
+  JOB_STATUSES,
+  JOB_TEMPLATE_ID,
+  STATUS_DETAILS_KEY,
+} from '@otafleet/protocol';
 import { SchedulingConfigSchema, UpdatableJobConfigMembers } from '../../jobs/job-config-schema.js';
 import { MaxResults, NextToken, ResourceName, Tag } from './common-schemas.js';
 
@@ -122,7 +129,11 @@ export const ListJobExecutionsForThingQuery = Type.Object({
   jobId: Type.Optional(JobId),
 });
 
-const JobTemplateId = Type.String({ minLength: 1, maxLength: 64, pattern: '^[a-zA-Z0-9_-]+$' });
+const JobTemplateId = Type.String({
+  minLength: JOB_TEMPLATE_ID.minLength,
+  maxLength: JOB_TEMPLATE_ID.maxLength,
+  pattern: JOB_TEMPLATE_ID.charsPattern,
+});
 export const JobTemplateParams = Type.Object({ jobTemplateId: JobTemplateId });
 
 export const CreateJobTemplateBody = Type.Object(

@@ -1,1 +1,0 @@
-export * from '../../src/testing/tls-clients.js';
