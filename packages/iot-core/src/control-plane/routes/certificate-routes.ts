@@ -1,6 +1,6 @@
 import type { CertificateRegistry } from '../../identity/certificate-registry.js';
 import { toWire } from '../aws-reply.js';
-import type { ControlPlaneApp } from '../build-control-plane.js';
+import type { ControlPlaneApp } from '../control-plane-app.js';
 import { CertificateIdParams, ListCertificatesQuery, UpdateCertificateQuery } from '../schemas/certificate-schemas.js';
 
 /**
