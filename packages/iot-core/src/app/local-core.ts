@@ -91,8 +91,14 @@ async function startParts(
   });
   const arn = { region: config.region, accountId: config.accountId };
   const certificates = createCertificateRegistry(db, arn, { logger: logger.child({ component: 'certificates' }) });
+  parts.add(() => certificates.close()); // its change poll reads the database: stopped before the database closes
   const discovery = await discoverCertificates(pki.dir, certificates, logger.child({ component: 'certificates' }));
+  parts.add(() => discovery.close());
   const revocationList = publishCrl(pki.dir, certificates, logger.child({ component: 'certificates' }));
+  parts.add(async () => {
+    revocationList.close();
+    await revocationList.settled();
+  });
 
   let broker: EmbeddedBroker | undefined;
   let bus: MessageBus;
@@ -130,6 +136,8 @@ async function startParts(
       logger: logger.child({ component: 'bus' }),
     });
     dynamicSecurity = await startDynamicSecuritySync(bus, certificates, logger.child({ component: 'mosquitto' }));
+    const sync = dynamicSecurity;
+    parts.add(() => sync.close());
   }
   const openBus = bus;
   parts.add(() => openBus.close());
