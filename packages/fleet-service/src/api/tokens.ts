@@ -1,7 +1,5 @@
-import Database from 'better-sqlite3';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
+import { openFleetDatabase } from '../sqlite.js';
 
 /** What a caller may do: viewers read, operators also run rollouts and upload bundles, admins manage tokens. */
 export const ROLES = ['viewer', 'operator', 'admin'] as const;
@@ -26,10 +24,7 @@ const TOKEN_PREFIX = 'ofs_';
 const digest = (token: string): string => createHash('sha256').update(token).digest('hex');
 
 export function openTokenStore(path: string): TokenStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openFleetDatabase(path);
   db.exec(
     'CREATE TABLE IF NOT EXISTS api_token (digest TEXT PRIMARY KEY, name TEXT NOT NULL, role TEXT NOT NULL, created_at INTEGER NOT NULL)',
   );

@@ -1,10 +1,10 @@
-import Database from 'better-sqlite3';
 import { createHash, randomUUID } from 'node:crypto';
 import { createReadStream, mkdirSync, type ReadStream } from 'node:fs';
 import { open, rename, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { asBundleError, verifyBundleStream, type TrustStore } from '@otafleet/bundle';
 import { err, ok, type BundleErrorCode, type BundleManifest, type Result } from '@otafleet/protocol';
+import { openFleetDatabase } from '../sqlite.js';
 
 /** A stored bundle: the file's own SHA-256 names it (content-addressed), the manifest says what it is. */
 export interface StoredBundle {
@@ -54,9 +54,7 @@ export function openBundleStore(options: { readonly dir: string; readonly trust:
   const tmpDir = join(options.dir, 'incoming');
   mkdirSync(filesDir, { recursive: true });
   mkdirSync(tmpDir, { recursive: true });
-  const db = new Database(join(options.dir, 'bundles.db'));
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
+  const db = openFleetDatabase(join(options.dir, 'bundles.db'));
   db.exec(`CREATE TABLE IF NOT EXISTS bundle (
     sha256 TEXT PRIMARY KEY, size INTEGER NOT NULL, manifest TEXT NOT NULL, manifest_sha256 TEXT NOT NULL,
     key_id TEXT NOT NULL, uploaded_at INTEGER NOT NULL, uploaded_by TEXT NOT NULL)`);

@@ -1,8 +1,6 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { compareReportOrder, parseHealthReport, parseHealthReportTopic, type HealthReport } from '@otafleet/protocol';
 import type { HealthSample } from '../rollout/health-gate.js';
+import { openFleetDatabase, settle } from '../sqlite.js';
 import {
   DEAD_LETTER_MAX_BYTES,
   type DeadLetter,
@@ -44,11 +42,7 @@ function countersOf(report: HealthReport): { crashes: number; restarts: number; 
 }
 
 export function openSqliteHealthStore(path: string): HealthStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('busy_timeout = 5000');
+  const db = openFleetDatabase(path);
   db.exec(SCHEMA);
 
   const q = {
@@ -148,14 +142,6 @@ export function openSqliteHealthStore(path: string): HealthStore {
     errors: row?.errors ?? 0,
     requests: row?.requests ?? 0,
   });
-
-  const settle = <T>(fn: () => T): Promise<T> => {
-    try {
-      return Promise.resolve(fn());
-    } catch (e) {
-      return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-    }
-  };
 
   return {
     ingest: (messages) => settle(() => ingestBatch.immediate(messages)),

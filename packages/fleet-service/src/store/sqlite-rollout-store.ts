@@ -1,10 +1,8 @@
-import Database from 'better-sqlite3';
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import { err, ok, type Result } from '@otafleet/protocol';
 import type { GateVerdict } from '../rollout/health-gate.js';
 import type { RolloutStatus, WaveStatus } from '../rollout/states.js';
 import { nextRolloutStatus, nextWaveStatus } from '../rollout/transitions.js';
+import { openFleetDatabase, settle } from '../sqlite.js';
 import type {
   AuditEntry,
   ChangeContext,
@@ -107,15 +105,6 @@ const auditOf = (r: AuditRow): AuditEntry => ({
   detail: orUndefined(r.detail),
 });
 
-/** A synchronous SQLite call as a promise: a throw becomes a rejection. */
-function settle<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
-}
-
 /** Thrown inside a transaction to roll it back and come out as a typed error. */
 class Refusal extends Error {
   constructor(readonly error: StoreError) {
@@ -128,12 +117,7 @@ class Refusal extends Error {
  * disk; each change and its audit entry share one transaction, so a crash leaves both or neither.
  */
 export function openSqliteRolloutStore(path: string): RolloutStore {
-  if (path !== ':memory:') mkdirSync(dirname(path), { recursive: true });
-  const db = new Database(path);
-  db.pragma('journal_mode = WAL');
-  db.pragma('synchronous = FULL');
-  db.pragma('foreign_keys = ON');
-  db.pragma('busy_timeout = 5000');
+  const db = openFleetDatabase(path);
   const fileVersion = db.pragma('user_version', { simple: true }) as number;
   if (fileVersion !== 0 && fileVersion !== ROLLOUT_STORE_FILE_VERSION) {
     db.close();
