@@ -1,27 +1,11 @@
 /** The operator API over real HTTP (fastify's listener), with real SQLite stores and real signed bundles. */
-import { mkdtempSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { signBundleUrl } from '@otafleet/protocol';
-import {
-  DEFAULT_GATE,
-  buildApi,
-  createRolloutEngine,
-  openBundleStore,
-  openSqliteHealthStore,
-  openSqliteRolloutStore,
-  openTokenStore,
-  planWaves,
-  type BundleStore,
-  type RolloutStore,
-} from '@otafleet/fleet-service';
-import { bundleBytes, testSigner, trustOf } from './fleet-bundles.js';
+import { DEFAULT_GATE, planWaves, type BundleStore, type RolloutStore } from '@otafleet/fleet-service';
+import { startTestApi } from './api-fixture.js';
+import { bundleBytes, testSigner } from './fleet-bundles.js';
 
-const silent = pino({ level: 'silent' });
 const urlKey = Buffer.from('u'.repeat(32));
 const signer = testSigner('release-2026');
 let app: FastifyInstance;
@@ -44,41 +28,10 @@ const call = (path: string, init: RequestInit & { token?: string } = {}): Promis
 const json = async (r: Response): Promise<Record<string, unknown>> => (await r.json()) as Record<string, unknown>;
 
 beforeAll(async () => {
-  const dir = mkdtempSync(join(tmpdir(), 'fleet-api-'));
-  const tokens = openTokenStore(join(dir, 'tokens.db'));
-  admin = tokens.create('alice', 'admin', 1);
-  viewer = tokens.create('victor', 'viewer', 1);
-  rollouts = openSqliteRolloutStore(join(dir, 'fleet.db'));
-  const health = openSqliteHealthStore(join(dir, 'health.db'));
-  bundles = openBundleStore({ dir: join(dir, 'bundles'), trust: trustOf(signer) });
-  // Nothing here reaches AWS IoT: rollouts are created in the store directly; the client points nowhere.
-  const iot = new IoTClient({
-    endpoint: 'http://127.0.0.1:9',
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
-  const engine = createRolloutEngine({
-    iot,
-    store: rollouts,
-    health,
-    bundles,
-    bundleUrl: () => '',
-    now: Date.now,
-    logger: silent,
-  });
-  app = await buildApi({
-    engine,
-    rollouts,
-    health,
-    bundles,
-    tokens,
-    urlKey,
-    now: Date.now,
-    logger: silent,
-    maxBundleBytes: 1_000_000,
-    ready: () => ({ ready: true, reasons: [] }),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const api = await startTestApi({ signer, urlKey });
+  ({ app, base, rollouts, bundles } = api);
+  admin = api.adminToken;
+  viewer = api.viewerToken;
   bundleFile = await bundleBytes(signer, '1.1.0');
 });
 afterAll(async () => {

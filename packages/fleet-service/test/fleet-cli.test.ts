@@ -5,25 +5,13 @@ import { createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
-import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  DEFAULT_GATE,
-  buildApi,
-  createRolloutEngine,
-  openBundleStore,
-  openSqliteHealthStore,
-  openSqliteRolloutStore,
-  openTokenStore,
-  planWaves,
-  type RolloutStore,
-} from '@otafleet/fleet-service';
+import { DEFAULT_GATE, planWaves, type RolloutStore } from '@otafleet/fleet-service';
+import { startTestApi } from './api-fixture.js';
 import { EXIT, parseWaves, runFleetCli } from '../src/cli/fleet-cli.js';
-import { bundleBytes, testSigner, trustOf } from './fleet-bundles.js';
+import { bundleBytes, testSigner } from './fleet-bundles.js';
 
-const silent = pino({ level: 'silent' });
 const signer = testSigner('release-2026');
 let app: FastifyInstance;
 let base: string;
@@ -45,39 +33,10 @@ async function cli(...args: string[]): Promise<{ code: number; out: string; err:
 }
 
 beforeAll(async () => {
-  const tokens = openTokenStore(join(dir, 'tokens.db'));
-  token = tokens.create('alice', 'admin', 1);
-  viewerToken = tokens.create('victor', 'viewer', 1);
-  rollouts = openSqliteRolloutStore(join(dir, 'fleet.db'));
-  const health = openSqliteHealthStore(join(dir, 'health.db'));
-  const bundles = openBundleStore({ dir: join(dir, 'bundles'), trust: trustOf(signer) });
-  const iot = new IoTClient({
-    endpoint: 'http://127.0.0.1:9',
-    region: 'us-east-1',
-    credentials: { accessKeyId: 'x', secretAccessKey: 'y' },
-  });
-  const engine = createRolloutEngine({
-    iot,
-    store: rollouts,
-    health,
-    bundles,
-    bundleUrl: () => '',
-    now: Date.now,
-    logger: silent,
-  });
-  app = await buildApi({
-    engine,
-    rollouts,
-    health,
-    bundles,
-    tokens,
-    urlKey: Buffer.alloc(32),
-    now: Date.now,
-    logger: silent,
-    maxBundleBytes: 1_000_000,
-    ready: () => ({ ready: true, reasons: [] }),
-  });
-  base = await app.listen({ host: '127.0.0.1', port: 0 });
+  const api = await startTestApi({ signer, urlKey: Buffer.alloc(32) });
+  ({ app, base, rollouts } = api);
+  token = api.adminToken;
+  viewerToken = api.viewerToken;
 });
 afterAll(() => app?.close());
 
