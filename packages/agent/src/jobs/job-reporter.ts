@@ -3,6 +3,7 @@ import type { Clock, ConnectionState } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 import type { AgentJournal, QueuedJobUpdate, StoredJobUpdate } from '../journal/types.js';
 import { JobsRequestTimeout, type JobsClient } from './jobs-client.js';
+import { LoopWakeup } from '../wakeup.js';
 
 /** How a queued update ended: applied by the Jobs service, or the execution was already terminal. */
 export type JobUpdateOutcome =
@@ -47,16 +48,16 @@ export class JobReporter {
   readonly #o: JobReporterOptions;
   readonly #waiters = new Map<number, ((o: JobUpdateOutcome) => void)[]>();
   readonly #terminalListeners = new Set<(jobId: string, status: JobExecutionStatus | undefined) => void>();
-  #wake: (() => void) | undefined;
-  #kicked = false;
+  readonly #wakeup: LoopWakeup;
   #running: Promise<void> | undefined;
   #closed = false;
   readonly #unsubscribe: () => void;
 
   constructor(options: JobReporterOptions) {
     this.#o = options;
+    this.#wakeup = new LoopWakeup(options.clock);
     this.#unsubscribe = options.connection.onStateChange((s) => {
-      if (s.kind === 'connected') this.#kick();
+      if (s.kind === 'connected') this.#wakeup.kick();
     });
   }
 
@@ -68,7 +69,7 @@ export class JobReporter {
   /** Journals the update; it is delivered in order after everything queued before it. */
   async report(update: QueuedJobUpdate): Promise<number> {
     const id = await this.#o.journal.enqueueJobUpdate(update);
-    this.#kick();
+    this.#wakeup.kick();
     return id;
   }
 
@@ -78,7 +79,7 @@ export class JobReporter {
       const list = this.#waiters.get(id) ?? [];
       list.push(resolve);
       this.#waiters.set(id, list);
-      this.#kick();
+      this.#wakeup.kick();
     });
   }
 
@@ -106,31 +107,8 @@ export class JobReporter {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe();
-    this.#kick();
+    this.#wakeup.kick();
     await this.#running;
-  }
-
-  /** Wakes the loop; a kick while it is busy is remembered, so the next sleep returns at once. */
-  #kick(): void {
-    this.#kicked = true;
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #sleep(ms?: number): Promise<void> {
-    if (this.#kicked) {
-      this.#kicked = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : this.#o.clock.setTimeout(() => this.#kick(), ms);
-      this.#wake = () => {
-        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
-        this.#kicked = false;
-        resolve();
-      };
-    });
   }
 
   async #loop(): Promise<void> {
@@ -140,12 +118,12 @@ export class JobReporter {
         queue = await this.#o.journal.pendingJobUpdates();
       } catch (e) {
         this.#o.logger.error({ err: e }, 'job update queue unreadable');
-        await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+        await this.#wakeup.sleep(this.#o.retryDelayMs ?? 2_000);
         continue;
       }
       const head = queue[0];
       if (head === undefined || this.#o.connection.state.kind !== 'connected') {
-        await this.#sleep();
+        await this.#wakeup.sleep();
         continue;
       }
       const superseded = head.status === 'IN_PROGRESS' && queue.some((u) => u.id > head.id && u.jobId === head.jobId);
@@ -157,7 +135,7 @@ export class JobReporter {
         if (!(e instanceof JobsRequestTimeout)) this.#o.logger.warn({ err: e, jobId: head.jobId }, 'job update failed');
         return undefined;
       });
-      if (outcome === undefined) await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+      if (outcome === undefined) await this.#wakeup.sleep(this.#o.retryDelayMs ?? 2_000);
       else await this.#finish(head, outcome);
     }
   }

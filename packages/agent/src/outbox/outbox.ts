@@ -2,6 +2,7 @@ import type { Clock, ConnectionState, MqttConnection } from '@otafleet/mqtt-clie
 import type { Logger } from 'pino';
 import type { DurablePublish } from '../contracts.js';
 import type { AgentJournal } from '../journal/types.js';
+import { LoopWakeup } from '../wakeup.js';
 
 export interface OutboxOptions {
   readonly journal: AgentJournal;
@@ -22,8 +23,7 @@ export interface OutboxOptions {
  */
 export class DurableOutbox {
   readonly #o: OutboxOptions;
-  #wake: (() => void) | undefined;
-  #kicked = false;
+  readonly #wakeup: LoopWakeup;
   #running: Promise<void> | undefined;
   #closed = false;
   readonly #unsubscribe: () => void;
@@ -31,15 +31,16 @@ export class DurableOutbox {
 
   constructor(options: OutboxOptions) {
     this.#o = options;
+    this.#wakeup = new LoopWakeup(options.clock);
     this.#unsubscribe = options.connection.onStateChange((s: ConnectionState) => {
-      if (s.kind === 'connected') this.#kick();
+      if (s.kind === 'connected') this.#wakeup.kick();
     });
   }
 
   /** The contract's DurablePublish. */
   readonly publish: DurablePublish = async (topic, payload) => {
     await this.#o.journal.enqueueMessage(topic, payload);
-    this.#kick();
+    this.#wakeup.kick();
   };
 
   start(): void {
@@ -55,31 +56,8 @@ export class DurableOutbox {
   async close(): Promise<void> {
     this.#closed = true;
     this.#unsubscribe();
-    this.#kick();
+    this.#wakeup.kick();
     await this.#running;
-  }
-
-  /** Wakes the loop; a kick while it is busy is remembered, so the next sleep returns at once. */
-  #kick(): void {
-    this.#kicked = true;
-    const wake = this.#wake;
-    this.#wake = undefined;
-    wake?.();
-  }
-
-  #sleep(ms?: number): Promise<void> {
-    if (this.#kicked) {
-      this.#kicked = false;
-      return Promise.resolve();
-    }
-    return new Promise((resolve) => {
-      const timer = ms === undefined ? undefined : this.#o.clock.setTimeout(() => this.#kick(), ms);
-      this.#wake = () => {
-        if (timer !== undefined) this.#o.clock.clearTimeout(timer);
-        this.#kicked = false;
-        resolve();
-      };
-    });
   }
 
   async #loop(): Promise<void> {
@@ -90,16 +68,16 @@ export class DurableOutbox {
         return undefined;
       });
       if (rows === undefined) {
-        await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+        await this.#wakeup.sleep(this.#o.retryDelayMs ?? 2_000);
         continue;
       }
       if (rows.length === 0) {
         for (const w of this.#idleWaiters.splice(0)) w();
-        await this.#sleep();
+        await this.#wakeup.sleep();
         continue;
       }
       if (connection.state.kind !== 'connected') {
-        await this.#sleep();
+        await this.#wakeup.sleep();
         continue;
       }
       for (const row of rows) {
@@ -109,7 +87,7 @@ export class DurableOutbox {
         } catch (e) {
           // Closed, refused or dropped: the row stays and goes out on a later pass, still first in line.
           if (!this.#closed) logger.warn({ err: e, topic: row.topic }, 'outbox publish failed; will retry');
-          if (!this.#closed) await this.#sleep(this.#o.retryDelayMs ?? 2_000);
+          if (!this.#closed) await this.#wakeup.sleep(this.#o.retryDelayMs ?? 2_000);
           break;
         }
         await journal.deleteMessage(row.id);
