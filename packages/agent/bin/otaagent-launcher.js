@@ -1,8 +1,10 @@
 #!/usr/bin/env node
 // The agent launcher for self-update: `otaagent-launcher --root /opt/otaagent/agent run --config agent.json`.
 // It starts the agent of the committed slot, or of an armed trial slot while that has attempts left, and falls back
-// to the committed one when the new agent fails to start or to connect `maxAttempts` times (the trial agent clears
-// the counter by committing itself once connected). Stop signals are passed on; its exit code is the agent's.
+// to the committed one when the new agent fails to start or to connect `maxAttempts` times (the trial agent marks
+// itself connected, and its update flow commits it once the Jobs service accepted SUCCEEDED). Exit 75 from an agent
+// means "start again now" (into a trial just armed, or back after a rollback). Stop signals are passed on; its exit
+// code is the agent's.
 // Environment for the agent: OTAAGENT_SLOTS_ROOT and OTAAGENT_SLOT (what it commits).
 import { spawn } from 'node:child_process';
 import { constants } from 'node:os';
@@ -63,7 +65,8 @@ for (;;) {
     const startedAt = Date.now();
     watch = setInterval(() => {
       const s = readAgentSlots(root);
-      if (s.trial?.slot !== start.slot) return clearInterval(watch);
+      // Committed, rolled back, or connected: from here the update flow's health deadline decides, not us.
+      if (s.trial?.slot !== start.slot || s.trial.connectedAt !== undefined) return clearInterval(watch);
       if (Date.now() - startedAt >= connectTimeoutMs) {
         log('the new agent did not connect in time; stopping it', { slot: start.slot, connectTimeoutMs });
         clearInterval(watch);

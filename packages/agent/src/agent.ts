@@ -30,6 +30,7 @@ import { DirectorySlotBackend, type SlotBackend, type SlotState } from './slots/
 import { createDirectoryBundleInstaller, createHttpBundleFetcher } from './update/bundle-adapters.js';
 import { DEFAULT_UPDATE_LIMITS, type UpdateLimits } from './update/context.js';
 import { createHealthCheckRunner } from './health-checks/index.js';
+import { AgentSlotBackend, readAgentSlots, type AgentSlot } from './self-update/index.js';
 import { createApplicationSupervisor, type SupervisedApplication } from './supervisor/index.js';
 import {
   systemAgentClock,
@@ -62,6 +63,11 @@ export interface AgentDeps {
   readonly counters?: HealthCounterSource;
   /** Where the kernel's boot id is read (tests point it elsewhere). */
   readonly kernelBootIdPath?: string;
+  /**
+   * The agent's own slots, when the self-update launcher started this process (OTAAGENT_SLOTS_ROOT, OTAAGENT_SLOT):
+   * jobs of component `agent` install there; `restartAgent` ends the process with exit 75 after a clean shutdown.
+   */
+  readonly agentSlots?: { readonly root: string; readonly slot: AgentSlot; readonly restartAgent: () => void };
 }
 
 export interface Agent {
@@ -127,10 +133,13 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
   const logger = deps.logger;
   const clock = deps.clock ?? systemAgentClock;
   const onStep: StepHook = deps.onStep ?? (() => undefined);
+  // Under the launcher the running agent is the release its slot records (what its signed bundle said).
+  const slotRelease =
+    deps.agentSlots === undefined ? undefined : readAgentSlots(deps.agentSlots.root).versions[deps.agentSlots.slot];
   const device: DeviceFacts = {
     thingName: config.thingName,
     hardwareType: config.hardwareType,
-    agentVersion: deps.agentVersion ?? AGENT_VERSION,
+    agentVersion: deps.agentVersion ?? slotRelease?.version ?? AGENT_VERSION,
   };
   let db: JournalDatabase | undefined;
   const journal =
@@ -165,6 +174,19 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
   const installer =
     deps.installer ??
     createDirectoryBundleInstaller({ incomingDir: join(config.slots.root, 'incoming'), trust, clock });
+  const self = deps.agentSlots;
+  const agentSlots =
+    self === undefined
+      ? undefined
+      : new AgentSlotBackend({
+          root: self.root,
+          running: self.slot,
+          factoryRelease: { name: 'otaagent', version: device.agentVersion, securityVersion: 0 },
+          restartAgent: self.restartAgent,
+          logger,
+          onStep,
+        });
+  let agentSlotState: SlotState | undefined;
 
   const jobs = new JobsClient({
     connection,
@@ -215,6 +237,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     supervisor,
     counters: supervised,
     clock,
+    agentSlots: () => agentSlotState,
   });
 
   let closing: Promise<void> | undefined;
@@ -234,6 +257,11 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         { booted: boot.booted, committed: boot.committed, trial: boot.trial, failedTrial: boot.failedTrial },
         'boot step',
       );
+      agentSlotState = await agentSlots?.recordBootAttempt();
+      if (agentSlotState !== undefined) {
+        const { booted, committed, trial, failedTrial } = agentSlotState;
+        logger.info({ booted, committed, trial, failedTrial, agentVersion: device.agentVersion }, 'agent slots');
+      }
       await supervisor.start();
       connection.onStateChange((state) => {
         if (state.kind === 'connected') {
@@ -253,6 +281,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
       outbox.start();
       runner = new JobsRunner({
         ctx: {
+          component: 'application',
           device,
           journal,
           slots,
@@ -265,6 +294,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
           onStep: async (step) => {
             await onStep(step);
             slotState = await slots.state().catch(() => slotState);
+            agentSlotState = (await agentSlots?.state().catch(() => agentSlotState)) ?? agentSlotState;
             deviceFacing.changed();
           },
           limits,
@@ -273,6 +303,15 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         reporter,
         connection,
         bootSlots: boot,
+        ...(agentSlots === undefined || agentSlotState === undefined
+          ? {}
+          : {
+              agentSelf: {
+                slots: agentSlots,
+                installer: createDirectoryBundleInstaller({ incomingDir: join(self!.root, 'incoming'), trust, clock }),
+                bootSlots: agentSlotState,
+              },
+            }),
       });
       await runner.start();
       await deviceFacing.start();
@@ -308,6 +347,8 @@ function deviceFacingFor(
     /** The supervisor's restart and crash counts, when the agent supervises the application itself. */
     readonly counters: HealthCounterSource | undefined;
     readonly clock: AgentClock;
+    /** The agent's own slots under the self-update launcher, for /status. */
+    readonly agentSlots: () => SlotState | undefined;
   },
 ): DeviceFacing {
   const { connection, status } = parts;
@@ -333,5 +374,22 @@ function deviceFacingFor(
     logger: deps.logger.child({ component: 'device' }),
     ...(deps.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: deps.kernelBootIdPath }),
     setLogLevel: (level) => (deps.logger.level = level),
+    extraStatus: () => {
+      const s = parts.agentSlots();
+      if (s === undefined) return {};
+      const release = (slot: 'A' | 'B') => {
+        const v = s.versions[slot];
+        return v === undefined ? null : { name: v.name, version: v.version, securityVersion: v.securityVersion };
+      };
+      return {
+        agentSlots: {
+          running: s.booted,
+          committed: s.committed,
+          trial: s.trial ?? null,
+          failedTrial: s.failedTrial ?? null,
+          releases: { A: release('A'), B: release('B') },
+        },
+      };
+    },
   });
 }

@@ -41,6 +41,8 @@ export interface DeviceFacingOptions {
   readonly kernelBootIdPath?: string;
   /** The remote configuration's log level, for the agent's root logger (a child's level is its own). */
   readonly setLogLevel?: (level: string) => void;
+  /** More for the local endpoint's /status (the agent's own slots under the self-update launcher). */
+  readonly extraStatus?: () => Readonly<Record<string, unknown>>;
 }
 
 /**
@@ -169,6 +171,7 @@ export class DeviceFacing {
             boot: this.#boot,
             configuration: this.#config?.answer ?? null,
             healthReportsSent: this.#health?.sent ?? 0,
+            ...this.#o.extraStatus?.(),
           }),
         },
         { port, logger: logger.child({ component: 'local-endpoint' }) },

@@ -1,7 +1,7 @@
 /**
  * The self-update launcher as real processes: bin/otaagent-launcher.js starting "agents" from the agent slots,
  * the persisted attempt counter, the fallback to the committed agent, the connect timeout, signal passing, and one
- * trial that is the real agent, which commits itself once connected to the local IoT core.
+ * trial that is the real agent with no agent job, which disarms itself and has the launcher start the committed one.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
@@ -139,25 +139,29 @@ describe('otaagent-launcher', { timeout: 90_000 }, () => {
     expect(await again.exited).toBe(0);
   });
 
-  it('the real agent as the trial commits its slot once connected to the broker', async () => {
+  it('the real agent on trial without an agent job goes back to the committed agent (exit 75, rolled-back)', async () => {
     const [core, samples] = await Promise.all([startE2eCore(), buildSampleBundles()]);
     try {
       const dev = await enrolledE2eDevice(core, samples, 'self-update-pi');
-      const { root } = agentSlots({ A: 'crash', B: 'crash' });
+      const { root, lines } = agentSlots({ A: 'good', B: 'crash' });
       rmSync(join(root, 'slots', 'B'), { recursive: true });
       symlinkSync(AGENT_PACKAGE, join(root, 'slots', 'B')); // slot B holds this agent package
       armAgentTrial(root, 'B', 2);
       const l = launch(root, ['run', '--config', dev.configPath], { LOG_FORMAT: 'json' });
+      // Only an agent job's update flow commits a new agent; one that nothing vouches for is not kept.
       await eventually(
-        () => (readAgentSlots(root).committed === 'B' ? true : undefined),
-        'the real agent to commit',
+        () => (lines().some((x) => x.startsWith('start A')) ? true : undefined),
+        'the fallback to the committed agent',
         120_000,
       ).catch((e: unknown) => {
         throw new Error(`${String(e)}; launcher and agent output: ${l.output().slice(-3000)}`);
       });
-      // the state file is written before the log line reaches us through the pipe
-      await eventually(() => (l.output().includes('new agent committed') ? true : undefined), 'the commit log line');
-      expect(readAgentSlots(root)).toMatchObject({ committed: 'B', trial: null, failedTrial: null });
+      expect(readAgentSlots(root)).toMatchObject({
+        committed: 'A',
+        trial: null,
+        failedTrial: { slot: 'B', attempts: 1, reason: 'rolled-back' },
+      });
+      expect(l.output()).toContain('an agent trial runs without an agent job; going back');
       l.child.kill('SIGTERM');
       expect(await l.exited).toBe(0);
     } finally {

@@ -1,3 +1,5 @@
+import { EXIT_RESTART_INTO_TRIAL } from '../../bin/agent-slot-state.js';
+
 /** The documented exit codes of `otaagent` (docs/agent-raspberry-pi.md lists them). */
 export const EXIT = {
   /** Done; `run`: stopped by SIGTERM/SIGINT with the update in flight journaled. */
@@ -6,6 +8,8 @@ export const EXIT = {
   failure: 1,
   /** Bad usage or a bad configuration (nothing was changed), or the data directory is in use by `run`. */
   usage: 2,
+  /** `run` under the self-update launcher: shut down cleanly so the launcher starts the other agent slot now. */
+  restartAgent: EXIT_RESTART_INTO_TRIAL,
 } as const;
 export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 

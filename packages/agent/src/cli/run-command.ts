@@ -1,7 +1,7 @@
 import { createProcessLogger, lockDataDir, runUntilSignal } from '@otafleet/runtime';
 import { createAgent } from '../agent.js';
 import { crashHookFromEnv } from '../crash-hook.js';
-import { commitAgentSlotOnceConnected, runningAgentSlot } from '../self-update/agent-slots.js';
+import { markTrialConnectedOnce, runningAgentSlot } from '../self-update/agent-slots.js';
 import { CliError, EXIT, type ExitCode } from './exit-codes.js';
 import { configOrExit } from './load-config.js';
 import { systemdNotifier } from './sd-notify.js';
@@ -21,12 +21,23 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
     throw new CliError('DATA_DIR_LOCKED', e instanceof Error ? e.message : String(e), EXIT.usage);
   }
   const onStep = crashHookFromEnv(process.env, (step) => logger.warn({ step }, 'crash hook: SIGKILL'));
-  const agent = await createAgent(config, { logger, ...(onStep === undefined ? {} : { onStep }) });
+  const agentSlot = runningAgentSlot(process.env);
+  // A switch of the agent's own slots: shut down as on SIGTERM (the update journaled), then exit 75 so the
+  // launcher starts the other agent.
+  let restartRequested = false;
+  const restartAgent = (): void => {
+    restartRequested = true;
+    process.kill(process.pid, 'SIGTERM');
+  };
+  const agent = await createAgent(config, {
+    logger,
+    ...(onStep === undefined ? {} : { onStep }),
+    ...(agentSlot === undefined ? {} : { agentSlots: { ...agentSlot, restartAgent } }),
+  });
   const notifier = systemdNotifier({ env: process.env, logger });
   await agent.start();
-  logger.info({ thingName: config.thingName }, 'agent started');
-  const agentSlot = runningAgentSlot(process.env);
-  if (agentSlot !== undefined) commitAgentSlotOnceConnected(agent.connection, agentSlot, logger);
+  logger.info({ thingName: config.thingName, agentVersion: agent.device.agentVersion }, 'agent started');
+  if (agentSlot !== undefined) markTrialConnectedOnce(agent.connection, agentSlot, logger);
   const watchdogMs = notifier?.startWatchdog();
   await notifier?.ready(`running as ${config.thingName}`);
   if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
@@ -41,5 +52,7 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
     { logger },
   );
   lock.release();
-  return code === 0 ? EXIT.ok : EXIT.failure;
+  if (code !== 0) return EXIT.failure;
+  if (restartRequested) logger.info('exiting for the launcher to start the other agent');
+  return restartRequested ? EXIT.restartAgent : EXIT.ok;
 }

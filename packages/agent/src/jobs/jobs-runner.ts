@@ -5,6 +5,7 @@ import {
   parseOtaJobDocument,
   type MqttJobExecution,
   type LastUpdate,
+  type OtaComponent,
   type OtaJobOperation,
   type OtaPhase,
 } from '@otafleet/protocol';
@@ -17,12 +18,23 @@ import type { UpdateRecord } from '../update/record.js';
 import { decideRecovery } from '../update/recovery.js';
 import type { UpdateStateName } from '../update/states.js';
 import { nextUpdateState } from '../update/transitions.js';
-import type { SlotState } from '../slots/index.js';
+import { isTrialRunning, type SlotBackend, type SlotState } from '../slots/index.js';
+import type { BundleInstaller } from '../update/ports.js';
 import type { JobReporter } from './job-reporter.js';
 import { JobsRequestTimeout, type JobsClient } from './jobs-client.js';
 
+/** The agent's own slots (self-update under the launcher): jobs of component `agent` run on these. */
+export interface AgentSelfUpdate {
+  readonly slots: SlotBackend;
+  readonly installer: BundleInstaller;
+  /** The agent slots at this start (the launcher's boot step). */
+  readonly bootSlots: SlotState;
+}
+
 export interface JobsRunnerOptions {
-  readonly ctx: Omit<UpdateContext, 'status' | 'onPhase'>;
+  /** The application's flow context (component `application`). */
+  readonly ctx: Omit<UpdateContext, 'status' | 'onPhase' | 'brokerConnected'>;
+  readonly agentSelf?: AgentSelfUpdate;
   readonly jobs: JobsClient;
   readonly reporter: JobReporter;
   readonly connection: { readonly state: ConnectionState; onStateChange(l: (s: ConnectionState) => void): () => void };
@@ -180,7 +192,25 @@ export class JobsRunner {
     // The whole journal was unreadable: whatever trial the slots hold, nothing vouches for it.
     if (ctx.journal.reset !== undefined) await this.#safeSlots();
     const loaded = await ctx.journal.loadUpdate();
-    if (loaded.kind === 'none') return;
+    const self = this.#o.agentSelf;
+    if (
+      self !== undefined &&
+      isTrialRunning(self.bootSlots) &&
+      loaded.kind === 'ok' &&
+      loaded.record.document.component !== 'agent'
+    ) {
+      // A new agent runs on trial, yet no agent job vouches for it: back to the committed agent.
+      ctx.logger.error({ slot: self.bootSlots.booted }, 'an agent trial runs without an agent job; going back');
+      await this.#safeSlots(self.slots);
+      return;
+    }
+    if (loaded.kind === 'none') {
+      if (self !== undefined && isTrialRunning(self.bootSlots)) {
+        ctx.logger.error({ slot: self.bootSlots.booted }, 'an agent trial runs without an agent job; going back');
+        await this.#safeSlots(self.slots);
+      }
+      return;
+    }
     if (loaded.kind === 'corrupt') {
       ctx.logger.error({ jobId: loaded.jobId, detail: loaded.detail }, 'journaled update is corrupt');
       await ctx.journal.clearUpdate();
@@ -189,10 +219,11 @@ export class JobsRunner {
       return;
     }
     let record: UpdateRecord = { ...loaded.record, starts: loaded.record.starts + 1 };
+    const part = this.#forComponent(record.document.component);
     const decision = decideRecovery({
       record,
-      slots: this.#o.bootSlots,
-      activation: ctx.slots.activation,
+      slots: part.bootSlots,
+      activation: part.ctx.slots.activation,
       maxStarts: ctx.limits.maxStarts,
       now: ctx.clock.now(),
     });
@@ -204,9 +235,30 @@ export class JobsRunner {
     await this.#runRecord(record);
   }
 
-  /** Never leaves a trial armed on the strength of a record we could not read: back to the committed slot. */
-  async #safeSlots(): Promise<void> {
-    const { slots, logger } = this.#o.ctx;
+  /** The flow context and boot-step state for a job's component (the agent's own slots for `agent`). */
+  #forComponent(component: OtaComponent): {
+    readonly ctx: Omit<UpdateContext, 'status' | 'onPhase' | 'brokerConnected'>;
+    readonly bootSlots: SlotState;
+  } {
+    const self = this.#o.agentSelf;
+    if (component !== 'agent' || self === undefined) return { ctx: this.#o.ctx, bootSlots: this.#o.bootSlots };
+    return {
+      ctx: { ...this.#o.ctx, component: 'agent', slots: self.slots, installer: self.installer },
+      bootSlots: self.bootSlots,
+    };
+  }
+
+  /**
+   * Never leaves a trial armed on the strength of a record we could not read: back to the committed slot (of the
+   * application, and of the agent itself, whose way back restarts this process).
+   */
+  async #safeSlots(slots: SlotBackend | undefined = undefined): Promise<void> {
+    if (slots === undefined) {
+      await this.#safeSlots(this.#o.ctx.slots);
+      if (this.#o.agentSelf !== undefined) await this.#safeSlots(this.#o.agentSelf.slots);
+      return;
+    }
+    const { logger } = this.#o.ctx;
     try {
       let s = await slots.state();
       if (s.trial !== undefined) s = await slots.rollback();
@@ -282,7 +334,7 @@ export class JobsRunner {
       await this.#untilDelivered(id);
       return;
     }
-    const slots = await ctx.slots.state();
+    const slots = await this.#forComponent(parsed.value.component).ctx.slots.state();
     const installed = slots.versions[slots.committed];
     const record: UpdateRecord = {
       jobId: execution.jobId,
@@ -305,7 +357,7 @@ export class JobsRunner {
   }
 
   async #runRecord(record: UpdateRecord): Promise<void> {
-    const { ctx } = this.#o;
+    const { ctx } = this.#forComponent(record.document.component);
     const cancel = new AbortController();
     this.#cancel = cancel;
     this.#current = {
@@ -318,6 +370,7 @@ export class JobsRunner {
     };
     const fullCtx: UpdateContext = {
       ...ctx,
+      brokerConnected: () => this.#o.connection.state.kind === 'connected',
       status: {
         report: (u) => this.#o.reporter.report(u),
         delivered: (id) => this.#o.reporter.delivered(id),

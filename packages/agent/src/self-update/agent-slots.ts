@@ -1,17 +1,9 @@
-import { cp, rm } from 'node:fs/promises';
 import type { MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 // The state file's rules live once, in the launcher's plain-JS module (it runs before any build).
-import {
-  agentSlotDir,
-  armAgentTrial,
-  commitAgentTrial,
-  otherAgentSlot,
-  readAgentSlots,
-  type AgentSlot,
-} from '../../bin/agent-slot-state.js';
+import { markAgentTrialConnected, type AgentSlot } from '../../bin/agent-slot-state.js';
 
-export type { AgentSlot, AgentSlotState } from '../../bin/agent-slot-state.js';
+export type { AgentRelease, AgentSlot, AgentSlotState } from '../../bin/agent-slot-state.js';
 export { EXIT_RESTART_INTO_TRIAL, readAgentSlots } from '../../bin/agent-slot-state.js';
 
 /** The agent slot this process runs from, when the launcher started it (OTAAGENT_SLOTS_ROOT, OTAAGENT_SLOT). */
@@ -25,42 +17,27 @@ export function runningAgentSlot(
 }
 
 /**
- * Commits this agent's slot the first time the broker connection is up: a new agent that starts but cannot
- * connect never commits, and the launcher falls back after its attempts.
+ * Tells the launcher, the first time the broker connection is up, that this trial agent connected: its connect
+ * timeout stops and the update flow's health deadline decides. The commit is the flow's (after SUCCEEDED was
+ * accepted), never this: a new agent that connects but fails its checks still goes back.
  */
-export function commitAgentSlotOnceConnected(
+export function markTrialConnectedOnce(
   connection: MqttConnection,
   running: { readonly root: string; readonly slot: AgentSlot },
   logger: Logger,
 ): void {
   let done = false;
-  const tryCommit = (): void => {
+  const tryMark = (): void => {
     if (done || connection.state.kind !== 'connected') return;
     done = true;
     try {
-      if (commitAgentTrial(running.root, running.slot)) logger.info({ slot: running.slot }, 'new agent committed');
+      if (markAgentTrialConnected(running.root, running.slot)) {
+        logger.info({ slot: running.slot }, 'new agent connected; told the launcher');
+      }
     } catch (e) {
-      logger.error({ err: e }, 'committing the agent slot failed; the launcher will fall back');
+      logger.error({ err: e }, 'marking the agent trial connected failed; the launcher may stop this agent');
     }
   };
-  connection.onStateChange(tryCommit);
-  tryCommit();
-}
-
-/**
- * Installs a new agent (an unpacked, verified release directory) into the agent slot that is not committed and
- * arms it for `maxAttempts` starts. The caller then exits with EXIT_RESTART_INTO_TRIAL so the launcher starts it.
- */
-export async function installAgentRelease(o: {
-  readonly root: string;
-  readonly sourceDir: string;
-  readonly maxAttempts: number;
-}): Promise<AgentSlot> {
-  const state = readAgentSlots(o.root);
-  const slot = otherAgentSlot(state.committed);
-  const dir = agentSlotDir(o.root, slot);
-  await rm(dir, { recursive: true, force: true });
-  await cp(o.sourceDir, dir, { recursive: true, preserveTimestamps: true, verbatimSymlinks: true });
-  armAgentTrial(o.root, slot, o.maxAttempts);
-  return slot;
+  connection.onStateChange(tryMark);
+  tryMark();
 }

@@ -66,7 +66,7 @@ export interface ImageInstallSource {
 export type InstallSource = DirectoryInstallSource | ImageInstallSource;
 export type InstallSourceKind = InstallSource['kind'];
 
-export type SlotBackendKind = 'directory' | 'uboot' | 'grub' | 'tryboot' | 'virtual';
+export type SlotBackendKind = 'directory' | 'uboot' | 'grub' | 'tryboot' | 'virtual' | 'agent';
 
 /**
  * One A/B slot mechanism. Every method reads the device's records afresh (nothing is trusted from memory

@@ -51,8 +51,13 @@ export function devicePolicy(ctx: UpdateContext, slots: SlotState, record: Updat
 export async function accept(ctx: UpdateContext, record: UpdateRecord): Promise<ActionResult> {
   const slots = await ctx.slots.state();
   const doc = record.document;
-  if (doc.component !== 'application') {
-    return fail('UNSUPPORTED_COMPONENT', `this agent updates the application only, not the ${doc.component}`);
+  if (doc.component !== ctx.component) {
+    return fail(
+      'UNSUPPORTED_COMPONENT',
+      doc.component === 'agent'
+        ? 'this agent does not run under the self-update launcher (no agent slots): it cannot update itself'
+        : `this update flow serves the ${ctx.component}, not the ${doc.component}`,
+    );
   }
   const installed = slots.versions[slots.committed];
   const range = doc.precondition?.installedVersion;

@@ -1,3 +1,4 @@
+import type { HealthChecks } from '@otafleet/protocol';
 import { isSlotError } from '../slots/index.js';
 import { bundleTarget, devicePolicy, type ActionResult } from './actions-prepare.js';
 import { rememberCommittedSlot } from './committed-releases.js';
@@ -97,7 +98,7 @@ export async function checkHealth(
 ): Promise<ActionResult> {
   const deadlineAt = record.deadlineAt ?? deadlinePatch(record, ctx.clock.now()).deadlineAt ?? 0;
   const abort = new AbortController();
-  const run = ctx.health.run(record.document.healthChecks, { deadlineAt, signal: abort.signal });
+  const run = ctx.health.run(checksOf(record), { deadlineAt, signal: abort.signal });
   const result = await raceSignals(run, signals);
   if (result === 'stop' || result === 'cancel') {
     abort.abort();
@@ -105,7 +106,22 @@ export async function checkHealth(
     return result === 'stop' ? 'stopped' : cancelled('during the health checks');
   }
   if (result.healthy) return { event: 'Success' };
+  if (record.document.component === 'agent' && !ctx.brokerConnected()) {
+    return {
+      event: 'Failure',
+      patch: {
+        verdict: verdict('AGENT_START_FAILED', `the new agent is not connected to the broker: ${result.reason}`),
+      },
+    };
+  }
   return { event: 'Failure', patch: { verdict: verdict(result.reasonCode, result.reason) } };
+}
+
+/** The job's checks; a new agent must also be connected to the broker (its shadow synced) to pass. */
+function checksOf(record: UpdateRecord): HealthChecks {
+  const checks = record.document.healthChecks;
+  if (record.document.component !== 'agent' || checks.checks.some((c) => c.kind === 'mqtt')) return checks;
+  return { ...checks, checks: [...checks.checks, { kind: 'mqtt' }] };
 }
 
 /** Committing: makes the trial slot permanent (only reached after the Jobs service accepted SUCCEEDED). */

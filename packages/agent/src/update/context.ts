@@ -3,7 +3,7 @@ import type { AgentJournal } from '../journal/types.js';
 import type { SlotBackend } from '../slots/index.js';
 import type { Logger } from 'pino';
 import type { AgentClock, BundleFetcher, BundleInstaller, StepHook } from './ports.js';
-import type { OtaPhase, OtaReasonCode } from '@otafleet/protocol';
+import type { OtaComponent, OtaPhase, OtaReasonCode } from '@otafleet/protocol';
 import type { JobUpdateOutcome } from '../jobs/job-reporter.js';
 import type { QueuedJobUpdate } from '../journal/types.js';
 
@@ -39,6 +39,11 @@ export interface JobStatusSink {
 
 /** Everything the actions use. */
 export interface UpdateContext {
+  /**
+   * The component `slots` and `installer` update: `application` (the A/B slots of the configuration), or `agent`
+   * (the agent's own slots, when it runs under the self-update launcher). A job for another component is refused.
+   */
+  readonly component: OtaComponent;
   readonly device: DeviceFacts;
   readonly journal: AgentJournal;
   readonly slots: SlotBackend;
@@ -51,6 +56,8 @@ export interface UpdateContext {
   readonly logger: Logger;
   readonly onStep: StepHook;
   readonly limits: UpdateLimits;
+  /** Whether the MQTT connection is up now (an agent update must reach the broker to pass). */
+  readonly brokerConnected: () => boolean;
   /** Told of the phase as it changes (the status snapshot for health reports and the shadow). */
   readonly onPhase: (jobId: string, phase: OtaPhase, extra: { toVersion?: string; progress?: number }) => void;
 }

@@ -65,11 +65,17 @@ export function decideRecovery(input: RecoveryInput): RecoveryDecision {
 
   if (switched && exhausted) {
     const failed = slots.failedTrial;
-    const code = failed === undefined ? undefined : failedTrialReasonCode(failed, input.activation);
+    // A new agent that never reached a commit did not start or connect; the launcher brought the old one back.
+    const code =
+      record.document.component === 'agent'
+        ? 'AGENT_START_FAILED'
+        : failed === undefined
+          ? undefined
+          : failedTrialReasonCode(failed, input.activation);
     return event('BootFailed', {
       verdict: verdict(
         code ?? 'BOOT_FAILED',
-        `slot ${target} was started ${failed?.attempts ?? '?'} of ${failed?.maxAttempts ?? '?'} times without a commit; the device went back to slot ${slots.committed}`,
+        `${record.document.component === 'agent' ? 'agent slot' : 'slot'} ${target} was started ${failed?.attempts ?? '?'} of ${failed?.maxAttempts ?? '?'} times without a commit; the device went back to slot ${slots.committed}`,
       ),
     });
   }

@@ -1,0 +1,132 @@
+/**
+ * Agent self-update end to end: the launcher (bin/otaagent-launcher.js) runs the real agent from its agent slots;
+ * jobs of component `agent` carry signed agent bundles through the same journaled update flow (download, verify,
+ * install into the free agent slot, arm, exit 75, the launcher starts the new agent, which must connect and pass its
+ * checks before SUCCEEDED and the commit). A new release that crashes at start is tried maxBootAttempts times, then
+ * the launcher starts the committed agent again, and that agent reports FAILED with AGENT_START_FAILED. The local
+ * IoT core, the bundle server and the processes are real; the launcher is stopped with SIGTERM (exit 0).
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readAgentSlots } from '../bin/agent-slot-state.js';
+import { agentInstallDocument, buildAgentBundle, startLauncher, writeAgentRelease } from './e2e-agent-release.js';
+import { isTerminal, startE2eCore, type E2eCore } from './e2e-core.js';
+import { buildSampleBundles, enrolledE2eDevice, type Samples } from './e2e-device.js';
+import { eventually, serve } from './e2e-helpers.js';
+import { startBundleServer, type BundleServer } from './e2e-net.js';
+
+let core: E2eCore;
+let samples: Samples;
+let server: BundleServer;
+let work: string;
+
+beforeAll(async () => {
+  [core, samples, server] = await Promise.all([startE2eCore(), buildSampleBundles(), startBundleServer()]);
+  work = await mkdtemp(join(tmpdir(), 'agent-self-update-'));
+}, 120_000);
+
+afterAll(async () => {
+  await server?.close();
+  await core?.close();
+  if (samples !== undefined) await rm(samples.dir, { recursive: true, force: true });
+  if (work !== undefined) await rm(work, { recursive: true, force: true });
+});
+
+describe('agent self-update (launcher, real agents, local IoT core)', () => {
+  it('a good agent release ends SUCCEEDED running the new agent; a crashing one falls back with AGENT_START_FAILED', async () => {
+    const dev = await enrolledE2eDevice(core, samples, 'self-update-e2e');
+    const root = join(work, 'agent');
+    await writeAgentRelease(join(root, 'slots', 'A'), '0.1.0', 'real'); // the factory agent, nothing recorded
+    const launcher = startLauncher(root, ['--connect-timeout', '120', 'run', '--config', dev.configPath]);
+    const agentStarted = (version: string, after: number) =>
+      eventually(
+        () =>
+          launcher.lines.slice(after).some((l) => l['msg'] === 'agent started' && l['agentVersion'] === version)
+            ? true
+            : undefined,
+        `agent ${version} to start`,
+        90_000,
+      );
+    const failWith = (e: unknown): never => {
+      throw new Error(`${String(e)}\nlauncher and agent output (tail):\n${launcher.output().slice(-4000)}`);
+    };
+    try {
+      await agentStarted('0.1.0', 0).catch(failWith);
+      await eventually(() => dev.appServes(), 'the application to answer').catch(failWith);
+
+      // 0.1.0 → 0.2.0: the new agent connects, SUCCEEDED is accepted, then its slot is committed.
+      const good = await serve(
+        server,
+        'agent-0.2.0.otab',
+        await buildAgentBundle(work, { version: '0.2.0', securityVersion: 1, behavior: 'real' }),
+      );
+      let mark = launcher.lines.length;
+      await core.createJob(
+        'agent-020',
+        dev.thing,
+        agentInstallDocument(good, { deadlineSeconds: 120, maxBootAttempts: 3 }),
+      );
+      let e = await core.waitForExecution('agent-020', dev.thing, isTerminal, 150_000).catch(failWith);
+      expect(e.status).toBe('SUCCEEDED');
+      expect(e.statusDetails?.detailsMap).toMatchObject({
+        phase: 'succeeded',
+        fromVersion: '0.1.0',
+        toVersion: '0.2.0',
+        slot: 'B',
+      });
+      const committed = await eventually(() => {
+        const s = readAgentSlots(root);
+        return s.committed === 'B' && s.trial === null ? s : undefined;
+      }, 'the agent slot commit after SUCCEEDED').catch(failWith);
+      expect(committed.versions.B).toMatchObject({ name: 'otaagent', version: '0.2.0', securityVersion: 1 });
+      expect(committed.failedTrial).toBeNull();
+      // The old agent exited 75 and the launcher started slot B, which runs as 0.2.0.
+      expect(launcher.lines.slice(mark).some((l) => l['msg'] === 'the agent exited' && l['code'] === 75)).toBe(true);
+      expect(
+        launcher.lines
+          .slice(mark)
+          .some((l) => l['msg'] === 'starting the agent' && l['slot'] === 'B' && l['trial'] === true),
+      ).toBe(true);
+      await agentStarted('0.2.0', mark);
+      await eventually(() => dev.appServes(), 'the application to answer under the new agent').catch(failWith);
+
+      // 0.2.0 → 0.3.0, which exits at start: two starts, then the launcher runs 0.2.0 again, which reports the truth.
+      const crash = await serve(
+        server,
+        'agent-0.3.0.otab',
+        await buildAgentBundle(work, { version: '0.3.0', securityVersion: 1, behavior: 'crash' }),
+      );
+      mark = launcher.lines.length;
+      await core.createJob(
+        'agent-030',
+        dev.thing,
+        agentInstallDocument(crash, { deadlineSeconds: 120, maxBootAttempts: 2 }),
+      );
+      e = await core.waitForExecution('agent-030', dev.thing, isTerminal, 150_000).catch(failWith);
+      expect(e.status).toBe('FAILED');
+      expect(e.statusDetails?.detailsMap).toMatchObject({
+        phase: 'rolled-back',
+        reasonCode: 'AGENT_START_FAILED',
+        toVersion: '0.3.0',
+      });
+      const after = readAgentSlots(root);
+      expect(after).toMatchObject({
+        committed: 'B',
+        trial: null,
+        failedTrial: { slot: 'A', attempts: 2, maxAttempts: 2, reason: 'attempts-exhausted' },
+      });
+      expect(after.versions.A?.version).toBe('0.3.0'); // installed, tried, never committed
+      const starts = launcher.lines
+        .slice(mark)
+        .filter((l) => l['msg'] === 'starting the agent')
+        .map((l) => l['slot']);
+      expect(starts).toEqual(['A', 'A', 'B']);
+      await agentStarted('0.2.0', mark);
+    } finally {
+      launcher.child.kill('SIGTERM');
+      expect(await launcher.exited).toBe(0);
+    }
+  }, 420_000);
+});
