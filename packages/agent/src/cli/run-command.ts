@@ -23,11 +23,12 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
   const onStep = crashHookFromEnv(process.env, (step) => logger.warn({ step }, 'crash hook: SIGKILL'));
   const agentSlot = runningAgentSlot(process.env);
   // A switch of the agent's own slots: shut down as on SIGTERM (the update journaled), then exit 75 so the
-  // launcher starts the other agent.
+  // launcher starts the other agent. Asked for before the shutdown handler is installed (during start), it waits.
   let restartRequested = false;
+  let shutdownInstalled = false;
   const restartAgent = (): void => {
     restartRequested = true;
-    process.kill(process.pid, 'SIGTERM');
+    if (shutdownInstalled) process.kill(process.pid, 'SIGTERM');
   };
   const agent = await createAgent(config, {
     logger,
@@ -37,11 +38,7 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
   const notifier = systemdNotifier({ env: process.env, logger });
   await agent.start();
   logger.info({ thingName: config.thingName, agentVersion: agent.device.agentVersion }, 'agent started');
-  if (agentSlot !== undefined) markTrialConnectedOnce(agent.connection, agentSlot, logger);
-  const watchdogMs = notifier?.startWatchdog();
-  await notifier?.ready(`running as ${config.thingName}`);
-  if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
-  const code = await runUntilSignal(
+  const stopped = runUntilSignal(
     {
       close: async () => {
         await notifier?.stopping();
@@ -51,6 +48,13 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
     },
     { logger },
   );
+  shutdownInstalled = true;
+  if (restartRequested) process.kill(process.pid, 'SIGTERM');
+  if (agentSlot !== undefined) markTrialConnectedOnce(agent.connection, agentSlot, logger);
+  const watchdogMs = notifier?.startWatchdog();
+  await notifier?.ready(`running as ${config.thingName}`);
+  if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
+  const code = await stopped;
   lock.release();
   if (code !== 0) return EXIT.failure;
   if (restartRequested) logger.info('exiting for the launcher to start the other agent');
