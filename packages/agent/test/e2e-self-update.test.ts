@@ -35,6 +35,31 @@ afterAll(async () => {
 });
 
 describe('agent self-update (launcher, real agents, local IoT core)', () => {
+  it('an agent job to an agent not started by the launcher is REJECTED with UNSUPPORTED_COMPONENT, nothing changed', async () => {
+    const dev = await enrolledE2eDevice(core, samples, 'self-update-plain');
+    const agent = dev.start();
+    try {
+      await agent.waitForLog((l) => l['msg'] === 'agent started');
+      const bundle = await serve(
+        server,
+        'agent-plain-0.2.0.otab',
+        await buildAgentBundle(work, { version: '0.2.0', securityVersion: 1, behavior: 'real' }),
+      );
+      await core.createJob(
+        'agent-plain',
+        dev.thing,
+        agentInstallDocument(bundle, { deadlineSeconds: 60, maxBootAttempts: 2 }),
+      );
+      const e = await core.waitForExecution('agent-plain', dev.thing, isTerminal, 90_000);
+      expect(e.status).toBe('REJECTED');
+      expect(e.statusDetails?.detailsMap).toMatchObject({ phase: 'failed', reasonCode: 'UNSUPPORTED_COMPONENT' });
+      expect(server.requests.some((r) => r.name === 'agent-plain-0.2.0.otab')).toBe(false); // nothing downloaded
+      expect(await dev.slots()).toMatchObject({ booted: 'A', committed: 'A', trial: undefined });
+    } finally {
+      expect((await agent.stop()).code).toBe(0);
+    }
+  }, 180_000);
+
   it('a good agent release ends SUCCEEDED running the new agent; a crashing one falls back with AGENT_START_FAILED', async () => {
     const dev = await enrolledE2eDevice(core, samples, 'self-update-e2e');
     const root = join(work, 'agent');

@@ -169,6 +169,16 @@ describe('recovery: what a starting agent does with the journaled job', () => {
     expect(restart.kind === 'event' && restart.patch.verdict?.reasonCode).toBe('CRASH_LOOP');
   });
 
+  it('an agent job whose new agent the launcher gave up on reports AGENT_START_FAILED, whatever the backend', () => {
+    const agentJob = record('Activating', { document: { ...doc.value, component: 'agent' } });
+    for (const activation of ['reboot', 'restart'] as const) {
+      const d = decideRecovery({ record: agentJob, slots: SLOTS.exhausted!, activation, maxStarts: 10, now: NOW });
+      expect(d.kind === 'event' && d.event).toBe('BootFailed');
+      expect(d.kind === 'event' && d.patch.verdict?.reasonCode).toBe('AGENT_START_FAILED');
+      expect(d.kind === 'event' && d.patch.verdict?.reason).toMatch(/^agent slot B was started/);
+    }
+  });
+
   it('a trial that started running at the restart gets its deadline from now when none was journaled', () => {
     const d = decide('Arming', SLOTS['trial running']!, undefined);
     expect(d).toEqual({ kind: 'event', event: 'Rebooted', patch: { switchedAt: NOW, deadlineAt: NOW + 60_000 } });

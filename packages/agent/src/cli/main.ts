@@ -8,7 +8,7 @@ const USAGE = `usage: otaagent <command> [--json]
   status --config FILE     what runs, from which slot, the last update and why
   rollback --config FILE   put the other slot's (previously committed) release back; the agent must be stopped
   config check FILE        validate a configuration file; every bad field is named
-exit codes: 0 ok, 1 failure, 2 usage or bad configuration`;
+exit codes: 0 ok, 1 failure, 2 usage or bad configuration, 75 (run under the self-update launcher) start the other agent`;
 
 const usage = (message: string): CliError => new CliError('USAGE', message, EXIT.usage, USAGE.split('\n'));
 

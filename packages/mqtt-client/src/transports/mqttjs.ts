@@ -36,6 +36,36 @@ export interface MqttJsTransportOptions {
 let loading: Promise<typeof MqttJs> | undefined;
 const loadMqttJs = (): Promise<typeof MqttJs> => (loading ??= import('mqtt'));
 
+/** What mqtt.js's connectors (lib/connect/tcp, lib/connect/tls) are: a socket for the client, from its options. */
+type StreamBuilder = (client: MqttClient, options: IClientOptions) => Duplex;
+interface MqttJsCore {
+  readonly MqttClient: typeof MqttJs.MqttClient;
+  readonly tcp: StreamBuilder;
+  readonly tls: StreamBuilder;
+}
+
+/** A CommonJS module's `exports.default`, as Node's ESM loader presents it (`default` is `module.exports`). */
+function cjsDefault<T>(module: { readonly default: unknown }, what: string): T {
+  const exported = module.default as { readonly default?: unknown } | undefined;
+  const value = typeof exported === 'function' ? exported : exported?.default;
+  if (typeof value !== 'function') throw new MqttClientError('InvalidOptions', `mqtt.js has no ${what} export`);
+  return value as T;
+}
+
+// For mqtt:// and mqtts:// only the client and its TCP and TLS connectors: mqtt.js's index also loads the
+// WebSocket, browser and socks-proxy connectors, several MiB of RSS an agent on a 512 MiB device does not use.
+let loadingCore: Promise<MqttJsCore> | undefined;
+const loadMqttJsCore = (): Promise<MqttJsCore> =>
+  (loadingCore ??= Promise.all([
+    import('mqtt/lib/client'),
+    import('mqtt/lib/connect/tcp'),
+    import('mqtt/lib/connect/tls'),
+  ]).then(([client, tcp, tls]) => ({
+    MqttClient: cjsDefault<typeof MqttJs.MqttClient>(client, 'lib/client'),
+    tcp: cjsDefault<StreamBuilder>(tcp, 'lib/connect/tcp'),
+    tls: cjsDefault<StreamBuilder>(tls, 'lib/connect/tls'),
+  })));
+
 const sessionOptions = (request: SessionRequest): IClientOptions => ({
   clientId: request.clientId,
   protocolVersion: request.protocolVersion,
@@ -89,15 +119,26 @@ export function mqttJsTransport(options: MqttJsTransportOptions): MqttTransport 
           ...(tls.servername === undefined ? {} : { servername: tls.servername }),
         };
   const endpoint = `${parsed.protocol}//${parsed.host}${parsed.pathname === '/' ? '' : parsed.pathname}`;
+  // As mqtt.connect does: a client certificate and key make mqtt:// a TLS connection.
+  const secure = parsed.protocol === 'mqtts:' || (tls?.cert !== undefined && tls.key !== undefined);
+  const direct: DirectEndpoint | undefined =
+    parsed.protocol === 'mqtt:' || parsed.protocol === 'mqtts:'
+      ? {
+          secure,
+          // WHATWG URLs keep IPv6 literals in brackets; sockets take them bare.
+          host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+          port: parsed.port === '' ? (secure ? 8883 : 1883) : Number(parsed.port),
+        }
+      : undefined;
   return {
     kind: 'mqtt.js',
     endpoint,
     open: async (request, events, signal) => {
-      const mqtt = await loadMqttJs();
+      const connect = direct === undefined ? (await loadMqttJs()).connect : await directConnect(direct);
       const noDelay = options.noDelay ?? true;
       return openSession(
         () => {
-          const client = mqtt.connect(options.url, { ...sessionOptions(request), ...tlsOptions });
+          const client = connect(options.url, { ...sessionOptions(request), ...tlsOptions });
           // mqtt.js builds its socket synchronously in connect(); a TLS socket passes this on to its TCP socket.
           const socket = client.stream as { setNoDelay?: (on: boolean) => unknown } | undefined;
           socket?.setNoDelay?.(noDelay);
@@ -109,6 +150,33 @@ export function mqttJsTransport(options: MqttJsTransportOptions): MqttTransport 
         options.noLocal === true,
       );
     },
+  };
+}
+
+interface DirectEndpoint {
+  readonly secure: boolean;
+  readonly host: string;
+  readonly port: number;
+}
+
+/** mqtt.connect for a TCP or TLS endpoint, on the client and the one connector it needs. */
+async function directConnect(endpoint: DirectEndpoint): Promise<(url: string, options: IClientOptions) => MqttClient> {
+  const core = await loadMqttJsCore();
+  const build = endpoint.secure ? core.tls : core.tcp;
+  return (_url, options) => {
+    const base: IClientOptions = {
+      ...options,
+      protocol: endpoint.secure ? 'mqtts' : 'mqtt',
+      host: endpoint.host,
+      hostname: endpoint.host,
+      port: endpoint.port,
+      // mqtt.connect reads the same variable; the connectors then go through the SOCKS proxy.
+      ...(process.env['MQTTJS_SOCKS_PROXY'] === undefined ? {} : { socksProxy: process.env['MQTTJS_SOCKS_PROXY'] }),
+    };
+    // The connectors write defaults into the options they get: each attempt gets its own copy.
+    const client = new core.MqttClient((c) => build(c, { ...base }), base);
+    client.on('error', () => undefined); // as mqtt.connect does: errors reach the session's own listener
+    return client;
   };
 }
 
