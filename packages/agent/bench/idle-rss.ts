@@ -94,6 +94,7 @@ try {
   const samples = {
     bareNode: [] as number[],
     bareMqttJs: [] as number[],
+    bareMqttJsUnitFlags: [] as number[],
     agentMqttJs: [] as number[],
     agentMqttJsUnitFlags: [] as number[],
     agentAwsSdk: [] as number[],
@@ -101,6 +102,9 @@ try {
   for (let i = 0; i < ROUNDS; i++) {
     samples.bareNode.push(await idleRss(['-e', bareNode], (l) => l === 'ready'));
     samples.bareMqttJs.push(await idleRss(['--input-type=module', '-e', bareMqtt], (l) => l === 'connected'));
+    samples.bareMqttJsUnitFlags.push(
+      await idleRss([...UNIT_NODE_FLAGS, '--input-type=module', '-e', bareMqtt], (l) => l === 'connected'),
+    );
     const main = [join(packageDir, 'dist', 'main.js'), '--config', configPath];
     samples.agentMqttJs.push(await idleRss(main, connected));
     samples.agentMqttJsUnitFlags.push(await idleRss([...UNIT_NODE_FLAGS, ...main], connected));
@@ -112,6 +116,7 @@ try {
   const m = {
     bareNode: median(samples.bareNode),
     bareMqttJs: median(samples.bareMqttJs),
+    bareMqttJsUnitFlags: median(samples.bareMqttJsUnitFlags),
     agentMqttJs: median(samples.agentMqttJs),
     agentMqttJsUnitFlags: median(samples.agentMqttJsUnitFlags),
     agentAwsSdk: median(samples.agentAwsSdk),
@@ -133,6 +138,8 @@ try {
         agentMqttJs: Number((m.agentMqttJs / m.bareMqttJs).toFixed(2)),
         agentMqttJsUnitFlags: Number((m.agentMqttJsUnitFlags / m.bareMqttJs).toFixed(2)),
       },
+      /** Both under the unit's flags: what the agent adds to a connected mqtt.js client. */
+      ratioUnitFlagsToBareMqttJsUnitFlags: Number((m.agentMqttJsUnitFlags / m.bareMqttJsUnitFlags).toFixed(2)),
       underTargetMb: {
         agentMqttJs: m.agentMqttJs < TARGET_MB,
         agentMqttJsUnitFlags: m.agentMqttJsUnitFlags < TARGET_MB,

@@ -51,7 +51,8 @@ for (;;) {
   if (start.fellBack) log('the new agent never committed; back to the committed slot', { failedTrial: start.fellBack });
   const entry = join(agentSlotDir(root, start.slot), 'bin', 'otaagent.js');
   log('starting the agent', { slot: start.slot, trial: start.trial });
-  current = spawn(process.execPath, [entry, ...agentArgs], {
+  // The agent runs with the launcher's own node flags (the unit's ExecStart: the memory flags apply to the agent).
+  current = spawn(process.execPath, [...process.execArgv, entry, ...agentArgs], {
     stdio: 'inherit',
     env: { ...process.env, OTAAGENT_SLOTS_ROOT: root, OTAAGENT_SLOT: start.slot },
   });

@@ -28,6 +28,7 @@ import { appendFileSync } from 'node:fs';
 import { commitAgentTrial } from ${JSON.stringify(STATE_MODULE)};
 const slot = process.env.OTAAGENT_SLOT;
 appendFileSync(${JSON.stringify(log + '.pids')}, process.pid + '\\n');
+appendFileSync(${JSON.stringify(log + '.argv')}, JSON.stringify(process.execArgv) + '\\n');
 appendFileSync(${JSON.stringify(log)}, 'start ' + slot + ' ' + process.argv.slice(2).join(' ') + '\\n');
 process.on('SIGTERM', () => { appendFileSync(${JSON.stringify(log)}, 'term ' + slot + '\\n'); process.exit(0); });
 if (${JSON.stringify(mode)} === 'crash') process.exit(1);
@@ -56,8 +57,13 @@ function agentSlots(modes: { A: 'good' | 'crash' | 'mute'; B: 'good' | 'crash' |
   return { root, lines, pids };
 }
 
-function launch(root: string, args: readonly string[], env: Readonly<Record<string, string>> = {}) {
-  const child = spawn(process.execPath, [LAUNCHER, '--root', root, ...args], {
+function launch(
+  root: string,
+  args: readonly string[],
+  env: Readonly<Record<string, string>> = {},
+  nodeFlags: readonly string[] = [],
+) {
+  const child = spawn(process.execPath, [...nodeFlags, LAUNCHER, '--root', root, ...args], {
     stdio: ['ignore', 'pipe', 'pipe'],
     env: { ...process.env, ...env },
   });
@@ -71,9 +77,11 @@ function launch(root: string, args: readonly string[], env: Readonly<Record<stri
 describe('otaagent-launcher', { timeout: 90_000 }, () => {
   it('starts the committed agent with the agent arguments and passes SIGTERM on (exit 0)', async () => {
     const { root, lines } = agentSlots({ A: 'good', B: 'crash' });
-    const l = launch(root, ['run', '--config', '/etc/otaagent/agent.json']);
+    const l = launch(root, ['run', '--config', '/etc/otaagent/agent.json'], {}, ['--max-semi-space-size=1']);
     await eventually(() => (lines().length > 0 ? true : undefined), 'the agent to start');
     expect(lines()[0]).toBe('start A run --config /etc/otaagent/agent.json');
+    // The unit's node flags are on the launcher's command line: the agent gets them too.
+    expect(readFileSync(join(root, 'agents.log.argv'), 'utf8')).toBe('["--max-semi-space-size=1"]\n');
     l.child.kill('SIGTERM');
     expect(await l.exited).toBe(0);
     expect(lines()).toContain('term A');
