@@ -186,6 +186,11 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
           logger,
           onStep,
         });
+  // Agent releases unpack beside the agent slots (one file system: the install is a rename).
+  const agentInstaller =
+    self === undefined
+      ? undefined
+      : createDirectoryBundleInstaller({ incomingDir: join(self.root, 'incoming'), trust, clock });
   let agentSlotState: SlotState | undefined;
 
   const jobs = new JobsClient({
@@ -303,15 +308,9 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         reporter,
         connection,
         bootSlots: boot,
-        ...(agentSlots === undefined || agentSlotState === undefined
+        ...(agentSlots === undefined || agentInstaller === undefined || agentSlotState === undefined
           ? {}
-          : {
-              agentSelf: {
-                slots: agentSlots,
-                installer: createDirectoryBundleInstaller({ incomingDir: join(self!.root, 'incoming'), trust, clock }),
-                bootSlots: agentSlotState,
-              },
-            }),
+          : { agentSelf: { slots: agentSlots, installer: agentInstaller, bootSlots: agentSlotState } }),
       });
       await runner.start();
       await deviceFacing.start();
