@@ -120,7 +120,7 @@ describe('pnpm start, as a newcomer runs it', () => {
     expect(await isListening(portOf(r.http))).toBe(false);
     expect(await isListening(portOf(r.mqttTls))).toBe(false);
     expect(await isListening(portOf(r.api))).toBe(false);
-  }, 60_000);
+  }, 90_000);
 
   it('Ctrl-C (SIGINT to the whole process group, so the core gets it twice) ends cleanly with exit 0', async () => {
     const s = pnpmStart(['--data-dir', tempDir(), ...freePorts], { detached: true });

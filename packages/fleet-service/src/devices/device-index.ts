@@ -75,6 +75,8 @@ export class DeviceIndexError extends Error {
 export interface DeviceIndex {
   /** Records an enrolment (a device enrolled again keeps its first enrolment time). */
   put(device: EnrolledDevice): void;
+  /** Many enrolment records in one transaction (one fsync). */
+  putMany(devices: readonly EnrolledDevice[]): void;
   get(thingName: string, at: { readonly now: number; readonly onlineWindowMs: number }): DeviceView | undefined;
   /** One page, filtered and sorted in SQL over the device index joined with the health store. */
   list(options: ListOptions): { readonly devices: DeviceView[]; readonly nextToken?: string };
@@ -171,20 +173,26 @@ export function openDeviceIndex(path: string, options: { readonly healthPath: st
     };
   };
 
+  const put = (d: EnrolledDevice): void => {
+    upsert.run({
+      thingName: d.thingName,
+      thingTypeName: d.thingTypeName ?? null,
+      attributes: JSON.stringify(d.attributes),
+      groups: JSON.stringify(d.groups),
+      certificateId: d.certificateId ?? null,
+      certificateArn: d.certificateArn ?? null,
+      csrSha256: d.csrSha256 ?? null,
+      enrolledAt: d.enrolledAt,
+      enrolledBy: d.enrolledBy,
+    });
+  };
+  const putAll = db.transaction((devices: readonly EnrolledDevice[]) => {
+    for (const d of devices) put(d);
+  });
+
   return {
-    put(d) {
-      upsert.run({
-        thingName: d.thingName,
-        thingTypeName: d.thingTypeName ?? null,
-        attributes: JSON.stringify(d.attributes),
-        groups: JSON.stringify(d.groups),
-        certificateId: d.certificateId ?? null,
-        certificateArn: d.certificateArn ?? null,
-        csrSha256: d.csrSha256 ?? null,
-        enrolledAt: d.enrolledAt,
-        enrolledBy: d.enrolledBy,
-      });
-    },
+    put,
+    putMany: (devices) => void putAll(devices),
 
     get(thingName, at) {
       const row = one.get(thingName);
