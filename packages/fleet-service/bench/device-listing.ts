@@ -198,7 +198,8 @@ async function main(): Promise<void> {
   await rollouts.close();
   await bundles.close();
   tokens.close();
-  rmSync(dir, { recursive: true, force: true });
+  if (process.env['BENCH_KEEP_DIR'] === undefined) rmSync(dir, { recursive: true, force: true });
+  else process.stderr.write(`kept ${dir}\n`);
 }
 
 await main();

@@ -146,6 +146,9 @@ export function openDeviceIndex(path: string, options: { readonly healthPath: st
   );
   const one = db.prepare<[string], Row>(`${SELECT_COLUMNS}, d.thing_name AS sort_key ${FROM} WHERE d.thing_name = ?`);
   const count = db.prepare<[], { n: number }>('SELECT count(*) AS n FROM device');
+  const pageRows = db.prepare<[string], Row>(
+    `${SELECT_COLUMNS}, NULL AS sort_key ${FROM} WHERE d.thing_name IN (SELECT value FROM json_each(?))`,
+  );
 
   const view = (r: Row, now: number, onlineWindowMs: number): DeviceView => {
     const report = r.report === null ? undefined : (JSON.parse(r.report) as Record<string, unknown>);
@@ -234,15 +237,27 @@ export function openDeviceIndex(path: string, options: { readonly healthPath: st
           throw new DeviceIndexError('INVALID_NEXT_TOKEN', 'nextToken belongs to another query (filters or sort)');
         add(`(${sortSql}, d.thing_name) ${o.order === 'asc' ? '>' : '<'} (?, ?)`, token.k, token.n);
       }
+      // Two steps: the filter and sort carry only names and sort keys (not the reports, ~1 KB each, through the
+      // sorter), then the page's rows are read by name.
       const sql =
-        `${SELECT_COLUMNS}, ${sortSql} AS sort_key ${FROM}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ` +
+        `SELECT d.thing_name, ${sortSql} AS sort_key ${FROM}${where.length === 0 ? '' : ` WHERE ${where.join(' AND ')}`} ` +
         `ORDER BY sort_key ${o.order}, d.thing_name ${o.order} LIMIT ?`;
-      const rows = db.prepare<(string | number)[], Row>(sql).all(...args, o.limit + 1);
+      const keys = db
+        .prepare<(string | number)[], { thing_name: string; sort_key: string | number }>(sql)
+        .all(...args, o.limit + 1);
+      const byName = new Map(
+        pageRows.all(JSON.stringify(keys.slice(0, o.limit).map((k) => k.thing_name))).map((r) => [r.thing_name, r]),
+      );
+      const rows = keys.flatMap((k) => {
+        const row = byName.get(k.thing_name);
+        return row === undefined ? [] : [{ ...row, sort_key: k.sort_key }];
+      });
+      const more = keys.length > o.limit;
       const page = rows.slice(0, o.limit);
       const last = page.at(-1);
       return {
         devices: page.map((r) => view(r, o.now, o.onlineWindowMs)),
-        ...(rows.length > o.limit && last !== undefined
+        ...(more && last !== undefined
           ? { nextToken: encodeToken({ v: 1, q: queryHash, k: last.sort_key, n: last.thing_name }) }
           : {}),
       };
