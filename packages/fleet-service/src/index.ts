@@ -78,3 +78,29 @@ export {
 export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';
 export { buildApi, openTokenStore, ROLES, roleAtLeast } from './api/index.js';
 export type { ApiDeps, Caller, Role, TokenStore, CreateRolloutBody } from './api/index.js';
+export {
+  openDeviceIndex,
+  DeviceIndexError,
+  createEnrolment,
+  createGroups,
+  deviceHistory,
+  checkCsr,
+  generateKeyAndCsr,
+  ensureQueryGroup,
+  queryGroupName,
+} from './devices/index.js';
+export type {
+  DeviceIndex,
+  DeviceFilter,
+  DeviceView,
+  EnrolledDevice,
+  Enrolment,
+  EnrolRequest,
+  EnrolResult,
+  CertificateRequest,
+  Groups,
+  GroupView,
+  DeviceHistory,
+  HistoryEntry,
+} from './devices/index.js';
+export type { DeviceApiDeps } from './api/devices-routes.js';

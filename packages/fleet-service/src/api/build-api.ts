@@ -25,6 +25,9 @@ import {
   RolloutParamsSchema,
   ThingParamsSchema,
 } from './schemas.js';
+import { registerDeviceRoutes, type DeviceApiDeps } from './devices-routes.js';
+import { registerGroupRoutes } from './groups-routes.js';
+import type { RouteKit } from './route-kit.js';
 import { roleAtLeast, type Caller, type Role, type TokenStore } from './tokens.js';
 
 export interface ApiDeps {
@@ -40,6 +43,8 @@ export interface ApiDeps {
   readonly maxBundleBytes: number;
   /** Whether the service is connected and able to take work (for /ready). */
   readonly ready: () => { readonly ready: boolean; readonly reasons: readonly string[] };
+  /** Enrolment, device listing and history, thing groups (through AWS IoT); absent: those routes do not exist. */
+  readonly devices?: DeviceApiDeps;
 }
 
 declare module 'fastify' {
@@ -284,6 +289,12 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       })),
     }),
   );
+
+  if (deps.devices !== undefined) {
+    const kit: RouteKit = { guard, actor, fail };
+    registerDeviceRoutes(app, kit, { ...deps.devices, health: deps.health, rollouts: deps.rollouts, now: deps.now });
+    registerGroupRoutes(app, kit, deps.devices.groups);
+  }
 
   return app;
 }

@@ -10,6 +10,9 @@ import { signBundleUrl } from '@otafleet/protocol';
 import { buildApi } from '../api/build-api.js';
 import { openTokenStore, type TokenStore } from '../api/tokens.js';
 import { openBundleStore, type BundleStore } from '../bundles/bundle-store.js';
+import { openDeviceIndex } from '../devices/device-index.js';
+import { createEnrolment } from '../devices/enrolment.js';
+import { createGroups } from '../devices/groups.js';
 import { createRolloutEngine, type RolloutEngine } from '../engine/rollout-engine.js';
 import { startHealthIngest, type HealthIngest } from '../health/health-ingest.js';
 import { openSqliteHealthStore } from '../health/sqlite-health-store.js';
@@ -51,6 +54,10 @@ export interface FleetServiceConfig {
   readonly lateJoinerIntervalMs: number;
   /** The MQTT filter health reports arrive on (a `$share/...` filter where the broker supports it). */
   readonly healthFilter: string;
+  /** A device whose last health report is younger than this is listed as online (default 300 s). */
+  readonly onlineWindowSeconds?: number;
+  /** An AWS IoT policy attached to every certificate enrolment makes (absent: none; the local core has no policies). */
+  readonly iotPolicyName?: string;
 }
 
 export interface FleetService {
@@ -90,8 +97,12 @@ export async function startFleetService(
     const urlKey = Buffer.from(config.bundleUrlKey, 'utf8');
     const rollouts: RolloutStore = openSqliteRolloutStore(join(config.dataDir, 'rollouts.sqlite'));
     opened.push(rollouts);
-    const health: HealthStore = openSqliteHealthStore(join(config.dataDir, 'health.sqlite'));
+    const healthPath = join(config.dataDir, 'health.sqlite');
+    const health: HealthStore = openSqliteHealthStore(healthPath);
     opened.push(health);
+    // Opened after the health store, whose file it joins with.
+    const devices = openDeviceIndex(join(config.dataDir, 'devices.sqlite'), { healthPath });
+    opened.push(devices);
     const bundles: BundleStore = openBundleStore({ dir: join(config.dataDir, 'bundles'), trust });
     opened.push(bundles);
     const tokens: TokenStore = openTokenStore(join(config.dataDir, 'tokens.sqlite'));
@@ -156,6 +167,19 @@ export async function startFleetService(
       now: Date.now,
       logger: logger.child({ part: 'api' }),
       maxBundleBytes: config.maxBundleBytes,
+      devices: {
+        iot,
+        index: devices,
+        enrolment: createEnrolment({
+          iot,
+          index: devices,
+          ...(config.iotPolicyName === undefined ? {} : { policyName: config.iotPolicyName }),
+          now: Date.now,
+          logger: logger.child({ part: 'devices' }),
+        }),
+        groups: createGroups(iot),
+        onlineWindowMs: (config.onlineWindowSeconds ?? 300) * 1000,
+      },
       ready: () => {
         const connected = bus.state.kind === 'connected';
         return { ready: connected, reasons: connected ? [] : [`MQTT ${bus.state.kind}`] };

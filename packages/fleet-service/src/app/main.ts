@@ -127,7 +127,8 @@ async function main(): Promise<number> {
       mqttTls: `mqtts://${coreConfig.host}:${core.mqttTlsPort ?? 0}`,
       accessKeyId: coreConfig.accessKeyId,
       secretAccessKey: devPair ? DEV_SECRET_ACCESS_KEY : '(from OTA_CORE_SECRET_ACCESS_KEY)',
-      enrolDevice: `pnpm ca -- --data-dir ${shown(coreConfig.dataDir)} ca issue-device <thingName>`,
+      // The device sends a CSR (its key never leaves it); or `--generate --out DIR` has a key pair made for it.
+      enrolDevice: `pnpm fleet -- --api ${fleet.apiEndpoint} --token-file ${shown(fleet.tokenFile)} devices enrol <thingName> --csr <device.csr>`,
     },
     'local stack ready',
   );

@@ -4,9 +4,10 @@ import { Readable } from 'node:stream';
 import { parseArgs } from 'node:util';
 import { OPERATOR_ACTIONS } from '../rollout/states.js';
 import type { WaveSpec } from '../rollout/wave-plan.js';
+import { DEVICE_CLI_HELP, DEVICE_OPTIONS, EXIT_PARTIAL, runDeviceCommand } from './device-commands.js';
 
 /** Exit codes: what happened, for scripts. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3 } as const;
+export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, partial: EXIT_PARTIAL } as const;
 
 export const FLEET_CLI_HELP = `Usage: pnpm fleet -- [--api URL] [--token T] [--json] COMMAND
   bundles upload FILE                          upload a signed bundle (verified by the service)
@@ -16,10 +17,12 @@ export const FLEET_CLI_HELP = `Usage: pnpm fleet -- [--api URL] [--token T] [--j
   rollouts list [--status S] | show ID | audit ID
   rollouts pause|resume|cancel|abort|rollback|promote ID [--reason TEXT]
   devices health THING
+${DEVICE_CLI_HELP}
   dead-letters
 Options: --api (env OTA_FLEET_API, default http://127.0.0.1:8080), --token (env OTA_FLEET_TOKEN, or the
   operator-token file the local stack wrote: --token-file, default .data/iot-core/fleet-service/operator-token).
-Exit codes: 0 done, 1 the service refused (its code and message are printed), 2 usage, 3 service unreachable.`;
+Exit codes: 0 done, 1 the service refused (its code and message are printed), 2 usage, 3 service unreachable,
+  4 partly done (a bulk enrolment in which some devices failed; the table says which and why).`;
 
 export interface CliIo {
   readonly out: (text: string) => void;
@@ -56,6 +59,7 @@ const OPTIONS = {
   id: { type: 'string' },
   status: { type: 'string' },
   reason: { type: 'string' },
+  ...DEVICE_OPTIONS,
 } as const;
 
 const integer = (flag: string, text: string | undefined, fallback: number): number => {
@@ -134,6 +138,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
   try {
     let result: { status: number; body: Row };
     let show: (body: Row) => string = (b) => JSON.stringify(b, null, 2);
+    let okCode: number = EXIT.ok;
     const need = (what: string, v: string | undefined): string => {
       if (v === undefined) throw new UsageError(`${group ?? ''} ${command ?? ''}: missing ${what}`);
       return v;
@@ -207,14 +212,28 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
       result = await request('GET', '/v1/dead-letters');
       show = (b) => table(b.deadLetters as Row[], ['id', 'receivedAt', 'topic', 'code', 'reason', 'payloadBytes']);
     } else {
-      throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+      const outcome =
+        group === 'devices' || group === 'groups'
+          ? await runDeviceCommand(group, {
+              command,
+              arg,
+              values,
+              request,
+              fail: (message) => {
+                throw new UsageError(message);
+              },
+            })
+          : undefined;
+      if (outcome === undefined) throw new UsageError(`unknown command: ${positionals.join(' ')}`);
+      ({ result, show } = outcome);
+      okCode = outcome.code ?? EXIT.ok;
     }
     if (result.status >= 400) {
       io.err(`${String(result.body.code)}: ${String(result.body.message)}\n`);
       return EXIT.refused;
     }
     io.out(`${values.json === true ? JSON.stringify(result.body, null, 2) : show(result.body)}\n`);
-    return EXIT.ok;
+    return okCode;
   } catch (e) {
     if (e instanceof UsageError) {
       io.err(`${e.message}\n${FLEET_CLI_HELP}\n`);

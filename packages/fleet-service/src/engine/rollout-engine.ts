@@ -1,6 +1,7 @@
 import { ListThingsInThingGroupCommand, type IoTClient } from '@aws-sdk/client-iot';
 import type { Logger } from 'pino';
 import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
+import { ensureQueryGroup } from '../devices/query-target.js';
 import type { HealthStore } from '../health/types.js';
 import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
 import type { OperatorAction, RolloutEvent } from '../rollout/states.js';
@@ -69,16 +70,26 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const policy = deps.devicePolicy ?? DEFAULT_DEVICE_POLICY;
   const log = deps.logger;
 
-  async function targetDevices(definition: RolloutDefinition): Promise<string[]> {
-    if (definition.target.kind !== 'group') {
-      throw new RolloutEngineError('INVALID_ROLLOUT', 'query targets need the fleet index (not wired yet)');
+  /** A query target is read through the dynamic thing group made for it (an invalid query: INVALID_ROLLOUT). */
+  async function targetGroup(target: RolloutDefinition['target']): Promise<string> {
+    if (target.kind === 'group') return target.groupName;
+    try {
+      return await ensureQueryGroup(deps.iot, target.queryString);
+    } catch (e) {
+      if (e instanceof Error && (e.name === 'InvalidQueryException' || e.name === 'InvalidRequestException'))
+        throw new RolloutEngineError('INVALID_ROLLOUT', `target queryString: ${e.message}`);
+      throw e;
     }
+  }
+
+  async function targetDevices(definition: RolloutDefinition): Promise<string[]> {
+    const groupName = await targetGroup(definition.target);
     const names: string[] = [];
     let nextToken: string | undefined;
     do {
       const page = await deps.iot.send(
         new ListThingsInThingGroupCommand({
-          thingGroupName: definition.target.groupName,
+          thingGroupName: groupName,
           recursive: true,
           maxResults: 250,
           nextToken,

@@ -10,7 +10,10 @@ import { openDatabase, type Db } from '../db.js';
 import { discoverCertificates } from '../identity/certificate-discovery.js';
 import { createCertificateGate } from '../identity/certificate-gate.js';
 import { createCertificateRegistry, type CertificateRegistry } from '../identity/certificate-registry.js';
+import { openCaDirectory } from '../identity/ca-store.js';
 import { publishCrl } from '../identity/crl.js';
+import { createCsrCertificateIssuer } from '../identity/csr-certificates.js';
+import { createThingPrincipals } from '../registry/thing-principals.js';
 import { createJobsService, type JobsService } from '../jobs/index.js';
 import { createThingRegistry, type ThingRegistry } from '../registry/index.js';
 import { classicShadowThings, connectRegistryToServices } from '../registry/registry-wiring.js';
@@ -173,6 +176,10 @@ async function startParts(
     shadows,
     jobs,
     certificates,
+    principals: {
+      issuer: createCsrCertificateIssuer(await openCaDirectory(pki.dir), certificates, arn),
+      principals: createThingPrincipals(db, { registry, certificates, scope: arn }),
+    },
     credentials: [{ accessKeyId: config.accessKeyId, secretAccessKey: config.secretAccessKey }],
     region: config.region,
     logger: logger.child({ component: 'control-plane' }),

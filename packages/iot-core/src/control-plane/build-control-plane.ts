@@ -5,11 +5,14 @@ import { parseJsonPayload } from '@otafleet/protocol';
 import type { Logger } from 'pino';
 import { isAwsServiceError } from '../aws-error.js';
 import type { CertificateRegistry } from '../identity/certificate-registry.js';
+import type { CsrCertificateIssuer } from '../identity/csr-certificates.js';
+import type { ThingPrincipals } from '../registry/thing-principals.js';
 import type { ThingRegistry } from '../registry/thing-registry.js';
 import type { JobsControlPlane, ShadowControlPlane } from '../service-contracts.js';
 import { replyWithAwsError } from './aws-reply.js';
 import { registerCertificateRoutes } from './routes/certificate-routes.js';
 import { registerJobRoutes } from './routes/job-routes.js';
+import { registerPrincipalRoutes } from './routes/principal-routes.js';
 import { registerRegistryRoutes } from './routes/registry-routes.js';
 import { isDataPlaneRoute, registerShadowRoutes } from './routes/shadow-routes.js';
 import { verifySigV4 } from './sigv4.js';
@@ -23,6 +26,8 @@ export interface ControlPlaneOptions {
   readonly jobs: JobsControlPlane;
   /** DescribeCertificate, ListCertificates, UpdateCertificate; absent: those operations are unknown. */
   readonly certificates?: CertificateRegistry;
+  /** CreateCertificateFromCsr and the thing-principal operations; absent: those operations are unknown. */
+  readonly principals?: { readonly issuer: CsrCertificateIssuer; readonly principals: ThingPrincipals };
   readonly credentials: ReadonlyArray<{ readonly accessKeyId: string; readonly secretAccessKey: string }>;
   readonly region: string;
   readonly logger: Logger;
@@ -165,5 +170,6 @@ export function buildControlPlane(opts: ControlPlaneOptions): ControlPlaneApp {
   registerJobRoutes(app, opts.jobs);
   registerShadowRoutes(app, opts.shadows);
   if (opts.certificates !== undefined) registerCertificateRoutes(app, opts.certificates);
+  if (opts.principals !== undefined) registerPrincipalRoutes(app, opts.principals);
   return app;
 }
