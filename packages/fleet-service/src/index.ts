@@ -62,8 +62,25 @@ export type {
   HealthIngest,
   HealthIngestOptions,
 } from './health/index.js';
-export { openBundleStore, bundleFileIntact } from './bundles/index.js';
-export type { StoredBundle, BundleStoreError, PutOptions, BundleStore } from './bundles/index.js';
+export {
+  openBundleStore,
+  bundleFileIntact,
+  openS3BundleStore,
+  openBundleBackend,
+  presignedUrlPlaceholder,
+  s3ObjectUrl,
+} from './bundles/index.js';
+export type {
+  StoredBundle,
+  BundleStoreError,
+  PutOptions,
+  BundleStore,
+  S3BundleStore,
+  S3BundleStoreOptions,
+  S3BundleConfig,
+  BundleBackend,
+  BundleBackendConfig,
+} from './bundles/index.js';
 export {
   createRolloutEngine,
   RolloutEngineError,

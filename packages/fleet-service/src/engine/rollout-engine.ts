@@ -26,6 +26,8 @@ export interface RolloutEngineDeps {
   readonly bundles: BundleStore;
   /** The URL devices download a bundle from (the store's signed URL, or AWS's presigned-URL placeholder). */
   readonly bundleUrl: (bundle: StoredBundle) => string;
+  /** The presignedUrlConfig install jobs carry when bundleUrl is an S3 presigned-URL placeholder. */
+  readonly presignedUrlConfig?: { readonly roleArn: string; readonly expiresInSec: number };
   readonly now: () => number;
   readonly logger: Logger;
   readonly devicePolicy?: DeviceUpdatePolicy;
@@ -137,6 +139,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       description: `${r.definition.name}: ${wave.name}`,
       continuous: true,
       ...(r.definition.maxPerMinute === undefined ? {} : { maxPerMinute: r.definition.maxPerMinute }),
+      ...(deps.presignedUrlConfig === undefined ? {} : { presignedUrlConfig: deps.presignedUrlConfig }),
     });
   }
 

@@ -67,6 +67,7 @@ export interface JobSpec {
   readonly continuous: boolean;
   readonly maxPerMinute?: number;
   readonly inProgressTimeoutMinutes?: number;
+  readonly presignedUrlConfig?: { readonly roleArn: string; readonly expiresInSec: number };
 }
 
 /** Creates the job unless it exists (a restart after the create, before the journal noticed). */
@@ -85,6 +86,7 @@ export async function ensureJob(iot: IoTClient, spec: JobSpec): Promise<void> {
         ...(spec.inProgressTimeoutMinutes === undefined
           ? {}
           : { timeoutConfig: { inProgressTimeoutInMinutes: spec.inProgressTimeoutMinutes } }),
+        ...(spec.presignedUrlConfig === undefined ? {} : { presignedUrlConfig: { ...spec.presignedUrlConfig } }),
       }),
     );
   } catch (e) {
