@@ -95,3 +95,11 @@ export {
 export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';
 export { buildApi, openTokenStore, ROLES, roleAtLeast } from './api/index.js';
 export type { ApiDeps, Caller, Role, TokenStore, CreateRolloutBody } from './api/index.js';
+export {
+  ServiceConfigFileSchema,
+  ServiceConfigError,
+  parseServiceConfig,
+  readServiceConfigFile,
+  serviceConfigFrom,
+} from './app/service-config.js';
+export type { ServiceConfigFile } from './app/service-config.js';
