@@ -95,7 +95,7 @@ export async function startFleetService(
     const health: HealthStore = openSqliteHealthStore(join(config.dataDir, 'health.sqlite'));
     opened.push(health);
     let apiEndpoint = '';
-    const bundleBackend = openBundleBackend(config, trust, () => apiEndpoint);
+    const bundleBackend = await openBundleBackend(config, trust, () => apiEndpoint);
     opened.push(bundleBackend);
     const bundles: BundleStore = bundleBackend.store;
     const tokens: TokenStore = openTokenStore(join(config.dataDir, 'tokens.sqlite'));

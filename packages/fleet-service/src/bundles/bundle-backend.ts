@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { S3Client } from '@aws-sdk/client-s3';
 import type { TrustStore } from '@otafleet/bundle';
 import { signBundleUrl } from '@otafleet/protocol';
 import { openBundleStore } from './bundle-store.js';
-import { openS3BundleStore } from './s3-bundle-store.js';
 import type { BundleStore, StoredBundle } from './types.js';
 
 /** Bundles in S3 (AWS's or an S3-compatible server), handed to devices through AWS IoT's presigned URLs. */
@@ -53,15 +51,20 @@ export const s3ObjectUrl = (bucket: string, region: string, key: string): string
 /**
  * Opens the configured bundle store. Credentials for S3 come from the standard AWS chain (environment, shared
  * files, instance or task role), as for every other AWS client of the service. `apiEndpoint` is read when a URL
- * is made (the API listens after the store opens).
+ * is made (the API listens after the store opens). The S3 client is loaded only when S3 is configured: it is a
+ * large module, and `pnpm start` should not pay for it.
  */
-export function openBundleBackend(
+export async function openBundleBackend(
   config: BundleBackendConfig,
   trust: TrustStore,
   apiEndpoint: () => string,
-): BundleBackend {
+): Promise<BundleBackend> {
   const s3 = config.s3Bundles;
   if (s3 !== undefined) {
+    const [{ S3Client }, { openS3BundleStore }] = await Promise.all([
+      import('@aws-sdk/client-s3'),
+      import('./s3-bundle-store.js'),
+    ]);
     const client = new S3Client({
       region: s3.region,
       ...(s3.endpoint === undefined ? {} : { endpoint: s3.endpoint }),
