@@ -100,6 +100,8 @@ export {
   ServiceConfigError,
   parseServiceConfig,
   readServiceConfigFile,
+  loadServiceConfig,
+  SERVICE_USAGE,
   serviceConfigFrom,
 } from './app/service-config.js';
 export type { ServiceConfigFile } from './app/service-config.js';

@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
+  loadServiceConfig,
   parseServiceConfig,
   readServiceConfigFile,
   serviceConfigFrom,
@@ -82,6 +83,19 @@ describe('the fleet service configuration file', () => {
     const { file, baseDir } = await readServiceConfigFile(join(dir, 'fleet.json'));
     await expect(serviceConfigFrom(file, baseDir, loadStackConfig([], {}).fleet)).rejects.toThrow(
       /cannot read the service certificate .*fleet.crt/,
+    );
+  });
+
+  it('is found by --config or OTA_FLEET_CONFIG, over the fleet flags; without one it is a usage error', async () => {
+    const dir = dirWith({ 'fleet.json': JSON.stringify(AWS), 'fleet.crt': 'CERT', 'fleet.key': 'KEY' });
+    const byFlag = await loadServiceConfig(['--', '--config', join(dir, 'fleet.json'), '--api-port', '9000'], {});
+    expect(byFlag.fleet).toMatchObject({ apiPort: 9000, dataDir: join(dir, 'state') });
+    const byEnv = await loadServiceConfig([], { OTA_FLEET_CONFIG: join(dir, 'fleet.json') });
+    expect(byEnv.fleet.apiPort).toBe(8080);
+    await expect(loadServiceConfig([], {})).rejects.toThrow(/Usage: fleet-service --config FILE/);
+    await expect(loadServiceConfig(['--config', '--api-port', '1'], {})).rejects.toThrow(ServiceConfigError);
+    await expect(loadServiceConfig(['--config', join(dir, 'fleet.json'), '--api-port', 'x'], {})).rejects.toThrow(
+      /--api-port/,
     );
   });
 });

@@ -4,6 +4,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { compileValidator, describeIssues } from '@otafleet/protocol';
 import type { S3BundleConfig } from '../bundles/bundle-backend.js';
 import type { FleetServiceConfig, IotEndpoints } from './fleet-service.js';
+import { loadStackConfig } from './stack-config.js';
 
 /**
  * The fleet service's configuration file: where AWS IoT is (the control plane, the IoT data endpoint for MQTT with
@@ -164,4 +165,26 @@ export async function serviceConfigFrom(
     },
   };
   return { fleet, endpoints };
+}
+
+export const SERVICE_USAGE = `Usage: fleet-service --config FILE   (env OTA_FLEET_CONFIG)
+  runs the fleet service alone against the AWS IoT endpoints and bundle store FILE names (docs/fleet-service.md,
+  "Running against AWS"); credentials come from the AWS SDK's standard chain. --api-port and --trust (and their
+  OTA_FLEET_* variables) apply as for pnpm start; the file wins.`;
+
+/**
+ * The standalone service's settings and endpoints from `--config FILE` (or OTA_FLEET_CONFIG) over the fleet flags;
+ * throws ServiceConfigError or StackConfigError saying what to fix, before anything is created.
+ */
+export async function loadServiceConfig(
+  argv: readonly string[],
+  env: NodeJS.ProcessEnv,
+): Promise<{ readonly fleet: FleetServiceConfig; readonly endpoints: IotEndpoints }> {
+  const args = argv[0] === '--' ? argv.slice(1) : [...argv];
+  const at = args.indexOf('--config');
+  const configPath = at >= 0 ? args[at + 1] : env['OTA_FLEET_CONFIG'];
+  const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
+  if (configPath === undefined || configPath.startsWith('--')) throw new ServiceConfigError(SERVICE_USAGE);
+  const { file, baseDir } = await readServiceConfigFile(configPath);
+  return serviceConfigFrom(file, baseDir, loadStackConfig(rest, env).fleet);
 }

@@ -7,28 +7,15 @@ import {
   DataDirLockedError,
 } from '@otafleet/runtime';
 import { bundleUrlKeyText, startFleetService } from './fleet-service.js';
-import { readServiceConfigFile, serviceConfigFrom, ServiceConfigError } from './service-config.js';
-import { loadStackConfig, StackConfigError } from './stack-config.js';
-
-const USAGE = `Usage: fleet-service --config FILE   (env OTA_FLEET_CONFIG)
-  runs the fleet service alone against the AWS IoT endpoints and bundle store FILE names (docs/fleet-service.md,
-  "Running against AWS"); credentials come from the AWS SDK's standard chain.`;
+import { loadServiceConfig, ServiceConfigError } from './service-config.js';
+import { StackConfigError } from './stack-config.js';
 
 /** The fleet service on its own, in the configuration a file gives (AWS, or a local core run elsewhere). */
 async function main(): Promise<number> {
   process.env['AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED'] ??= 'true';
-  const argv = process.argv.slice(2);
-  const args = argv[0] === '--' ? argv.slice(1) : argv;
-  const at = args.indexOf('--config');
-  const configPath = at >= 0 ? args[at + 1] : process.env['OTA_FLEET_CONFIG'];
-  const rest = at >= 0 ? [...args.slice(0, at), ...args.slice(at + 2)] : args;
   let loaded;
   try {
-    if (configPath === undefined || configPath.startsWith('--')) throw new ServiceConfigError(USAGE);
-    const { file, baseDir } = await readServiceConfigFile(configPath);
-    const base = loadStackConfig(rest, process.env).fleet;
-    loaded = await serviceConfigFrom(file, baseDir, base);
-    loaded = { ...loaded, fleet: { ...loaded.fleet, bundleUrlKey: bundleUrlKeyText(loaded.fleet.dataDir) } };
+    loaded = await loadServiceConfig(process.argv.slice(2), process.env);
   } catch (e) {
     if (e instanceof ServiceConfigError || e instanceof StackConfigError) {
       process.stderr.write(`${e.message}\n`);
@@ -36,7 +23,8 @@ async function main(): Promise<number> {
     }
     throw e;
   }
-  const { fleet: config, endpoints } = loaded;
+  const endpoints = loaded.endpoints;
+  const config = { ...loaded.fleet, bundleUrlKey: bundleUrlKeyText(loaded.fleet.dataDir) };
   const logger = createProcessLogger({ name: 'fleet-service', level: process.env['LOG_LEVEL'] ?? 'info' });
   let lock;
   try {
