@@ -2,7 +2,7 @@ import { join } from 'node:path';
 import type { TrustStore } from '@otafleet/bundle';
 import { signBundleUrl } from '@otafleet/protocol';
 import { openBundleStore } from './bundle-store.js';
-import type { BundleStore, StoredBundle } from './types.js';
+import type { BundleStore, JobPresignedUrlConfig, StoredBundle } from './types.js';
 
 /** Bundles in S3 (AWS's or an S3-compatible server), handed to devices through AWS IoT's presigned URLs. */
 export interface S3BundleConfig {
@@ -18,7 +18,7 @@ export interface S3BundleConfig {
    * The install jobs' presignedUrlConfig: the role AWS IoT assumes to presign the bundle URL at every read of
    * the job document (it needs s3:GetObject on the bundles, and trusts iot.amazonaws.com), and how long a URL lives.
    */
-  readonly presignedUrl: { readonly roleArn: string; readonly expiresInSec: number };
+  readonly presignedUrl: JobPresignedUrlConfig;
 }
 
 /** Where bundles are kept and how a device is told to fetch one. */
@@ -37,7 +37,7 @@ export interface BundleBackend {
   /** The URL an install job document carries for `bundle`. */
   readonly deviceUrl: (bundle: StoredBundle) => string;
   /** The presignedUrlConfig install jobs are created with (the S3 store), or none. */
-  readonly presignedUrlConfig: { readonly roleArn: string; readonly expiresInSec: number } | undefined;
+  readonly presignedUrlConfig: JobPresignedUrlConfig | undefined;
   close(): Promise<void>;
 }
 

@@ -43,5 +43,14 @@ export interface BundleStore {
   close(): Promise<void>;
 }
 
+/**
+ * A job's presignedUrlConfig as CreateJob takes it: the IAM role AWS IoT assumes to presign the S3 URL in
+ * `${aws:iot:s3-presigned-url:…}` at every read of the job document, and how long each URL is valid (60–3600 s).
+ */
+export interface JobPresignedUrlConfig {
+  readonly roleArn: string;
+  readonly expiresInSec: number;
+}
+
 /** A bundle id: the lowercase hex SHA-256 of the file. */
 export const SHA256_HEX = /^[0-9a-f]{64}$/;

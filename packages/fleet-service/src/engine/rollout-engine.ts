@@ -1,6 +1,7 @@
 import { ListThingsInThingGroupCommand, type IoTClient } from '@aws-sdk/client-iot';
 import type { Logger } from 'pino';
 import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
+import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { HealthStore } from '../health/types.js';
 import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
 import type { OperatorAction, RolloutEvent } from '../rollout/states.js';
@@ -27,7 +28,7 @@ export interface RolloutEngineDeps {
   /** The URL devices download a bundle from (the store's signed URL, or AWS's presigned-URL placeholder). */
   readonly bundleUrl: (bundle: StoredBundle) => string;
   /** The presignedUrlConfig install jobs carry when bundleUrl is an S3 presigned-URL placeholder. */
-  readonly presignedUrlConfig?: { readonly roleArn: string; readonly expiresInSec: number };
+  readonly presignedUrlConfig?: JobPresignedUrlConfig;
   readonly now: () => number;
   readonly logger: Logger;
   readonly devicePolicy?: DeviceUpdatePolicy;

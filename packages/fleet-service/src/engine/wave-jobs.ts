@@ -8,6 +8,7 @@ import {
   type IoTClient,
   type JobProcessDetails,
 } from '@aws-sdk/client-iot';
+import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { WaveInstallCounts } from '../rollout/health-gate.js';
 
 /**
@@ -67,7 +68,7 @@ export interface JobSpec {
   readonly continuous: boolean;
   readonly maxPerMinute?: number;
   readonly inProgressTimeoutMinutes?: number;
-  readonly presignedUrlConfig?: { readonly roleArn: string; readonly expiresInSec: number };
+  readonly presignedUrlConfig?: JobPresignedUrlConfig;
 }
 
 /** Creates the job unless it exists (a restart after the create, before the journal noticed). */
