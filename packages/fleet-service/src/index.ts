@@ -62,8 +62,25 @@ export type {
   HealthIngest,
   HealthIngestOptions,
 } from './health/index.js';
-export { openBundleStore, bundleFileIntact } from './bundles/index.js';
-export type { StoredBundle, BundleStoreError, PutOptions, BundleStore } from './bundles/index.js';
+export {
+  openBundleStore,
+  bundleFileIntact,
+  openS3BundleStore,
+  openBundleBackend,
+  presignedUrlPlaceholder,
+  s3ObjectUrl,
+} from './bundles/index.js';
+export type {
+  StoredBundle,
+  BundleStoreError,
+  PutOptions,
+  BundleStore,
+  S3BundleStore,
+  S3BundleStoreOptions,
+  S3BundleConfig,
+  BundleBackend,
+  BundleBackendConfig,
+} from './bundles/index.js';
 export {
   createRolloutEngine,
   RolloutEngineError,
@@ -104,3 +121,13 @@ export type {
   HistoryEntry,
 } from './devices/index.js';
 export type { DeviceApiDeps } from './api/devices-routes.js';
+export {
+  ServiceConfigFileSchema,
+  ServiceConfigError,
+  parseServiceConfig,
+  readServiceConfigFile,
+  loadServiceConfig,
+  SERVICE_USAGE,
+  serviceConfigFrom,
+} from './app/service-config.js';
+export type { ServiceConfigFile } from './app/service-config.js';

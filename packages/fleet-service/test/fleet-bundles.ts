@@ -32,15 +32,16 @@ export const trustOf = (...signers: BundleSigner[]): TrustStore =>
 
 const work = mkdtempSync(join(tmpdir(), 'fleet-bundles-'));
 
-/** A signed rootfs-image bundle of `name` at `version` with a random 50 kB payload, for hardware rpi4. */
+/** A signed rootfs-image bundle of `name` at `version` with a random payload (50 kB by default), for rpi4. */
 export async function bundleBytes(
   by: BundleSigner,
   version = '1.1.0',
   expiresAt = '2099-01-01T00:00:00Z',
+  payloadBytes = 50_000,
 ): Promise<Buffer> {
   const tag = `${version}-${by.keyId}-${expiresAt.slice(0, 4)}`;
   const payload = join(work, `payload-${tag}.bin`);
-  await writeFile(payload, randomBytes(50_000));
+  await writeFile(payload, randomBytes(payloadBytes));
   const out = join(work, `bundle-${tag}.otab`);
   await buildBundle(
     {

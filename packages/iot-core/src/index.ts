@@ -25,6 +25,14 @@ export {
   type ShadowServiceOptions,
 } from './shadow/index.js';
 export { createJobsService, type JobsService, type JobsServiceOptions } from './jobs/index.js';
+export {
+  checkS3PresignEndpoint,
+  parseS3Url,
+  presignS3Get,
+  S3PresignConfigError,
+  type S3ObjectRef,
+  type S3PresignTarget,
+} from './jobs/index.js';
 export { createThingRegistry, type ThingRegistry, type ThingRegistryOptions } from './registry/index.js';
 export type { JobsControlPlane, ShadowControlPlane } from './service-contracts.js';
 export {

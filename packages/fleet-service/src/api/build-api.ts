@@ -192,9 +192,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
         .code(206)
         .header('content-range', `bytes ${start}-${end}/${bundle.size}`)
         .header('content-length', end - start + 1)
-        .send(deps.bundles.read(sha256, { start, end }));
+        .send(await deps.bundles.read(sha256, { start, end }));
     }
-    return reply.header('content-length', bundle.size).send(deps.bundles.read(sha256));
+    return reply.header('content-length', bundle.size).send(await deps.bundles.read(sha256));
   });
 
   app.post(

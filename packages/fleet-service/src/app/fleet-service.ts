@@ -6,10 +6,10 @@ import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
 import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
-import { signBundleUrl } from '@otafleet/protocol';
 import { buildApi } from '../api/build-api.js';
 import { openTokenStore, type TokenStore } from '../api/tokens.js';
-import { openBundleStore, type BundleStore } from '../bundles/bundle-store.js';
+import { openBundleBackend, type S3BundleConfig } from '../bundles/bundle-backend.js';
+import type { BundleStore } from '../bundles/types.js';
 import { openDeviceIndex } from '../devices/device-index.js';
 import { createEnrolment } from '../devices/enrolment.js';
 import { createGroups } from '../devices/groups.js';
@@ -50,6 +50,8 @@ export interface FleetServiceConfig {
   /** The key text bundle URLs are signed and checked with (see bundleUrlKeyText); shared with the IoT core. */
   readonly bundleUrlKey: string;
   readonly bundleUrlTtlSeconds: number;
+  /** Bundles in S3, handed to devices as AWS IoT presigned URLs; absent: on disk under dataDir (bundleUrls). */
+  readonly s3Bundles?: S3BundleConfig;
   readonly tickIntervalMs: number;
   readonly lateJoinerIntervalMs: number;
   /** The MQTT filter health reports arrive on (a `$share/...` filter where the broker supports it). */
@@ -103,8 +105,10 @@ export async function startFleetService(
     // Opened after the health store, whose file it joins with.
     const devices = openDeviceIndex(join(config.dataDir, 'devices.sqlite'), { healthPath });
     opened.push(devices);
-    const bundles: BundleStore = openBundleStore({ dir: join(config.dataDir, 'bundles'), trust });
-    opened.push(bundles);
+    let apiEndpoint = '';
+    const bundleBackend = await openBundleBackend(config, trust, () => apiEndpoint);
+    opened.push(bundleBackend);
+    const bundles: BundleStore = bundleBackend.store;
     const tokens: TokenStore = openTokenStore(join(config.dataDir, 'tokens.sqlite'));
     opened.push(tokens);
     const tokenFile = join(config.dataDir, 'operator-token');
@@ -134,18 +138,15 @@ export async function startFleetService(
     });
     opened.push(bus);
 
-    let apiEndpoint = '';
     const engine: RolloutEngine = createRolloutEngine({
       iot,
       store: rollouts,
       health,
       bundles,
-      bundleUrl: (b) => {
-        const url = `${apiEndpoint}/bundles/${b.sha256}.otab`;
-        return config.bundleUrls === 'presigned'
-          ? `\${aws:iot:s3-presigned-url:${url}}`
-          : signBundleUrl(url, urlKey, Date.now() + config.bundleUrlTtlSeconds * 1000);
-      },
+      bundleUrl: bundleBackend.deviceUrl,
+      ...(bundleBackend.presignedUrlConfig === undefined
+        ? {}
+        : { presignedUrlConfig: bundleBackend.presignedUrlConfig }),
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
     });

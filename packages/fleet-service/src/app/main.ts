@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import { relative } from 'node:path';
 import {
   createProcessLogger,
@@ -20,6 +19,8 @@ import {
   type LocalCoreConfig,
 } from '@otafleet/iot-core';
 import { bundleUrlKeyText, startFleetService, type FleetService } from './fleet-service.js';
+import { localStackServiceConfig } from './local-stack-config.js';
+import { serviceConfigFrom } from './service-config.js';
 import { loadStackConfig, StackConfigError, withFleetDataDir } from './stack-config.js';
 
 const shown = (p: string): string => {
@@ -70,21 +71,14 @@ async function main(): Promise<number> {
       );
     }
     const service = await issueServiceToDirectory(core.pki.dir, 'fleet-service');
-    fleet = await startFleetService(
+    // The same configuration an AWS deployment gives the service, filled with the local core's endpoints.
+    const resolved = await serviceConfigFrom(
+      localStackServiceConfig(stack.fleet, core, coreConfig, service),
+      process.cwd(),
       stack.fleet,
-      {
-        controlPlane: { endpoint: core.httpEndpoint, region: coreConfig.region },
-        credentials: { accessKeyId: coreConfig.accessKeyId, secretAccessKey: coreConfig.secretAccessKey },
-        mqtt: {
-          url: `mqtts://${coreConfig.host}:${core.mqttTlsPort ?? 0}`,
-          ca: await readFile(service.caPath),
-          cert: await readFile(service.certPath),
-          key: await readFile(service.keyPath),
-          clientId: 'fleet-service',
-        },
-      },
-      logger.child({ part: 'fleet-service' }),
+      { accessKeyId: coreConfig.accessKeyId, secretAccessKey: coreConfig.secretAccessKey },
     );
+    fleet = await startFleetService(resolved.fleet, resolved.endpoints, logger.child({ part: 'fleet-service' }));
   } catch (e) {
     await core?.close();
     fleetLock?.release();

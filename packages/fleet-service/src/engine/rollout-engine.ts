@@ -2,6 +2,7 @@ import { ListThingsInThingGroupCommand, type IoTClient } from '@aws-sdk/client-i
 import type { Logger } from 'pino';
 import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
 import { ensureQueryGroup } from '../devices/query-target.js';
+import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { HealthStore } from '../health/types.js';
 import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
 import type { OperatorAction, RolloutEvent } from '../rollout/states.js';
@@ -27,6 +28,8 @@ export interface RolloutEngineDeps {
   readonly bundles: BundleStore;
   /** The URL devices download a bundle from (the store's signed URL, or AWS's presigned-URL placeholder). */
   readonly bundleUrl: (bundle: StoredBundle) => string;
+  /** The presignedUrlConfig install jobs carry when bundleUrl is an S3 presigned-URL placeholder. */
+  readonly presignedUrlConfig?: JobPresignedUrlConfig;
   readonly now: () => number;
   readonly logger: Logger;
   readonly devicePolicy?: DeviceUpdatePolicy;
@@ -148,6 +151,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       description: `${r.definition.name}: ${wave.name}`,
       continuous: true,
       ...(r.definition.maxPerMinute === undefined ? {} : { maxPerMinute: r.definition.maxPerMinute }),
+      ...(deps.presignedUrlConfig === undefined ? {} : { presignedUrlConfig: deps.presignedUrlConfig }),
     });
   }
 

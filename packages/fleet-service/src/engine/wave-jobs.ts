@@ -8,6 +8,7 @@ import {
   type IoTClient,
   type JobProcessDetails,
 } from '@aws-sdk/client-iot';
+import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { WaveInstallCounts } from '../rollout/health-gate.js';
 
 /**
@@ -67,6 +68,7 @@ export interface JobSpec {
   readonly continuous: boolean;
   readonly maxPerMinute?: number;
   readonly inProgressTimeoutMinutes?: number;
+  readonly presignedUrlConfig?: JobPresignedUrlConfig;
 }
 
 /** Creates the job unless it exists (a restart after the create, before the journal noticed). */
@@ -85,6 +87,7 @@ export async function ensureJob(iot: IoTClient, spec: JobSpec): Promise<void> {
         ...(spec.inProgressTimeoutMinutes === undefined
           ? {}
           : { timeoutConfig: { inProgressTimeoutInMinutes: spec.inProgressTimeoutMinutes } }),
+        ...(spec.presignedUrlConfig === undefined ? {} : { presignedUrlConfig: { ...spec.presignedUrlConfig } }),
       }),
     );
   } catch (e) {

@@ -2,6 +2,7 @@ import { Type, type Static } from '@sinclair/typebox';
 import { compileValidator, describeIssues } from '@otafleet/protocol';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { checkS3PresignEndpoint } from '../jobs/s3-presign.js';
 
 const Port = Type.Integer({ minimum: 0, maximum: 65_535 });
 
@@ -23,6 +24,21 @@ export const LocalCoreConfigSchema = Type.Object(
     brokerUrl: Type.Optional(Type.String({ pattern: '^(mqtt|mqtts)://' })),
     /** Key of the signed bundle URLs in job documents (env only); the bundle store verifies with the same. */
     bundleUrlKey: Type.Optional(Type.String({ minLength: 32 })),
+    /**
+     * An S3-compatible server that stands in for the role of a job's presignedUrlConfig (env only): S3 object URLs
+     * in `${aws:iot:s3-presigned-url:…}` become SigV4-presigned GETs on it.
+     */
+    s3Presign: Type.Optional(
+      Type.Object(
+        {
+          endpoint: Type.String({ pattern: '^https?://' }),
+          region: Type.String({ pattern: '^[a-z]{2}(-[a-z]+)+-\\d$' }),
+          accessKeyId: Type.String({ minLength: 1 }),
+          secretAccessKey: Type.String({ minLength: 1 }),
+        },
+        { additionalProperties: false },
+      ),
+    ),
     logLevel: Type.Union(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].map((l) => Type.Literal(l))),
   },
   { additionalProperties: false },
@@ -64,7 +80,28 @@ export const CONFIG_HELP = `Usage: iot-core [options]
   --log-level L         pino level                             env LOG_LEVEL              default info
 Access keys (env only, never flags): OTA_CORE_ACCESS_KEY_ID, OTA_CORE_SECRET_ACCESS_KEY
   (default: the development pair ${DEV_ACCESS_KEY_ID} / ${DEV_SECRET_ACCESS_KEY}, with a warning).
-Bundle URL signing key (env only, at least 32 characters): OTA_CORE_BUNDLE_URL_KEY (default: random per start).`;
+Bundle URL signing key (env only, at least 32 characters): OTA_CORE_BUNDLE_URL_KEY (default: random per start).
+S3 presigning (env only): OTA_CORE_S3_ENDPOINT (https, or http on loopback), OTA_CORE_S3_REGION (default --region),
+  OTA_CORE_S3_ACCESS_KEY_ID, OTA_CORE_S3_SECRET_ACCESS_KEY: S3 URLs in presigned-URL placeholders are presigned there.`;
+
+/** The S3 stand-in from OTA_CORE_S3_*: all of endpoint and key pair, or none of them. */
+function s3PresignFromEnv(env: NodeJS.ProcessEnv, region: string): Record<string, string> | undefined {
+  const endpoint = env['OTA_CORE_S3_ENDPOINT'];
+  const accessKeyId = env['OTA_CORE_S3_ACCESS_KEY_ID'];
+  const secretAccessKey = env['OTA_CORE_S3_SECRET_ACCESS_KEY'];
+  if (endpoint === undefined && accessKeyId === undefined && secretAccessKey === undefined) return undefined;
+  if (endpoint === undefined || accessKeyId === undefined || secretAccessKey === undefined) {
+    throw new ConfigError(
+      'S3 presigning needs all of OTA_CORE_S3_ENDPOINT, OTA_CORE_S3_ACCESS_KEY_ID and OTA_CORE_S3_SECRET_ACCESS_KEY',
+    );
+  }
+  try {
+    checkS3PresignEndpoint(endpoint);
+  } catch (e) {
+    throw new ConfigError(`OTA_CORE_S3_ENDPOINT: ${e instanceof Error ? e.message : String(e)}`);
+  }
+  return { endpoint, region: env['OTA_CORE_S3_REGION'] ?? region, accessKeyId, secretAccessKey };
+}
 
 /** Flags win over environment, environment over defaults. Throws ConfigError naming what to fix. */
 export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): LocalCoreConfig {
@@ -97,6 +134,7 @@ export function loadConfig(argv: readonly string[], env: NodeJS.ProcessEnv): Loc
     secretAccessKey: env['OTA_CORE_SECRET_ACCESS_KEY'] ?? DEV_SECRET_ACCESS_KEY,
     brokerUrl: pick('broker-url'),
     bundleUrlKey: env['OTA_CORE_BUNDLE_URL_KEY'],
+    s3Presign: s3PresignFromEnv(env, pick('region') ?? 'us-east-1'),
     logLevel: pick('log-level') ?? 'info',
   };
   for (const key of Object.keys(candidate)) if (candidate[key] === undefined) delete candidate[key];

@@ -161,6 +161,7 @@ async function startParts(
     arn,
     logger,
     ...(config.bundleUrlKey !== undefined ? { presignedUrlKey: Buffer.from(config.bundleUrlKey, 'utf8') } : {}),
+    ...(config.s3Presign !== undefined ? { s3Presign: config.s3Presign } : {}),
   });
   parts.add(() => jobs.close());
   const registryWiring = connectRegistryToServices(registry, shadows, broker);

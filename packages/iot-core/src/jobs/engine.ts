@@ -15,6 +15,7 @@ import type { JobsStore } from './store.js';
 import type { ExecutionRecord, JobRecord } from './model.js';
 import type { JobEvents } from './job-events.js';
 import { substitutePresignedUrls } from './presigned-url.js';
+import type { S3PresignTarget } from './s3-presign.js';
 import { notifyMessage, notifyNextMessage, type Outbound } from './wire.js';
 
 const MINUTE = 60_000;
@@ -52,6 +53,8 @@ export class JobsEngine {
     private readonly presignedUrlKey: Uint8Array,
     /** Builds `$aws/events/job…` messages when the event configuration enables them. */
     private readonly events?: JobEvents,
+    /** The S3-compatible endpoint S3 placeholders are presigned for (the stand-in for the job's role). */
+    private readonly s3Presign?: S3PresignTarget,
   ) {}
 
   /** Queues `$aws/events/job/{jobId}/{operation}` (when JOB events are enabled) for after the commit. */
@@ -72,6 +75,7 @@ export class JobsEngine {
       key: this.presignedUrlKey,
       nowMs: this.now(),
       expiresInSec: job.config.presignedUrlConfig?.expiresInSec,
+      s3: this.s3Presign,
     });
     if (document !== job.document) {
       if (this.signedDocuments.size >= 10_000) this.signedDocuments.clear(); // bounded: deleted jobs leave entries

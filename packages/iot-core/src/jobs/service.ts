@@ -17,6 +17,7 @@ import { migrateJobs } from './schema.js';
 import { JobsStore } from './store.js';
 import { stillTargeted } from './targets.js';
 import type { Outbound } from './wire.js';
+import type { S3PresignTarget } from './s3-presign.js';
 import { createDurableCommitter } from '../durable-commit.js';
 
 export interface JobsServiceOptions {
@@ -34,6 +35,8 @@ export interface JobsServiceOptions {
    * presigned-url.ts); the bundle store verifies with the same key. Default: a random key for this process.
    */
   readonly presignedUrlKey?: Uint8Array;
+  /** An S3-compatible endpoint: S3 object URLs in placeholders become SigV4-presigned GETs on it (s3-presign.ts). */
+  readonly s3Presign?: S3PresignTarget;
 }
 
 export type JobsService = JobsControlPlane & { close(): Promise<void> };
@@ -52,7 +55,7 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
   const committer = createDurableCommitter(db);
   const eventConfigurations = new EventConfigurations(db, now);
   const events = new JobEvents(eventConfigurations, registry, arn);
-  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32), events);
+  const engine = new JobsEngine(store, now, logger, opts.presignedUrlKey ?? randomBytes(32), events, opts.s3Presign);
   const deviceApi = new DeviceApi(engine);
   const scheduler = new JobScheduler(engine);
   const inFlight = new Set<Promise<void>>();

@@ -2,7 +2,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import { createHash, createHmac, type Hash, type Hmac } from 'node:crypto';
 
 /** node:crypto as the Checksum the smithy signer expects (a keyed constructor is an HMAC). */
-class NodeSha256 {
+export class NodeSha256 {
   private hash: Hash | Hmac;
   private readonly secret: string | Uint8Array | undefined;
   constructor(secret?: string | ArrayBuffer | ArrayBufferView) {

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY, loadConfig, type LocalCoreConfig } from '../app/config.js';
 import { startLocalCore, type LocalCore } from '../app/local-core.js';
 import { ensurePki } from '../app/pki.js';
+import type { S3PresignTarget } from '../jobs/s3-presign.js';
 import { issueDeviceToDirectory, issueServiceToDirectory, type CredentialPaths } from '../identity/ca-store.js';
 import { requireMosquitto, startTlsMosquitto, type MosquittoProcess } from './mosquitto.js';
 import { silentLogger } from './silent-logger.js';
@@ -26,6 +27,10 @@ export interface TestCoreOptions {
   readonly insecureTcp?: boolean;
   /** Where the core logs; silent unless given. */
   readonly logger?: Logger;
+  /** An S3-compatible server the core presigns S3 placeholders for (as OTA_CORE_S3_* would configure it). */
+  readonly s3Presign?: S3PresignTarget;
+  /** The key of the bundle URLs the core signs (OTA_CORE_BUNDLE_URL_KEY); default random per start. */
+  readonly bundleUrlKey?: string;
 }
 
 export interface TestCore {
@@ -71,7 +76,15 @@ export async function startTestCore(options: TestCoreOptions = {}): Promise<Test
       });
       args.push('--broker-url', `mqtts://127.0.0.1:${mosquitto.port}`);
     }
-    const config = loadConfig(args, {});
+    const env: NodeJS.ProcessEnv = {};
+    if (options.bundleUrlKey !== undefined) env['OTA_CORE_BUNDLE_URL_KEY'] = options.bundleUrlKey;
+    if (options.s3Presign !== undefined) {
+      env['OTA_CORE_S3_ENDPOINT'] = options.s3Presign.endpoint;
+      env['OTA_CORE_S3_REGION'] = options.s3Presign.region;
+      env['OTA_CORE_S3_ACCESS_KEY_ID'] = options.s3Presign.accessKeyId;
+      env['OTA_CORE_S3_SECRET_ACCESS_KEY'] = options.s3Presign.secretAccessKey;
+    }
+    const config = loadConfig(args, env);
     const core = await startLocalCore(config, logger);
     const caPem = await readFile(core.pki.caPath, 'utf8');
     const identity = async (paths: CredentialPaths): Promise<TestIdentity> => ({
