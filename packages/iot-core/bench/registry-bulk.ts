@@ -16,7 +16,7 @@ import { join } from 'node:path';
 import { createThingRegistry, openDatabase } from '../src/index.js';
 import type { RegistryDurability } from '../src/registry/registry-commit.js';
 import { startRegistryProcess } from './lib/registry-process.js';
-import { registerInBulk } from './lib/registry-load.js';
+import { BatchCounter, registerInBulk } from './lib/registry-load.js';
 
 const THINGS = Number(process.env['BENCH_THINGS'] ?? 50_000);
 const BASELINE_THINGS = Number(process.env['BENCH_BASELINE_THINGS'] ?? 5_000);
@@ -73,12 +73,20 @@ async function measure(durability: RegistryDurability, count: number): Promise<M
  * The same registrations straight into the registry in this process (no HTTP, SigV4 or SDK): what the registry and
  * SQLite themselves cost, to tell the layers apart.
  */
-async function measureInProcess(count: number): Promise<{ perSec: number; cpuMicrosPerCall: number }> {
+async function measureInProcess(
+  count: number,
+): Promise<{ perSec: number; cpuMicrosPerCall: number; writesPerBatch: number }> {
   const dir = mkdtempSync(join(tmpdir(), 'registry-bench-direct-'));
   const db = openDatabase(join(dir, 'core.db'));
-  const registry = createThingRegistry(db, { region: 'us-east-1', accountId: '123456789012' });
+  const batches = new BatchCounter();
+  const registry = createThingRegistry(
+    db,
+    { region: 'us-east-1', accountId: '123456789012' },
+    { onWriteBatch: batches.observe },
+  );
   try {
     for (const thingGroupName of GROUPS) await registry.createThingGroup({ thingGroupName });
+    batches.reset();
     const cpu = process.cpuUsage();
     const started = performance.now();
     let next = 0;
@@ -92,7 +100,11 @@ async function measureInProcess(count: number): Promise<{ perSec: number; cpuMic
     await Promise.all(Array.from({ length: IN_FLIGHT }, worker));
     const ms = performance.now() - started;
     const used = process.cpuUsage(cpu);
-    return { perSec: (count / ms) * 1000, cpuMicrosPerCall: Math.round((used.user + used.system) / (count * 2)) };
+    return {
+      perSec: (count / ms) * 1000,
+      cpuMicrosPerCall: Math.round((used.user + used.system) / (count * 2)),
+      writesPerBatch: batches.mean(),
+    };
   } finally {
     await registry.close();
     db.close();
@@ -122,6 +134,7 @@ const result = {
     things: Math.min(THINGS, 20_000),
     thingsPerSec: Math.round(inProcess.perSec),
     cpuMicrosPerCall: inProcess.cpuMicrosPerCall,
+    writesPerBatch: inProcess.writesPerBatch,
   },
   cpus: cpus().length,
   loadavg1: Math.round((loadavg()[0] ?? 0) * 10) / 10,

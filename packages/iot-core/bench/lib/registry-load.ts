@@ -31,3 +31,20 @@ export async function registerInBulk(client: IoTClient, job: BulkRegistration): 
   };
   await Promise.all(Array.from({ length: Math.max(1, job.inFlight) }, worker));
 }
+
+/** Counts the registry's committed write batches (ThingRegistryOptions.onWriteBatch): how well calls share commits. */
+export class BatchCounter {
+  private batches = 0;
+  private writes = 0;
+  readonly observe = (writes: number): void => {
+    this.batches += 1;
+    this.writes += writes;
+  };
+  reset(): void {
+    this.batches = this.writes = 0;
+  }
+  /** Mean writes per committed batch, one decimal. */
+  mean(): number {
+    return this.batches === 0 ? 0 : Math.round((this.writes / this.batches) * 10) / 10;
+  }
+}

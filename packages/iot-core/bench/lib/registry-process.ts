@@ -20,10 +20,26 @@ export interface RegistryProcess {
 }
 
 /** Starts bench/lib/registry-server.ts as a child process over the SQLite file at `dbPath`. */
-export async function startRegistryProcess(dbPath: string, durability: RegistryDurability): Promise<RegistryProcess> {
+export async function startRegistryProcess(
+  dbPath: string,
+  durability: RegistryDurability,
+  /** Extra node flags for the server child (`--cpu-prof` …). */
+  nodeArgs: readonly string[] = [],
+): Promise<RegistryProcess> {
   const child = spawn(
     process.execPath,
-    [...CORE_NODE_FLAGS, '--conditions=source', '--import', 'tsx', SERVER, '--db', dbPath, '--durability', durability],
+    [
+      ...CORE_NODE_FLAGS,
+      ...nodeArgs,
+      '--conditions=source',
+      '--import',
+      'tsx',
+      SERVER,
+      '--db',
+      dbPath,
+      '--durability',
+      durability,
+    ],
     { cwd: PACKAGE_DIR, stdio: ['ignore', 'pipe', 'inherit'] },
   );
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));

@@ -2,10 +2,11 @@ import { createDurableCommitter } from '../durable-commit.js';
 import type { Db } from '../db.js';
 
 /**
- * How registry writes reach the disk. `shared-sync` (the default): each call commits its own transaction
- * without an inline fsync and is answered once a WAL sync that started after it has finished, so
- * concurrent SDK calls share fsyncs (see durable-commit.ts). `sync-per-call`: every call commits with
- * synchronous=FULL, one fsync each — the benchmark's baseline.
+ * How registry writes reach the disk. `shared-sync` (the default): the writes of one event-loop turn run in one
+ * transaction (each in its own savepoint), committed without an inline fsync and answered once a WAL sync that
+ * started after the commit has finished, so concurrent SDK calls share the commit and the fsync (see
+ * durable-commit.ts). `sync-per-call`: every call commits its own transaction with synchronous=FULL, one fsync
+ * each — the benchmark's baseline.
  */
 export type RegistryDurability = 'shared-sync' | 'sync-per-call';
 
@@ -17,33 +18,95 @@ export interface RegistryCommit {
   readonly close: () => Promise<void>;
 }
 
-export function createRegistryCommit(db: Db, durability: RegistryDurability = 'shared-sync'): RegistryCommit {
+/** Told the number of writes of each committed batch (benchmarks measure how well calls share commits). */
+export type WriteBatchObserver = (writes: number) => void;
+
+interface QueuedWrite {
+  readonly work: () => unknown;
+  readonly resolve: (value: unknown) => void;
+  readonly reject: (error: unknown) => void;
+}
+
+type Outcome = { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly error: unknown };
+
+export function createRegistryCommit(
+  db: Db,
+  durability: RegistryDurability = 'shared-sync',
+  onBatch?: WriteBatchObserver,
+): RegistryCommit {
   if (durability === 'sync-per-call') {
     const tx = db.transaction(<T>(work: () => T): T => work());
     return {
       // An executor's throw becomes the rejection.
-      write: <T>(work: () => T): Promise<T> => new Promise<T>((resolve) => resolve(tx(work) as T)),
+      write: <T>(work: () => T): Promise<T> =>
+        new Promise<T>((resolve) => {
+          resolve(tx(work) as T);
+          onBatch?.(1);
+        }),
       read: <T>(work: () => T): Promise<T> => new Promise<T>((resolve) => resolve(work())),
       close: () => Promise.resolve(),
     };
   }
   const committer = createDurableCommitter(db);
-  // Durability resolves in call order, so the latest write's promise covers every earlier commit.
+  // Called inside the batch's transaction, better-sqlite3 runs it as a savepoint: a refused write undoes only itself.
+  const savepoint = db.transaction((work: () => unknown): unknown => work());
+  let queue: QueuedWrite[] = [];
+  let scheduled: NodeJS.Immediate | undefined;
+  // Durability resolves in call order, so the latest batch's promise covers every earlier commit.
   let latest: Promise<void> = Promise.resolve();
   const settledLatest = (): Promise<void> => latest.catch(() => undefined);
-  return {
-    async write<T>(work: () => T): Promise<T> {
-      let committed: { readonly value: T; readonly durable: Promise<void> };
+
+  const runBatch = (batch: readonly QueuedWrite[]): Outcome[] => {
+    const outcomes: Outcome[] = [];
+    for (const queued of batch) {
       try {
-        committed = committer.commit(work);
-      } catch (e) {
-        // A refusal may reveal rows an earlier, not yet synced write made (ResourceAlreadyExists, say).
-        await settledLatest();
-        throw e;
+        outcomes.push({ ok: true, value: savepoint(queued.work) });
+      } catch (error) {
+        // SQLite itself rolled the whole transaction back (SQLITE_FULL, say): nothing of the batch survives.
+        if (!db.inTransaction) throw error;
+        outcomes.push({ ok: false, error });
       }
-      latest = committed.durable;
-      await committed.durable;
-      return committed.value;
+    }
+    return outcomes;
+  };
+
+  const flush = (): void => {
+    scheduled = undefined;
+    const batch = queue;
+    queue = [];
+    let committed: { readonly value: Outcome[]; readonly durable: Promise<void> };
+    try {
+      committed = committer.commit(() => runBatch(batch));
+    } catch (e) {
+      // Nothing was committed; an earlier batch may still be syncing, and a refusal must not overtake it.
+      void settledLatest().then(() => {
+        for (const queued of batch) queued.reject(e);
+      });
+      return;
+    }
+    onBatch?.(batch.length);
+    latest = committed.durable;
+    // A refusal too may reveal rows of writes not yet on disk (ResourceAlreadyExists, say): it waits as well.
+    committed.durable.then(
+      () =>
+        committed.value.forEach((outcome, i) => {
+          const queued = batch[i];
+          if (outcome.ok) queued?.resolve(outcome.value);
+          else queued?.reject(outcome.error);
+        }),
+      (e: unknown) => {
+        for (const queued of batch) queued.reject(e);
+      },
+    );
+  };
+
+  return {
+    write<T>(work: () => T): Promise<T> {
+      return new Promise<T>((resolve, reject) => {
+        queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+        // Every call that arrives in this event-loop turn shares the commit and its fsync.
+        scheduled ??= setImmediate(flush);
+      });
     },
     async read<T>(work: () => T): Promise<T> {
       let value: T;
@@ -57,6 +120,10 @@ export function createRegistryCommit(db: Db, durability: RegistryDurability = 's
       return value;
     },
     async close() {
+      if (scheduled !== undefined) {
+        clearImmediate(scheduled);
+        flush();
+      }
       await settledLatest();
       await committer.close();
     },
