@@ -1,4 +1,5 @@
 import Database from 'better-sqlite3';
+import { pbkdf2 } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -91,6 +92,25 @@ describe('registry group commit', () => {
     expect(results.map((r) => r.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
     expect(db.prepare('SELECT k FROM scratch ORDER BY k').pluck().all()).toEqual(['a', 'c']);
     expect(db.inTransaction).toBe(false);
+  });
+
+  it('gathers the writes that arrive while a WAL sync runs into the next batch, committed once that sync ends', async () => {
+    // Keep libuv's thread pool (where the WAL sync runs) busy, so the first batch's sync is still running while
+    // the next writes arrive, each in an event-loop turn of its own.
+    const poolSize = Number(process.env['UV_THREADPOOL_SIZE'] ?? 4);
+    const busy = Array.from(
+      { length: poolSize },
+      () => new Promise((resolve) => pbkdf2('x', 'salt', 300_000, 32, 'sha256', resolve)),
+    );
+    const first = registry.createThing({ thingName: 'first' });
+    const later: Promise<unknown>[] = [];
+    for (let i = 0; i < 5; i++) {
+      await new Promise((resolve) => setImmediate(resolve));
+      later.push(registry.createThing({ thingName: `later-${i}` }));
+    }
+    await Promise.all([first, ...later, ...busy]);
+    expect(batches).toEqual([1, 5]);
+    expect(thingsOnDisk()).toEqual(['first', 'later-0', 'later-1', 'later-2', 'later-3', 'later-4']);
   });
 
   it('lets a later write of the same batch see an earlier one, in call order', async () => {

@@ -2,10 +2,11 @@ import { createDurableCommitter } from '../durable-commit.js';
 import type { Db } from '../db.js';
 
 /**
- * How registry writes reach the disk. `shared-sync` (the default): the writes of one event-loop turn run in one
- * transaction (each in its own savepoint), committed without an inline fsync and answered once a WAL sync that
- * started after the commit has finished, so concurrent SDK calls share the commit and the fsync (see
- * durable-commit.ts). `sync-per-call`: every call commits its own transaction with synchronous=FULL, one fsync
+ * How registry writes reach the disk. `shared-sync` (the default): writes queue up while the previous batch's WAL
+ * sync runs; as soon as it ends (or at the end of the event-loop turn when none runs), everything queued runs in
+ * one transaction (each write in its own savepoint), committed without an inline fsync and answered once a WAL
+ * sync that started after the commit has finished. So concurrent SDK calls share the commit and the fsync, and the
+ * slower the disk, the larger the batch (see durable-commit.ts). `sync-per-call`: every call commits its own transaction with synchronous=FULL, one fsync
  * each — the benchmark's baseline.
  */
 export type RegistryDurability = 'shared-sync' | 'sync-per-call';
@@ -52,6 +53,8 @@ export function createRegistryCommit(
   const savepoint = db.transaction((work: () => unknown): unknown => work());
   let queue: QueuedWrite[] = [];
   let scheduled: NodeJS.Immediate | undefined;
+  /** A batch's WAL sync is running: the next batch gathers until it ends. */
+  let syncing = false;
   // Durability resolves in call order, so the latest batch's promise covers every earlier commit.
   let latest: Promise<void> = Promise.resolve();
   const settledLatest = (): Promise<void> => latest.catch(() => undefined);
@@ -86,6 +89,14 @@ export function createRegistryCommit(
     }
     onBatch?.(batch.length);
     latest = committed.durable;
+    syncing = true;
+    void committed.durable
+      .catch(() => undefined)
+      .then(() => {
+        syncing = false;
+        // Everything that arrived during the sync goes into the next batch at once.
+        if (queue.length > 0 && scheduled === undefined) flush();
+      });
     // A refusal too may reveal rows of writes not yet on disk (ResourceAlreadyExists, say): it waits as well.
     committed.durable.then(
       () =>
@@ -104,8 +115,8 @@ export function createRegistryCommit(
     write<T>(work: () => T): Promise<T> {
       return new Promise<T>((resolve, reject) => {
         queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-        // Every call that arrives in this event-loop turn shares the commit and its fsync.
-        scheduled ??= setImmediate(flush);
+        // Every call that arrives in this event-loop turn, or while the previous sync runs, shares the commit.
+        if (!syncing) scheduled ??= setImmediate(flush);
       });
     },
     async read<T>(work: () => T): Promise<T> {
@@ -120,9 +131,11 @@ export function createRegistryCommit(
       return value;
     },
     async close() {
-      if (scheduled !== undefined) {
-        clearImmediate(scheduled);
+      if (scheduled !== undefined) clearImmediate(scheduled);
+      // Writes still gathering behind a sync are committed now rather than dropped.
+      while (queue.length > 0) {
         flush();
+        await settledLatest();
       }
       await settledLatest();
       await committer.close();
