@@ -146,6 +146,7 @@ const result = {
   things: THINGS,
   inFlight: IN_FLIGHT,
   clientProcesses: CLIENT_PROCESSES,
+  sdkCacheMiddleware: process.env['BENCH_SDK_CACHE_MIDDLEWARE'] === '1',
   thingsPerSec: Math.round(grouped.perSec),
   seconds: Math.round(grouped.ms) / 1000,
   cpuMicrosPerThing: {

@@ -27,7 +27,8 @@ export interface RegistryProcess {
 
 /**
  * The SDK client a provisioning script would use: one keep-alive agent with a socket per call in flight (the
- * SDK's default agent allows 50), no retries (a failure must fail the run), everything else the SDK's defaults.
+ * SDK's default agent allows 50), no retries (a failure must fail the run), everything else the SDK's defaults
+ * unless BENCH_SDK_CACHE_MIDDLEWARE=1 turns on the SDK's `cacheMiddleware`.
  */
 export function registryClient(endpoint: string, inFlight: number): IoTClient {
   return new IoTClient({
@@ -35,6 +36,8 @@ export function registryClient(endpoint: string, inFlight: number): IoTClient {
     region: BENCH_REGION,
     credentials: BENCH_CREDENTIALS,
     maxAttempts: 1,
+    // The SDK's own option to resolve each command's middleware stack once instead of on every send.
+    ...(process.env['BENCH_SDK_CACHE_MIDDLEWARE'] === '1' ? { cacheMiddleware: true } : {}),
     requestHandler: { httpAgent: new Agent({ keepAlive: true, maxSockets: inFlight }) },
   });
 }

@@ -14,12 +14,15 @@ export type RegistryDurability = 'shared-sync' | 'sync-per-call';
 export interface RegistryCommit {
   /** Runs `work` in one transaction; resolves with its value once the transaction is on disk. */
   readonly write: <T>(work: () => T) => Promise<T>;
-  /** Runs `work` now; resolves once every write it could have seen is on disk, so no answer shows undurable state. */
+  /**
+   * Runs `work` now (after the writes queued before it, when there are any); resolves once every write it could
+   * have seen is on disk, so no answer shows undurable state.
+   */
   readonly read: <T>(work: () => T) => Promise<T>;
   readonly close: () => Promise<void>;
 }
 
-/** Told the number of writes of each committed batch (benchmarks measure how well calls share commits). */
+/** Told the size of each committed batch: its writes and the reads queued behind them (benchmarks). */
 export type WriteBatchObserver = (writes: number) => void;
 
 interface QueuedWrite {
@@ -111,15 +114,19 @@ export function createRegistryCommit(
     );
   };
 
+  function enqueue<T>(work: () => T): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      // Every call that arrives in this event-loop turn, or while the previous sync runs, shares the commit.
+      if (!syncing) scheduled ??= setImmediate(flush);
+    });
+  }
+
   return {
-    write<T>(work: () => T): Promise<T> {
-      return new Promise<T>((resolve, reject) => {
-        queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
-        // Every call that arrives in this event-loop turn, or while the previous sync runs, shares the commit.
-        if (!syncing) scheduled ??= setImmediate(flush);
-      });
-    },
+    write: enqueue,
     async read<T>(work: () => T): Promise<T> {
+      // A read sees every write called before it: behind queued writes, it runs in their batch, after them.
+      if (queue.length > 0) return enqueue(work);
       let value: T;
       try {
         value = work();
