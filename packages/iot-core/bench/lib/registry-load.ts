@@ -1,8 +1,10 @@
 import { AddThingToThingGroupCommand, CreateThingCommand, type IoTClient } from '@aws-sdk/client-iot';
 
 export interface BulkRegistration {
-  /** Things `reg-0 … reg-(count-1)`. */
+  /** Things `reg-first … reg-(first+count-1)`. */
   readonly count: number;
+  /** Index of the first thing (default 0), so several processes can share one registration. */
+  readonly first?: number;
   /** Calls in flight at once (each worker runs one thing's two calls after each other). */
   readonly inFlight: number;
   /** Thing groups the things are spread over, round robin; they must exist. */
@@ -19,9 +21,11 @@ export const bulkGroupOf = (i: number, groups: readonly string[]): string => gro
  * AddThingToThingGroup, `inFlight` workers pulling the next thing. Rejects on the first failed call.
  */
 export async function registerInBulk(client: IoTClient, job: BulkRegistration): Promise<void> {
-  let next = 0;
+  const first = job.first ?? 0;
+  const end = first + job.count;
+  let next = first;
   const worker = async (): Promise<void> => {
-    for (let i = next++; i < job.count; i = next++) {
+    for (let i = next++; i < end; i = next++) {
       const thingName = bulkThingName(i);
       const thingGroupName = bulkGroupOf(i, job.groups);
       await client.send(new CreateThingCommand({ thingName, attributePayload: { attributes: { n: String(i) } } }));
@@ -30,4 +34,21 @@ export async function registerInBulk(client: IoTClient, job: BulkRegistration): 
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, job.inFlight) }, worker));
+}
+
+/** Counts the registry's committed write batches (ThingRegistryOptions.onWriteBatch): how well calls share commits. */
+export class BatchCounter {
+  private batches = 0;
+  private writes = 0;
+  readonly observe = (writes: number): void => {
+    this.batches += 1;
+    this.writes += writes;
+  };
+  reset(): void {
+    this.batches = this.writes = 0;
+  }
+  /** Mean writes per committed batch, one decimal. */
+  mean(): number {
+    return this.batches === 0 ? 0 : Math.round((this.writes / this.batches) * 10) / 10;
+  }
 }

@@ -5,7 +5,8 @@
  *
  *   node --conditions=source --import tsx registry-server.ts --db <path> [--durability shared-sync|sync-per-call]
  *
- * Prints `READY <httpPort>`; SIGTERM closes everything and exits 0.
+ * Prints `READY <httpPort>`; SIGTERM closes everything, prints `STATS {"batches":…,"writes":…}` (the registry's
+ * committed write batches) and exits 0.
  */
 import { parseArgs } from 'node:util';
 import { pino } from 'pino';
@@ -34,7 +35,15 @@ const logger = pino({ level: 'warn' }, pino.destination(2));
 const broker = await startEmbeddedBroker({ logger: logger.child({}, { level: 'error' }) });
 const bus = createAedesBus(broker.aedes, logger);
 const db = openDatabase(values.db);
-const registry = createThingRegistry(db, arn, { logger, durability });
+const batches = { batches: 0, writes: 0 };
+const registry = createThingRegistry(db, arn, {
+  logger,
+  durability,
+  onWriteBatch: (writes) => {
+    batches.batches += 1;
+    batches.writes += writes;
+  },
+});
 const shadows = await createShadowService({ db, bus, logger });
 const jobs = await createJobsService({ db, bus, registry, arn, logger });
 const http = buildControlPlane({
@@ -58,6 +67,7 @@ process.once('SIGTERM', () => {
     await bus.close();
     await broker.close();
     db.close();
+    process.stdout.write(`STATS ${JSON.stringify(batches)}\n`);
     process.exit(0);
   })();
 });

@@ -54,6 +54,25 @@ const fail = (name: SigV4FailureName, message: string): { readonly ok: false; re
 const sha256Hex = (data: Buffer | string): string => createHash('sha256').update(data).digest('hex');
 const hmac = (key: Buffer | string, data: string): Buffer => createHmac('sha256', key).update(data, 'utf8').digest();
 
+/**
+ * Signing keys derived from a secret for one date, region and service (four HMACs each): a client signs every
+ * request of a day with the same one, so the derivation is done once. Bounded: emptied when it grows past
+ * MAX_SIGNING_KEYS (a day rollover or many keys), then refilled on use.
+ */
+const MAX_SIGNING_KEYS = 256;
+const signingKeys = new Map<string, Buffer>();
+
+function signingKey(secret: string, date: string, region: string, service: string): Buffer {
+  const cacheKey = `${date}/${region}/${service}/${secret}`;
+  const cached = signingKeys.get(cacheKey);
+  if (cached !== undefined) return cached;
+  const kDate = hmac(`AWS4${secret}`, date);
+  const key = hmac(hmac(hmac(kDate, region), service), 'aws4_request');
+  if (signingKeys.size >= MAX_SIGNING_KEYS) signingKeys.clear();
+  signingKeys.set(cacheKey, key);
+  return key;
+}
+
 /** RFC 3986 encoding as the AWS signers do it: everything but unreserved characters. */
 export const escapeUri = (s: string): string =>
   encodeURIComponent(s).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -249,8 +268,7 @@ export function verifySigV4(request: SigV4Request, policy: SigV4Policy): Result<
   ].join('\n');
   const scope = `${auth.scopeDate}/${auth.scopeRegion}/${auth.scopeService}/aws4_request`;
   const stringToSign = [ALGORITHM, dateHeader, scope, sha256Hex(canonicalRequest)].join('\n');
-  const kDate = hmac(`AWS4${secret}`, auth.scopeDate);
-  const kSigning = hmac(hmac(hmac(kDate, auth.scopeRegion), auth.scopeService), 'aws4_request');
+  const kSigning = signingKey(secret, auth.scopeDate, auth.scopeRegion, auth.scopeService);
   const expected = createHmac('sha256', kSigning).update(stringToSign, 'utf8').digest();
   const given = /^[0-9a-f]{64}$/.test(auth.signature) ? Buffer.from(auth.signature, 'hex') : Buffer.alloc(0);
   if (given.length !== expected.length || !timingSafeEqual(given, expected)) {

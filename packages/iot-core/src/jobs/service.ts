@@ -185,12 +185,20 @@ export async function createJobsService(opts: JobsServiceOptions): Promise<JobsS
     if (closed) return;
     const groupArn =
       registry.getThingGroup(change.thingGroupName)?.thingGroupArn ?? thingGroupArn(arn, change.thingGroupName);
+    // A CONTINUOUS job takes new members while it rolls out, or waits SCHEDULED for its next window.
+    const following = store
+      .allJobs()
+      .filter(
+        (job) =>
+          job.targetSelection === 'CONTINUOUS' &&
+          !job.scheduleEnded &&
+          (job.status === 'IN_PROGRESS' || job.status === 'SCHEDULED') &&
+          job.targets.includes(groupArn),
+      );
+    // Bulk registration with no job following the group costs no transaction per membership.
+    if (following.length === 0) return;
     transact((tx) => {
-      for (const job of store.allJobs()) {
-        // A CONTINUOUS job takes new members while it rolls out, or waits SCHEDULED for its next window.
-        if (job.targetSelection !== 'CONTINUOUS' || job.scheduleEnded) continue;
-        if (job.status !== 'IN_PROGRESS' && job.status !== 'SCHEDULED') continue;
-        if (!job.targets.includes(groupArn)) continue;
+      for (const job of following) {
         const current = store.execution(job.jobId, change.thingName);
         if (change.kind === 'added') {
           if (current !== undefined) continue;

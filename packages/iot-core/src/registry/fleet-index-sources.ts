@@ -1,4 +1,5 @@
-import type { Aedes, Client } from 'aedes';
+import type { Client } from 'aedes';
+import type { EmbeddedBroker } from '../broker/embedded-broker.js';
 import { isAwsServiceError } from '../aws-error.js';
 import type { ShadowControlPlane } from '../service-contracts.js';
 import type { ClassicShadowReader, ConnectivityLookup } from './fleet-index.js';
@@ -28,30 +29,26 @@ export interface BrokerConnectivity {
 }
 
 /**
- * Connectivity as fleet indexing reports it (connected, and when that last changed), from the embedded broker's
- * connect and disconnect events, by MQTT client id = thing name (the AWS convention the agent follows). A stand-in
- * until the broker reports disconnect reasons: none is given. Kept in memory: after a restart every thing is
- * disconnected until it connects again, which is what a restart does to its connections.
+ * Connectivity as fleet indexing reports it (connected, since when, why it left), read from the embedded broker's
+ * presence tracker — the one place that decides it, the same that publishes the lifecycle events — by MQTT client
+ * id = thing name (the AWS convention the agent follows). `onChange` runs after each CONNACK and each end of a
+ * session, once the tracker has recorded it (its listeners were attached when the broker started, so before these).
  */
 export function trackBrokerConnectivity(
-  aedes: Aedes,
+  broker: Pick<EmbeddedBroker, 'aedes' | 'connectivityOf'>,
   onChange: (thingName: string) => void,
-  now: () => number = Date.now,
 ): BrokerConnectivity {
-  const status = new Map<string, IndexedConnectivity>();
-  const set = (client: Client, connected: boolean): void => {
-    status.set(client.id, { connected, timestamp: now() });
-    onChange(client.id);
+  const connected = (connack: { returnCode?: number }, client: Client): void => {
+    if ((connack.returnCode ?? 0) === 0) onChange(client.id);
   };
-  const connected = (client: Client): void => set(client, true);
-  const disconnected = (client: Client): void => set(client, false);
-  aedes.on('client', connected);
-  aedes.on('clientDisconnect', disconnected);
+  const disconnected = (client: Client): void => onChange(client.id);
+  broker.aedes.on('connackSent', connected);
+  broker.aedes.on('clientDisconnect', disconnected);
   return {
-    lookup: (thingName) => status.get(thingName),
+    lookup: (thingName): IndexedConnectivity | undefined => broker.connectivityOf(thingName),
     close() {
-      aedes.removeListener('client', connected);
-      aedes.removeListener('clientDisconnect', disconnected);
+      broker.aedes.removeListener('connackSent', connected);
+      broker.aedes.removeListener('clientDisconnect', disconnected);
     },
   };
 }

@@ -15,14 +15,12 @@ export const classicShadowThings = (keys: readonly { thingName: string; shadowNa
 export function connectRegistryToServices(
   registry: ThingRegistry,
   shadows: Pick<ShadowControlPlane, 'getThingShadow'>,
-  broker: Pick<EmbeddedBroker, 'aedes'> | undefined,
+  broker: Pick<EmbeddedBroker, 'aedes' | 'connectivityOf'> | undefined,
 ): { close(): void } {
   const connectivity =
     broker === undefined
       ? undefined
-      : trackBrokerConnectivity(broker.aedes, (thingName) =>
-          registry.indexedDataChanged([thingName], ['connectivity']),
-        );
+      : trackBrokerConnectivity(broker, (thingName) => registry.indexedDataChanged([thingName], ['connectivity']));
   registry.connectFleetIndex({
     shadow: classicShadowFrom(shadows),
     ...(connectivity === undefined ? {} : { connectivity: connectivity.lookup }),

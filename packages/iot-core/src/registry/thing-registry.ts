@@ -35,7 +35,7 @@ import type { Db } from '../db.js';
 import type { ArnContext, MembershipChange, ThingRegistryView } from '../registry-types.js';
 import { createDynamicThingGroups } from './dynamic-thing-groups.js';
 import { createFleetIndex, type FleetIndexSources } from './fleet-index.js';
-import { createRegistryCommit, type RegistryDurability } from './registry-commit.js';
+import { createRegistryCommit, type RegistryDurability, type WriteBatchObserver } from './registry-commit.js';
 import { migrateRegistry } from './registry-schema.js';
 import { createThingGroupListing } from './thing-group-listing.js';
 import { createThingGroupStore } from './thing-group-store.js';
@@ -43,7 +43,8 @@ import { createThingStore } from './thing-store.js';
 
 /**
  * The thing registry: things, thing groups and static group membership, in SQLite. Every API method
- * resolves only once its effect is on disk (concurrent calls share fsyncs, see registry-commit.ts);
+ * resolves only once its effect is on disk (the writes of one event-loop turn share one commit and fsync, see
+ * registry-commit.ts);
  * membership listeners run after that. Inputs and outputs are the AWS SDK's own request/response types;
  * failures are AwsServiceError with AWS's exception names, and a failed call changes nothing.
  */
@@ -84,6 +85,8 @@ export interface ThingRegistryOptions {
   readonly now?: () => Date;
   /** Default `shared-sync`; `sync-per-call` is the benchmark's baseline. */
   readonly durability?: RegistryDurability;
+  /** Told the size of every committed batch of writes (benchmarks). */
+  readonly onWriteBatch?: WriteBatchObserver;
 }
 
 export function createThingRegistry(db: Db, arn: ArnContext, options: ThingRegistryOptions = {}): ThingRegistry {
@@ -106,7 +109,7 @@ export function createThingRegistry(db: Db, arn: ArnContext, options: ThingRegis
   const listing = createThingGroupListing(db, arn);
   const index = createFleetIndex(db);
   const dynamic = createDynamicThingGroups(db, arn, index, now);
-  const { write, read, close } = createRegistryCommit(db, options.durability);
+  const { write, read, close } = createRegistryCommit(db, options.durability, options.onWriteBatch);
   const hasDynamicGroups = db.prepare<[], { n: number }>(
     'SELECT count(*) AS n FROM registry_thing_groups WHERE query_string IS NOT NULL',
   );
