@@ -25,6 +25,7 @@ import {
   RolloutParamsSchema,
   ThingParamsSchema,
 } from './schemas.js';
+import { rolloutOptions } from './rollout-options.js';
 import { roleAtLeast, type Caller, type Role, type TokenStore } from './tokens.js';
 
 export interface ApiDeps {
@@ -199,6 +200,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const body = req.body;
       const id = body.id ?? `r${deps.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
       const bundle = await deps.bundles.get(body.bundleId);
+      const options = rolloutOptions(body, deps.now());
+      if (!options.ok)
+        return fail(reply, 400, 'INVALID_REQUEST', `body.${options.error.field}: ${options.error.message}`);
       if (bundle === undefined)
         return fail(reply, 422, 'UNKNOWN_BUNDLE', `bundle ${body.bundleId} is not in the store`);
       try {
@@ -216,6 +220,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             waveTimeoutSeconds: body.waveTimeoutSeconds,
             ...(body.startAt === undefined ? {} : { startAt: Date.parse(body.startAt) }),
             ...(body.maxPerMinute === undefined ? {} : { maxPerMinute: body.maxPerMinute }),
+            ...options.value,
           },
           actor(req),
         );

@@ -15,6 +15,7 @@ import {
   ensureJob,
   ensureWaveGroup,
   jobCounts,
+  jobState,
   rollbackJobId,
   waveJobId,
 } from './wave-jobs.js';
@@ -137,6 +138,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       description: `${r.definition.name}: ${wave.name}`,
       continuous: true,
       ...(r.definition.maxPerMinute === undefined ? {} : { maxPerMinute: r.definition.maxPerMinute }),
+      ...(r.definition.rate === undefined ? {} : { rolloutConfig: r.definition.rate }),
+      ...(r.definition.maintenance === undefined ? {} : { maintenanceWindows: r.definition.maintenance.aws }),
     });
   }
 
@@ -166,9 +169,21 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   async function judge(r: RolloutRecord, wave: WaveRecord): Promise<TickOutcome> {
     const jobId = wave.jobId ?? waveJobId(r.id, wave.index);
-    let install = await jobCounts(deps.iot, jobId);
+    const state = await jobState(deps.iot, jobId);
+    let install = state.counts;
+    if (state.status === 'SCHEDULED') {
+      // A maintenance window is closed: nothing more is released until it opens, and the wait is not the
+      // release's fault, so neither the gate nor the wave's timeout runs.
+      return { kind: 'idle', why: `${wave.name}: waiting for a maintenance window` };
+    }
     const now = deps.now();
-    const timedOut = wave.deployedAt !== undefined && now - wave.deployedAt > r.definition.waveTimeoutSeconds * 1000;
+    // With maintenance windows the timeout runs from when the job last changed status (a window opened), so
+    // the hours between windows do not count against the wave.
+    const since =
+      r.definition.maintenance !== undefined && wave.deployedAt !== undefined && state.lastUpdatedAt !== undefined
+        ? Math.max(wave.deployedAt, state.lastUpdatedAt)
+        : wave.deployedAt;
+    const timedOut = since !== undefined && now - since > r.definition.waveTimeoutSeconds * 1000;
     if (timedOut && install.queued + install.inProgress > 0) {
       // Past the wave's timeout, what has not finished counts against the release.
       install = { ...install, failed: install.failed + install.queued + install.inProgress, queued: 0, inProgress: 0 };
