@@ -78,3 +78,34 @@ export {
 export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';
 export { buildApi, openTokenStore, ROLES, roleAtLeast } from './api/index.js';
 export type { ApiDeps, Caller, Role, TokenStore, CreateRolloutBody } from './api/index.js';
+export {
+  planMaintenance,
+  MaintenanceSchema,
+  AWS_WINDOW_MINUTES,
+  zoneOffsetMinutes,
+} from './rollout/maintenance-windows.js';
+export type {
+  MaintenanceInput,
+  MaintenancePlan,
+  AwsMaintenanceWindow,
+  FieldIssue,
+} from './rollout/maintenance-windows.js';
+export { checkRolloutRate, RolloutRateSchema, AWS_RATE_LIMITS } from './rollout/rollout-rate.js';
+export type { RolloutRate } from './rollout/rollout-rate.js';
+export { createServiceMetrics, LATENCY_BUCKETS_SECONDS } from './api/metrics.js';
+export type { ServiceMetrics } from './api/metrics.js';
+export { createTokenBuckets, DEFAULT_RATE_LIMIT } from './api/rate-limit.js';
+export type { RateLimitConfig } from './api/rate-limit.js';
+export {
+  takeBackup,
+  restoreBackup,
+  listBackups,
+  pruneBackups,
+  backupTarget,
+  backupNameAt,
+  BackupError,
+  FLEET_DATABASES,
+} from './backup/fleet-backup.js';
+export type { BackupInfo, RestoreReport } from './backup/fleet-backup.js';
+export { startBackups, checkBackupSchedule, BackupScheduleError } from './backup/backup-schedule.js';
+export type { BackupService, BackupScheduleConfig } from './backup/backup-schedule.js';

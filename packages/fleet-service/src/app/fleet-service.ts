@@ -8,7 +8,10 @@ import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bun
 import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { signBundleUrl } from '@otafleet/protocol';
 import { buildApi } from '../api/build-api.js';
+import { createServiceMetrics } from '../api/metrics.js';
+import type { RateLimitConfig } from '../api/rate-limit.js';
 import { openTokenStore, type TokenStore } from '../api/tokens.js';
+import { startBackups, type BackupScheduleConfig } from '../backup/backup-schedule.js';
 import { openBundleStore, type BundleStore } from '../bundles/bundle-store.js';
 import { createRolloutEngine, type RolloutEngine } from '../engine/rollout-engine.js';
 import { startHealthIngest, type HealthIngest } from '../health/health-ingest.js';
@@ -51,6 +54,10 @@ export interface FleetServiceConfig {
   readonly lateJoinerIntervalMs: number;
   /** The MQTT filter health reports arrive on (a `$share/...` filter where the broker supports it). */
   readonly healthFilter: string;
+  /** The operator API's rate limit per token (default DEFAULT_RATE_LIMIT); `false`: none. */
+  readonly rateLimit?: RateLimitConfig | false;
+  /** Scheduled backups of the databases, with retention; without it backups are taken on demand only. */
+  readonly backup?: BackupScheduleConfig;
 }
 
 export interface FleetService {
@@ -123,6 +130,16 @@ export async function startFleetService(
     });
     opened.push(bus);
 
+    const metrics = createServiceMetrics();
+    const backups = startBackups({
+      dataDir: config.dataDir,
+      ...(config.backup === undefined ? {} : { schedule: config.backup }),
+      now: Date.now,
+      logger: logger.child({ part: 'backup' }),
+      onBackup: (outcome) => metrics.countBackup(outcome),
+    });
+    opened.push({ close: () => backups.stop() });
+
     let apiEndpoint = '';
     const engine: RolloutEngine = createRolloutEngine({
       iot,
@@ -137,6 +154,7 @@ export async function startFleetService(
       },
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
+      onJobCounts: (rolloutId, wave, counts) => metrics.observeJobCounts(rolloutId, wave, counts),
     });
     const ingest: HealthIngest = await startHealthIngest({
       bus,
@@ -156,6 +174,9 @@ export async function startFleetService(
       now: Date.now,
       logger: logger.child({ part: 'api' }),
       maxBundleBytes: config.maxBundleBytes,
+      metrics,
+      backups,
+      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
       ready: () => {
         const connected = bus.state.kind === 'connected';
         return { ready: connected, reasons: connected ? [] : [`MQTT ${bus.state.kind}`] };

@@ -32,6 +32,8 @@ export interface RolloutEngineDeps {
   readonly devicePolicy?: DeviceUpdatePolicy;
   /** Baseline devices sampled at most (devices not updated yet), to bound the cost of a gate at fleet scale. */
   readonly baselineSampleSize?: number;
+  /** Told each wave job's counts as read (for metrics). */
+  readonly onJobCounts?: (rolloutId: string, wave: number, counts: WaveInstallCounts) => void;
 }
 
 /** What one tick did, for logs, metrics and tests. */
@@ -171,6 +173,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
     const jobId = wave.jobId ?? waveJobId(r.id, wave.index);
     const state = await jobState(deps.iot, jobId);
     let install = state.counts;
+    deps.onJobCounts?.(r.id, wave.index, install);
     if (state.status === 'SCHEDULED') {
       // A maintenance window is closed: nothing more is released until it opens, and the wait is not the
       // release's fault, so neither the gate nor the wave's timeout runs.
