@@ -27,6 +27,7 @@ import {
 } from './schemas.js';
 import type { BackupService } from '../backup/backup-schedule.js';
 import { registerBackupRoutes } from './backup-routes.js';
+import { registerProgressRoute } from './progress-route.js';
 import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMIT, registerRateLimit, type RateLimitConfig } from './rate-limit.js';
 import { rolloutOptions } from './rollout-options.js';
@@ -127,6 +128,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
     };
   const actor = (req: FastifyRequest): string => req.caller?.name ?? 'anonymous';
   if (deps.backups !== undefined) registerBackupRoutes(app, deps.backups, guard('admin'));
+  registerProgressRoute(app, { rollouts: deps.rollouts, metrics }, guard('viewer'));
 
   app.get('/health', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, (_req, reply) => {

@@ -13,6 +13,8 @@ export interface ServiceMetrics {
   observeRequest(method: string, route: string, status: number, seconds: number): void;
   /** A wave job's execution counts as the engine read them: the gauges, and the settled deltas as updates seen. */
   observeJobCounts(rolloutId: string, wave: number, counts: WaveInstallCounts): void;
+  /** The newest counts the engine read for each wave job of a rollout (wave index → counts). */
+  jobCountsOf(rolloutId: string): ReadonlyMap<number, WaveInstallCounts>;
   countRateLimited(): void;
   countBackup(outcome: 'ok' | 'failed'): void;
   render(sources: { readonly rollouts: RolloutStore; readonly health: HealthStore }): Promise<string>;
@@ -60,6 +62,11 @@ export function createServiceMetrics(): ServiceMetrics {
       jobUpdates.succeeded += Math.max(0, counts.succeeded - (before?.succeeded ?? 0));
       jobUpdates.failed += Math.max(0, counts.failed - (before?.failed ?? 0));
       jobGauges.set(key, { rollout: rolloutId, wave: String(wave), counts });
+    },
+    jobCountsOf(rolloutId) {
+      const out = new Map<number, WaveInstallCounts>();
+      for (const g of jobGauges.values()) if (g.rollout === rolloutId) out.set(Number(g.wave), g.counts);
+      return out;
     },
     countRateLimited() {
       rateLimited++;
