@@ -159,6 +159,13 @@ describe('fleet CLI', () => {
       err: expect.stringContaining('unknown command'),
     });
     expect(await cli('--bogus')).toMatchObject({ code: EXIT.usage });
+    expect(
+      await cli('rollouts', 'create', '--bundle', 'a'.repeat(64), '--group', 'lab', '--window', '0 2 * * *'),
+    ).toMatchObject({ code: EXIT.usage, err: expect.stringContaining('is not MINUTES:CRON') });
+    // The service checks the window: a day of the month AND a day of the week cannot be said in AWS cron.
+    expect(
+      await cli('rollouts', 'create', '--bundle', 'a'.repeat(64), '--group', 'lab', '--window', '60:0 2 1 * 1'),
+    ).toMatchObject({ code: EXIT.refused, err: expect.stringContaining('body.maintenance.windows[0].cron') });
     expect(await cli()).toMatchObject({ code: EXIT.usage });
     expect(() => parseWaves('5,ten%')).toThrow(/"ten%"/);
     expect(parseWaves('5, 10%,100%')).toEqual([{ count: 5 }, { percent: 10 }, { percent: 100 }]);

@@ -44,6 +44,7 @@ export const FLEET_CLI_HELP = `Usage: pnpm fleet -- [--api URL] [--token T] [--j
   bundles list
   rollouts create --bundle SHA256 --group G [--waves 5,10%,50%,100%] [--on-breach pause|abort|rollback]
                   [--soak SECONDS] [--timeout SECONDS] [--name NAME] [--id ID]
+                  [--window MINUTES:CRON ...] [--time-zone TZ] [--max-per-minute N] [--start-at ISO-TIME]
   rollouts list [--status S] | show ID | audit ID
   rollouts pause|resume|cancel|abort|rollback|promote ID [--reason TEXT]
   rollouts watch ID [--interval MS]            live progress per wave until the rollout completes or stops
@@ -100,7 +101,18 @@ const OPTIONS = {
   interval: { type: 'string' },
   out: { type: 'string' },
   'fleet-data-dir': { type: 'string' },
+  window: { type: 'string', multiple: true },
+  'time-zone': { type: 'string' },
+  'max-per-minute': { type: 'string' },
+  'start-at': { type: 'string' },
 } as const;
+
+/** `--window "60:0 2 * * 1-5"`: a maintenance window of 60 minutes starting at each match of the node-cron expression. */
+export function parseWindow(text: string): { cron: string; durationMinutes: number } {
+  const m = /^(\d+):(.+)$/.exec(text.trim());
+  if (m === null) throw new UsageError(`--window: "${text}" is not MINUTES:CRON (e.g. "60:0 2 * * 1-5")`);
+  return { durationMinutes: Number(m[1]), cron: (m[2] ?? '').trim() };
+}
 
 const integer = (flag: string, text: string | undefined, fallback: number, unit = 'seconds'): number => {
   if (text === undefined) return fallback;
@@ -235,6 +247,18 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
         onBreach: values['on-breach'] ?? 'pause',
         soakSeconds: integer('soak', values.soak, 600),
         waveTimeoutSeconds: integer('timeout', values.timeout, 3600),
+        ...(values.window === undefined
+          ? {}
+          : {
+              maintenance: {
+                windows: values.window.map(parseWindow),
+                ...(values['time-zone'] === undefined ? {} : { timeZone: values['time-zone'] }),
+              },
+            }),
+        ...(values['max-per-minute'] === undefined
+          ? {}
+          : { rate: { maximumPerMinute: integer('max-per-minute', values['max-per-minute'], 0, 'devices') } }),
+        ...(values['start-at'] === undefined ? {} : { startAt: values['start-at'] }),
       });
       show = (b) => `created rollout ${String(b.id)} (${String(b.status)}), ${(b.waves as unknown[]).length} waves`;
     } else if (group === 'rollouts' && command === 'list') {
