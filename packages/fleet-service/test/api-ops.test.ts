@@ -4,6 +4,7 @@
  * admin backup routes.
  */
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { pino } from 'pino';
 import {
@@ -228,6 +229,22 @@ describe('operator API: operations', () => {
     expect(value(`ota_http_request_duration_seconds_sum{${route}}`)).toBeGreaterThan(0);
     expect(value(`ota_http_request_duration_seconds_sum{${route}}`)).toBeLessThan(10);
     expect(text).toContain('# TYPE ota_http_request_duration_seconds histogram');
+
+    // The Grafana dashboard in docs/ queries only metrics this endpoint exposes.
+    const dashboard = JSON.parse(
+      readFileSync(new URL('../../../docs/grafana-dashboard.json', import.meta.url), 'utf8'),
+    ) as {
+      panels: { title: string; targets: { expr: string }[] }[];
+    };
+    const exposed = new Set([...text.matchAll(/^# TYPE (\S+) /gm)].map((m) => m[1]));
+    const queried = dashboard.panels.flatMap((p) =>
+      p.targets.flatMap((t) =>
+        [...t.expr.matchAll(/\bota_[a-z_]+/g)].map((m) => m[0].replace(/_(bucket|sum|count)$/, '')),
+      ),
+    );
+    expect(queried.length).toBeGreaterThanOrEqual(11);
+    expect(queried.filter((name) => !exposed.has(name))).toEqual([]);
+    expect(dashboard.panels.every((p) => p.targets.length > 0)).toBe(true);
   });
 
   it('takes, lists and serves backups for admins only', async () => {
