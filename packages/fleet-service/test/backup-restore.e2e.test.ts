@@ -196,6 +196,8 @@ describe('backup and restore', () => {
     expect(report.bundleFilesAdded).toBe(1);
     expect([...report.databases].sort()).toEqual([...info.databases].sort());
     expect(existsSync(join(restoredDir, 'bundle-url.key'))).toBe(true);
+    const leftovers = readdirSync(restoredDir, { recursive: true }).filter((f) => String(f).includes('.restoring'));
+    expect(leftovers).toEqual([]);
     const b = await openService(restoredDir);
     expect((await b.rollouts.auditLog('rbk')).map((e) => e.action)).toEqual(auditAtBackup);
     expect((await b.rollouts.waves('rbk'))[1]?.status).toBe('deploying');

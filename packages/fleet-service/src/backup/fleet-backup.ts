@@ -168,11 +168,14 @@ export function restoreBackup(file: string, dataDir: string): RestoreReport {
           const check = new Database(tmp, { readonly: true, fileMustExist: true });
           const verdict = check.pragma('integrity_check', { simple: true });
           check.close();
+          // Opening a WAL-mode file for the check leaves its -wal and -shm beside it; they are empty and not needed.
+          rmSync(`${tmp}-wal`, { force: true });
+          rmSync(`${tmp}-shm`, { force: true });
           if (verdict !== 'ok')
             throw new BackupError('BACKUP_DAMAGED', `${file}: ${e.path} fails its integrity check: ${String(verdict)}`);
         }
       } catch (e) {
-        for (const s of staged) rmSync(s.tmp, { force: true });
+        for (const s of staged) for (const f of [s.tmp, `${s.tmp}-wal`, `${s.tmp}-shm`]) rmSync(f, { force: true });
         throw e;
       }
       for (const { tmp, target } of staged) {
