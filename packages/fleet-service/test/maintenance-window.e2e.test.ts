@@ -146,7 +146,14 @@ describe('maintenance windows against the local core on a test clock', () => {
         soakSeconds: 0,
         waveTimeoutSeconds: 600,
         maintenance: maintenance.value,
-        rate: { maximumPerMinute: 100 },
+        rate: {
+          maximumPerMinute: 100,
+          exponentialRate: {
+            baseRatePerMinute: 10,
+            incrementFactor: 2,
+            rateIncreaseCriteria: { numberOfSucceededThings: 5 },
+          },
+        },
       },
       'alice',
     );
@@ -157,7 +164,14 @@ describe('maintenance windows against the local core on a test clock', () => {
     expect(described.job?.schedulingConfig?.maintenanceWindows).toEqual([
       { startTime: 'cron(0 2 * * ? *)', durationInMinutes: 60 },
     ]);
-    expect(described.job?.jobExecutionsRolloutConfig?.maximumPerMinute).toBe(100);
+    expect(described.job?.jobExecutionsRolloutConfig).toEqual({
+      maximumPerMinute: 100,
+      exponentialRate: {
+        baseRatePerMinute: 10,
+        incrementFactor: 2,
+        rateIncreaseCriteria: { numberOfSucceededThings: 5 },
+      },
+    });
     expect(described.job?.status).toBe('SCHEDULED');
 
     // Hours pass before the window (more than the wave's 10-minute timeout): nothing is released, nothing fails.
@@ -179,6 +193,14 @@ describe('maintenance windows against the local core on a test clock', () => {
     const tick = await engine.tick('mw');
     expect(tick).toEqual({ kind: 'idle', why: 'wave-1: 3 of 3 executions to settle' });
     expect((await rollouts.getRollout('mw'))?.status).toBe('running');
+
+    clock.advance(HOUR); // 03:00: the window closes with the executions unfinished; the job waits for tomorrow's
+    await waitFor('the job to be SCHEDULED again', async () => {
+      const d = await cp.iot.send(new DescribeJobCommand({ jobId }));
+      return d.job?.status === 'SCHEDULED' ? d : undefined;
+    });
+    expect(await engine.tick('mw')).toEqual({ kind: 'idle', why: 'wave-1: waiting for a maintenance window' });
+    expect((await rollouts.waves('mw'))[0]?.status).toBe('deploying');
   }, 60_000);
 
   it('starts a scheduled rollout at its start time on the same clock, not before', async () => {
