@@ -30,6 +30,7 @@ import {
   BackupError,
   DEFAULT_GATE,
   createRolloutEngine,
+  createServiceMetrics,
   listBackups,
   openBundleStore,
   openSqliteHealthStore,
@@ -59,7 +60,9 @@ async function openService(dataDir: string) {
   const health = openSqliteHealthStore(join(dataDir, 'health.sqlite'));
   const bundles = openBundleStore({ dir: join(dataDir, 'bundles'), trust: trustOf(signer) });
   const ingest = await startHealthIngest({ bus, store: health, filter: 'dt/+/health', logger: silent });
+  const metrics = createServiceMetrics();
   const engine = createRolloutEngine({
+    onJobCounts: (id, wave, counts) => metrics.observeJobCounts(id, wave, counts),
     iot,
     store: rollouts,
     health,
@@ -78,7 +81,7 @@ async function openService(dataDir: string) {
     await bundles.close();
   };
   closers.push(close);
-  return { rollouts, health, bundles, engine, close };
+  return { rollouts, health, bundles, engine, metrics, close };
 }
 
 async function tickUntil(
@@ -208,6 +211,12 @@ describe('backup and restore', () => {
     expect((await b.rollouts.getRollout('rbk'))?.status).toBe('completed');
     expect(devices.map((d) => d.version)).toEqual(devices.map(() => '1.1.0'));
     expect((await b.rollouts.waves('rbk')).map((w) => w.status)).toEqual(['passed', 'passed']);
+    // The restored service's metrics, from the real run: its stores and the job counts its engine read.
+    const text = await b.metrics.render({ rollouts: b.rollouts, health: b.health });
+    expect(text).toContain('ota_rollouts{status="completed"} 1');
+    expect(text).toContain('ota_waves{status="passed"} 2');
+    expect(text).toContain('ota_job_executions{rollout="rbk",wave="1",state="succeeded"} 4');
+    expect(text).toContain('ota_job_updates_total{outcome="succeeded"} 4');
     await b.close();
   }, 120_000);
 
