@@ -131,3 +131,34 @@ export {
   serviceConfigFrom,
 } from './app/service-config.js';
 export type { ServiceConfigFile } from './app/service-config.js';
+export {
+  planMaintenance,
+  MaintenanceSchema,
+  AWS_WINDOW_MINUTES,
+  zoneOffsetMinutes,
+} from './rollout/maintenance-windows.js';
+export type {
+  MaintenanceInput,
+  MaintenancePlan,
+  AwsMaintenanceWindow,
+  FieldIssue,
+} from './rollout/maintenance-windows.js';
+export { checkRolloutRate, RolloutRateSchema, AWS_RATE_LIMITS } from './rollout/rollout-rate.js';
+export type { RolloutRate } from './rollout/rollout-rate.js';
+export { createServiceMetrics, LATENCY_BUCKETS_SECONDS } from './api/metrics.js';
+export type { ServiceMetrics } from './api/metrics.js';
+export { createTokenBuckets, DEFAULT_RATE_LIMIT } from './api/rate-limit.js';
+export type { RateLimitConfig } from './api/rate-limit.js';
+export {
+  takeBackup,
+  restoreBackup,
+  listBackups,
+  pruneBackups,
+  backupTarget,
+  backupNameAt,
+  BackupError,
+  FLEET_DATABASES,
+} from './backup/fleet-backup.js';
+export type { BackupInfo, RestoreReport } from './backup/fleet-backup.js';
+export { startBackups, checkBackupSchedule, BackupScheduleError } from './backup/backup-schedule.js';
+export type { BackupService, BackupScheduleConfig } from './backup/backup-schedule.js';

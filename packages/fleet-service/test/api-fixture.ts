@@ -13,7 +13,9 @@ import {
   openSqliteHealthStore,
   openSqliteRolloutStore,
   openTokenStore,
+  type ApiDeps,
   type BundleStore,
+  type HealthStore,
   type RolloutStore,
 } from '@otafleet/fleet-service';
 import { trustOf } from './fleet-bundles.js';
@@ -23,6 +25,7 @@ export interface TestApi {
   readonly base: string;
   readonly dir: string;
   readonly rollouts: RolloutStore;
+  readonly health: HealthStore;
   readonly bundles: BundleStore;
   readonly adminToken: string;
   readonly viewerToken: string;
@@ -31,14 +34,16 @@ export interface TestApi {
 export async function startTestApi(options: {
   readonly signer: BundleSigner;
   readonly urlKey: Uint8Array;
+  /** Extra API options (rate limit, metrics, backups); the data directory is passed to build them in. */
+  readonly extra?: (dir: string) => Partial<ApiDeps>;
 }): Promise<TestApi> {
   const silent = pino({ level: 'silent' });
   const dir = mkdtempSync(join(tmpdir(), 'fleet-api-'));
-  const tokens = openTokenStore(join(dir, 'tokens.db'));
+  const tokens = openTokenStore(join(dir, 'tokens.sqlite'));
   const adminToken = tokens.create('alice', 'admin', 1);
   const viewerToken = tokens.create('victor', 'viewer', 1);
-  const rollouts = openSqliteRolloutStore(join(dir, 'fleet.db'));
-  const health = openSqliteHealthStore(join(dir, 'health.db'));
+  const rollouts = openSqliteRolloutStore(join(dir, 'rollouts.sqlite'));
+  const health = openSqliteHealthStore(join(dir, 'health.sqlite'));
   const bundles = openBundleStore({ dir: join(dir, 'bundles'), trust: trustOf(options.signer) });
   // Nothing here reaches AWS IoT: rollouts are created in the store directly; the client points nowhere.
   const iot = new IoTClient({
@@ -66,7 +71,8 @@ export async function startTestApi(options: {
     logger: silent,
     maxBundleBytes: 1_000_000,
     ready: () => ({ ready: true, reasons: [] }),
+    ...options.extra?.(dir),
   });
   const base = await app.listen({ host: '127.0.0.1', port: 0 });
-  return { app, base, dir, rollouts, bundles, adminToken, viewerToken };
+  return { app, base, dir, rollouts, health, bundles, adminToken, viewerToken };
 }

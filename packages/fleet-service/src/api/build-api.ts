@@ -28,6 +28,12 @@ import {
 import { registerDeviceRoutes, type DeviceApiDeps } from './devices-routes.js';
 import { registerGroupRoutes } from './groups-routes.js';
 import type { RouteKit } from './route-kit.js';
+import type { BackupService } from '../backup/backup-schedule.js';
+import { registerBackupRoutes } from './backup-routes.js';
+import { registerProgressRoute } from './progress-route.js';
+import { createServiceMetrics, type ServiceMetrics } from './metrics.js';
+import { DEFAULT_RATE_LIMIT, registerRateLimit, type RateLimitConfig } from './rate-limit.js';
+import { rolloutOptions } from './rollout-options.js';
 import { roleAtLeast, type Caller, type Role, type TokenStore } from './tokens.js';
 
 export interface ApiDeps {
@@ -45,6 +51,12 @@ export interface ApiDeps {
   readonly ready: () => { readonly ready: boolean; readonly reasons: readonly string[] };
   /** Enrolment, device listing and history, thing groups (through AWS IoT); absent: those routes do not exist. */
   readonly devices?: DeviceApiDeps;
+  /** Shared with the engine (job counts) and the backup schedule; a fresh set when absent. */
+  readonly metrics?: ServiceMetrics;
+  /** The operator API's rate limit per token; `false`: none. Default DEFAULT_RATE_LIMIT. */
+  readonly rateLimit?: RateLimitConfig | false;
+  /** Backups on demand (admin routes under /v1/backups); absent: no backup routes. */
+  readonly backups?: BackupService;
 }
 
 declare module 'fastify' {
@@ -94,6 +106,14 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
   });
   await app.register(swaggerUi, { routePrefix: '/docs' });
 
+  const metrics = deps.metrics ?? createServiceMetrics();
+  app.addHook('onResponse', async (req, reply) => {
+    metrics.observeRequest(req.method, req.routeOptions.url ?? 'unmatched', reply.statusCode, reply.elapsedTime / 1000);
+  });
+  if (deps.rateLimit !== false) {
+    registerRateLimit(app, deps.rateLimit ?? DEFAULT_RATE_LIMIT, deps.now, () => metrics.countRateLimited());
+  }
+
   /** Authentication and the role a route needs; `undefined` role = public. */
   const guard =
     (role: Role) =>
@@ -112,28 +132,19 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       req.caller = caller;
     };
   const actor = (req: FastifyRequest): string => req.caller?.name ?? 'anonymous';
+  if (deps.backups !== undefined) registerBackupRoutes(app, deps.backups, guard('admin'));
+  registerProgressRoute(app, { rollouts: deps.rollouts, metrics }, guard('viewer'));
 
   app.get('/health', { schema: { hide: true } }, () => ({ status: 'ok' }));
   app.get('/ready', { schema: { hide: true } }, (_req, reply) => {
     const state = deps.ready();
     return reply.code(state.ready ? 200 : 503).send(state);
   });
-  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) => {
-    const counts = await deps.health.counts();
-    const byStatus = new Map<string, number>();
-    for (const r of await deps.rollouts.listRollouts()) byStatus.set(r.status, (byStatus.get(r.status) ?? 0) + 1);
-    const lines = [
-      '# TYPE ota_health_reports_total counter',
-      ...(['stored', 'duplicate', 'older'] as const).map(
-        (k) => `ota_health_reports_total{outcome="${k}"} ${counts[k]}`,
-      ),
-      '# TYPE ota_dead_letters_total counter',
-      `ota_dead_letters_total ${counts.deadLetters}`,
-      '# TYPE ota_rollouts gauge',
-      ...[...byStatus].map(([status, n]) => `ota_rollouts{status="${status}"} ${n}`),
-    ];
-    return reply.type('text/plain; version=0.0.4').send(`${lines.join('\n')}\n`);
-  });
+  app.get('/metrics', { schema: { hide: true } }, async (_req, reply) =>
+    reply
+      .type('text/plain; version=0.0.4')
+      .send(await metrics.render({ rollouts: deps.rollouts, health: deps.health })),
+  );
 
   app.post(
     '/v1/bundles',
@@ -204,6 +215,9 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
       const body = req.body;
       const id = body.id ?? `r${deps.now().toString(36)}${Math.floor(Math.random() * 1296).toString(36)}`;
       const bundle = await deps.bundles.get(body.bundleId);
+      const options = rolloutOptions(body, deps.now());
+      if (!options.ok)
+        return fail(reply, 400, 'INVALID_REQUEST', `body.${options.error.field}: ${options.error.message}`);
       if (bundle === undefined)
         return fail(reply, 422, 'UNKNOWN_BUNDLE', `bundle ${body.bundleId} is not in the store`);
       try {
@@ -221,6 +235,7 @@ export async function buildApi(deps: ApiDeps): Promise<FastifyInstance> {
             waveTimeoutSeconds: body.waveTimeoutSeconds,
             ...(body.startAt === undefined ? {} : { startAt: Date.parse(body.startAt) }),
             ...(body.maxPerMinute === undefined ? {} : { maxPerMinute: body.maxPerMinute }),
+            ...options.value,
           },
           actor(req),
         );

@@ -1,6 +1,8 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { GateConfigSchema } from '../rollout/health-gate.js';
 import { OPERATOR_ACTIONS, ROLLOUT_STATUSES } from '../rollout/states.js';
+import { MaintenanceSchema } from '../rollout/maintenance-windows.js';
+import { RolloutRateSchema } from '../rollout/rollout-rate.js';
 import { MAX_WAVES, WaveSpecSchema } from '../rollout/wave-plan.js';
 
 const strict = { additionalProperties: false } as const;
@@ -26,6 +28,8 @@ export const CreateRolloutBodySchema = Type.Object(
     waveTimeoutSeconds: Type.Integer({ minimum: 60, maximum: 30 * 86_400 }),
     startAt: Type.Optional(Type.String({ format: 'date-time' })),
     maxPerMinute: Type.Optional(Type.Integer({ minimum: 1, maximum: 1000 })),
+    maintenance: Type.Optional(MaintenanceSchema),
+    rate: Type.Optional(RolloutRateSchema),
   },
   strict,
 );

@@ -7,12 +7,15 @@ import type { Logger } from 'pino';
 import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
 import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { buildApi } from '../api/build-api.js';
+import { createServiceMetrics } from '../api/metrics.js';
+import type { RateLimitConfig } from '../api/rate-limit.js';
 import { openTokenStore, type TokenStore } from '../api/tokens.js';
 import { openBundleBackend, type S3BundleConfig } from '../bundles/bundle-backend.js';
 import type { BundleStore } from '../bundles/types.js';
 import { openDeviceIndex } from '../devices/device-index.js';
 import { createEnrolment } from '../devices/enrolment.js';
 import { createGroups } from '../devices/groups.js';
+import { startBackups, type BackupScheduleConfig } from '../backup/backup-schedule.js';
 import { createRolloutEngine, type RolloutEngine } from '../engine/rollout-engine.js';
 import { startHealthIngest, type HealthIngest } from '../health/health-ingest.js';
 import { openSqliteHealthStore } from '../health/sqlite-health-store.js';
@@ -60,6 +63,10 @@ export interface FleetServiceConfig {
   readonly onlineWindowSeconds?: number;
   /** An AWS IoT policy attached to every certificate enrolment makes (absent: none; the local core has no policies). */
   readonly iotPolicyName?: string;
+  /** The operator API's rate limit per token (default DEFAULT_RATE_LIMIT); `false`: none. */
+  readonly rateLimit?: RateLimitConfig | false;
+  /** Scheduled backups of the databases, with retention; without it backups are taken on demand only. */
+  readonly backup?: BackupScheduleConfig;
 }
 
 export interface FleetService {
@@ -138,6 +145,15 @@ export async function startFleetService(
     });
     opened.push(bus);
 
+    const metrics = createServiceMetrics();
+    const backups = startBackups({
+      dataDir: config.dataDir,
+      ...(config.backup === undefined ? {} : { schedule: config.backup }),
+      now: Date.now,
+      logger: logger.child({ part: 'backup' }),
+      onBackup: (outcome) => metrics.countBackup(outcome),
+    });
+    opened.push({ close: () => backups.stop() });
     const engine: RolloutEngine = createRolloutEngine({
       iot,
       store: rollouts,
@@ -149,6 +165,7 @@ export async function startFleetService(
         : { presignedUrlConfig: bundleBackend.presignedUrlConfig }),
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
+      onJobCounts: (rolloutId, wave, counts) => metrics.observeJobCounts(rolloutId, wave, counts),
     });
     const ingest: HealthIngest = await startHealthIngest({
       bus,
@@ -181,6 +198,9 @@ export async function startFleetService(
         groups: createGroups(iot),
         onlineWindowMs: (config.onlineWindowSeconds ?? 300) * 1000,
       },
+      metrics,
+      backups,
+      ...(config.rateLimit === undefined ? {} : { rateLimit: config.rateLimit }),
       ready: () => {
         const connected = bus.state.kind === 'connected';
         return { ready: connected, reasons: connected ? [] : [`MQTT ${bus.state.kind}`] };

@@ -1,6 +1,8 @@
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { HEALTH_REPORT_SHARED_FILTER } from '@otafleet/protocol';
+import type { RateLimitConfig } from '../api/rate-limit.js';
+import { checkBackupSchedule, type BackupScheduleConfig } from '../backup/backup-schedule.js';
 import type { FleetServiceConfig } from './fleet-service.js';
 
 export class StackConfigError extends Error {
@@ -57,6 +59,7 @@ export function loadStackConfig(
     );
   }
   const trust = pick('trust');
+  const ops = operationsFromEnv(env);
   return {
     coreArgs,
     fleet: {
@@ -74,8 +77,41 @@ export function loadStackConfig(
       lateJoinerIntervalMs: 30_000,
       // The embedded broker delivers shared subscriptions once the core supports them; until then, the plain filter.
       healthFilter: env['OTA_FLEET_HEALTH_FILTER'] ?? HEALTH_REPORT_SHARED_FILTER.replace(/^\$share\/[^/]+\//, ''),
+      ...ops,
     },
   };
+}
+
+/**
+ * The operations settings from the environment: OTA_FLEET_RATE_LIMIT (`BURST/PER_SECOND`, e.g. `100/20`, or
+ * `off`), OTA_FLEET_BACKUP_CRON (node-cron, UTC; scheduled backups into `<fleet data dir>/backups`) and
+ * OTA_FLEET_BACKUP_KEEP (backups kept, default 7).
+ */
+export function operationsFromEnv(env: NodeJS.ProcessEnv): Pick<FleetServiceConfig, 'rateLimit' | 'backup'> {
+  const out: { rateLimit?: RateLimitConfig | false; backup?: BackupScheduleConfig } = {};
+  const rate = env['OTA_FLEET_RATE_LIMIT'];
+  if (rate !== undefined) {
+    const m = /^(\d+)\/(\d+(?:\.\d+)?)$/.exec(rate);
+    if (rate === 'off') out.rateLimit = false;
+    else if (m !== null && Number(m[1]) >= 1 && Number(m[2]) > 0)
+      out.rateLimit = { burst: Number(m[1]), perSecond: Number(m[2]) };
+    else
+      throw new StackConfigError(`OTA_FLEET_RATE_LIMIT must be BURST/PER_SECOND (e.g. 100/20) or off, got "${rate}"`);
+  }
+  const cron = env['OTA_FLEET_BACKUP_CRON'];
+  if (cron !== undefined) {
+    const keepText = env['OTA_FLEET_BACKUP_KEEP'] ?? '7';
+    const backup = { cron, keep: /^\d+$/.test(keepText) ? Number(keepText) : NaN };
+    try {
+      checkBackupSchedule(backup);
+    } catch (e) {
+      throw new StackConfigError(
+        `OTA_FLEET_BACKUP_CRON / OTA_FLEET_BACKUP_KEEP: ${e instanceof Error ? e.message : String(e)}`,
+      );
+    }
+    out.backup = backup;
+  }
+  return out;
 }
 
 /** The fleet service's state lives under the stack's data directory unless it is given its own. */

@@ -60,7 +60,7 @@ export const DEVICE_OPTIONS = {
 } as const;
 
 /** Exit code of a bulk enrolment in which some devices failed (the others are enrolled). */
-export const EXIT_PARTIAL = 4;
+export const EXIT_PARTIAL = 10;
 
 const str = (v: unknown): string | undefined => (typeof v === 'string' ? v : undefined);
 const list = (v: unknown): string[] => (Array.isArray(v) ? v.filter((x): x is string => typeof x === 'string') : []);

@@ -1,34 +1,78 @@
-import { createReadStream } from 'node:fs';
+import { createReadStream, createWriteStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import { parseArgs } from 'node:util';
+import { DataDirLockedError } from '@otafleet/runtime';
+import { BackupError, backupTarget, restoreBackup } from '../backup/fleet-backup.js';
+import { createProgressRenderer, WATCH_ENDS_ON, type RolloutProgress } from './watch.js';
 import { OPERATOR_ACTIONS } from '../rollout/states.js';
 import type { WaveSpec } from '../rollout/wave-plan.js';
 import { DEVICE_CLI_HELP, DEVICE_OPTIONS, EXIT_PARTIAL, runDeviceCommand } from './device-commands.js';
 
-/** Exit codes: what happened, for scripts. */
-export const EXIT = { ok: 0, refused: 1, usage: 2, unreachable: 3, partial: EXIT_PARTIAL } as const;
+/** Exit codes: what happened, for scripts (also in FLEET_CLI_HELP and docs/fleet-service.md). */
+export const EXIT = {
+  ok: 0,
+  /** The service refused the request as invalid (400, 413, 415, 422) or failed (5xx). */
+  refused: 1,
+  usage: 2,
+  unreachable: 3,
+  /** No valid token (401) or a role too small (403). */
+  denied: 4,
+  notFound: 5,
+  /** The request conflicts with the current state (409: an illegal transition, an id taken). */
+  conflict: 6,
+  /** Over the API's rate limit (429); retry after the time printed. */
+  rateLimited: 7,
+  /** `rollouts watch`: the rollout stopped without completing (paused, aborted, canceled, rolled back). */
+  rolloutStopped: 8,
+  /** `restore`: the data directory belongs to a running service. */
+  dataDirInUse: 9,
+  /** A bulk enrolment in which some devices failed (the table says which and why). */
+  partial: EXIT_PARTIAL,
+} as const;
+
+/** The exit code of a refused call, by HTTP status. */
+export function exitOfStatus(status: number): number {
+  if (status === 401 || status === 403) return EXIT.denied;
+  if (status === 404) return EXIT.notFound;
+  if (status === 409) return EXIT.conflict;
+  if (status === 429) return EXIT.rateLimited;
+  return EXIT.refused;
+}
 
 export const FLEET_CLI_HELP = `Usage: pnpm fleet -- [--api URL] [--token T] [--json] COMMAND
   bundles upload FILE                          upload a signed bundle (verified by the service)
   bundles list
   rollouts create --bundle SHA256 --group G [--waves 5,10%,50%,100%] [--on-breach pause|abort|rollback]
                   [--soak SECONDS] [--timeout SECONDS] [--name NAME] [--id ID]
+                  [--window MINUTES:CRON ...] [--time-zone TZ] [--max-per-minute N] [--start-at ISO-TIME]
   rollouts list [--status S] | show ID | audit ID
   rollouts pause|resume|cancel|abort|rollback|promote ID [--reason TEXT]
+  rollouts watch ID [--interval MS]            live progress per wave until the rollout completes or stops
   devices health THING
 ${DEVICE_CLI_HELP}
   dead-letters
+  backup [--out FILE|DIR]                      take a backup through the API (admin) and download it
+  restore FILE [--fleet-data-dir DIR]          restore a backup into a STOPPED service's data directory
 Options: --api (env OTA_FLEET_API, default http://127.0.0.1:8080), --token (env OTA_FLEET_TOKEN, or the
-  operator-token file the local stack wrote: --token-file, default .data/iot-core/fleet-service/operator-token).
-Exit codes: 0 done, 1 the service refused (its code and message are printed), 2 usage, 3 service unreachable,
-  4 partly done (a bulk enrolment in which some devices failed; the table says which and why).`;
+  operator-token file the local stack wrote: --token-file, default .data/iot-core/fleet-service/operator-token);
+  --json prints the service's JSON (also for refusals: {status, code, message}) instead of text.
+Exit codes: 0 done, 1 refused as invalid (the code and message are printed), 2 usage, 3 service unreachable,
+  4 not authenticated or not allowed, 5 not found, 6 conflict with the current state, 7 over the rate limit,
+  8 watched rollout stopped without completing, 9 restore onto a running service's data directory,
+  10 partly done (a bulk enrolment in which some devices failed; the table says which and why).`;
 
 export interface CliIo {
   readonly out: (text: string) => void;
   readonly err: (text: string) => void;
   readonly env: NodeJS.ProcessEnv;
   readonly readToken: (path: string) => Promise<string | undefined>;
+  /** Whether stdout is a terminal (`watch` redraws in place there). */
+  readonly isTTY?: boolean;
+  /** How `watch` waits between polls (tests pass a faster one). */
+  readonly sleep?: (ms: number) => Promise<void>;
 }
 
 class UsageError extends Error {}
@@ -60,11 +104,25 @@ const OPTIONS = {
   status: { type: 'string' },
   reason: { type: 'string' },
   ...DEVICE_OPTIONS,
+  interval: { type: 'string' },
+  out: { type: 'string' },
+  'fleet-data-dir': { type: 'string' },
+  window: { type: 'string', multiple: true },
+  'time-zone': { type: 'string' },
+  'max-per-minute': { type: 'string' },
+  'start-at': { type: 'string' },
 } as const;
 
-const integer = (flag: string, text: string | undefined, fallback: number): number => {
+/** `--window "60:0 2 * * 1-5"`: a maintenance window of 60 minutes starting at each match of the node-cron expression. */
+export function parseWindow(text: string): { cron: string; durationMinutes: number } {
+  const m = /^(\d+):(.+)$/.exec(text.trim());
+  if (m === null) throw new UsageError(`--window: "${text}" is not MINUTES:CRON (e.g. "60:0 2 * * 1-5")`);
+  return { durationMinutes: Number(m[1]), cron: (m[2] ?? '').trim() };
+}
+
+const integer = (flag: string, text: string | undefined, fallback: number, unit = 'seconds'): number => {
   if (text === undefined) return fallback;
-  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} must be a whole number of seconds, got "${text}"`);
+  if (!/^\d+$/.test(text)) throw new UsageError(`--${flag} must be a whole number of ${unit}, got "${text}"`);
   return Number(text);
 };
 
@@ -131,7 +189,31 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
       ...(payload === undefined ? {} : { body: payload }),
       ...(raw === undefined ? {} : { duplex: 'half' }),
     });
+    if (response.headers.get('content-type')?.startsWith('application/json') !== true) {
+      return { status: response.status, body: { code: 'UNEXPECTED_RESPONSE', message: await response.text() } as Row };
+    }
     return { status: response.status, body: (await response.json()) as Row };
+  };
+  const download = async (path: string, file: string): Promise<{ status: number; body: Row }> => {
+    const response = await fetch(`${api}${path}`, {
+      headers: token === undefined ? {} : { authorization: `Bearer ${token}` },
+    });
+    if (!response.ok || response.body === null) {
+      return { status: response.status, body: (await response.json()) as Row };
+    }
+    await pipeline(
+      Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+      createWriteStream(file, { mode: 0o600 }),
+    );
+    return { status: response.status, body: {} };
+  };
+  const refusal = (r: { status: number; body: Row }): number => {
+    if (values.json === true) {
+      io.out(`${JSON.stringify({ status: r.status, code: r.body.code, message: r.body.message }, null, 2)}\n`);
+    } else {
+      io.err(`${String(r.body.code)}: ${String(r.body.message)}\n`);
+    }
+    return exitOfStatus(r.status);
   };
 
   const [group, command, arg] = positionals;
@@ -172,6 +254,18 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
         onBreach: values['on-breach'] ?? 'pause',
         soakSeconds: integer('soak', values.soak, 600),
         waveTimeoutSeconds: integer('timeout', values.timeout, 3600),
+        ...(values.window === undefined
+          ? {}
+          : {
+              maintenance: {
+                windows: values.window.map(parseWindow),
+                ...(values['time-zone'] === undefined ? {} : { timeZone: values['time-zone'] }),
+              },
+            }),
+        ...(values['max-per-minute'] === undefined
+          ? {}
+          : { rate: { maximumPerMinute: integer('max-per-minute', values['max-per-minute'], 0, 'devices') } }),
+        ...(values['start-at'] === undefined ? {} : { startAt: values['start-at'] }),
       });
       show = (b) => `created rollout ${String(b.id)} (${String(b.status)}), ${(b.waves as unknown[]).length} waves`;
     } else if (group === 'rollouts' && command === 'list') {
@@ -206,6 +300,50 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
         values.reason === undefined ? {} : { reason: values.reason },
       );
       show = (b) => `rollout ${String(b.id)} is ${String(b.status)}`;
+    } else if (group === 'rollouts' && command === 'watch') {
+      const id = encodeURIComponent(need('ID', arg));
+      const interval = integer('interval', values.interval, 2000, 'milliseconds');
+      const sleep = io.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+      const render = createProgressRenderer({
+        tty: io.isTTY === true && values.json !== true,
+        write: io.out,
+        now: Date.now,
+      });
+      for (;;) {
+        const polled = await request('GET', `/v1/rollouts/${id}/progress`);
+        if (polled.status >= 400) return refusal(polled);
+        const progress = polled.body as unknown as RolloutProgress;
+        if (values.json === true) io.out(`${JSON.stringify(progress)}\n`);
+        else render(progress);
+        if (WATCH_ENDS_ON.includes(progress.status)) {
+          return progress.status === 'completed' ? EXIT.ok : EXIT.rolloutStopped;
+        }
+        await sleep(interval);
+      }
+    } else if (group === 'backup') {
+      const taken = await request('POST', '/v1/backups');
+      if (taken.status >= 400) return refusal(taken);
+      const name = String(taken.body.name);
+      const file = backupTarget(values.out ?? '.', Date.parse(String(taken.body.createdAt)));
+      const fetched = await download(`/v1/backups/${encodeURIComponent(name)}`, file);
+      if (fetched.status >= 400) return refusal(fetched);
+      result = { status: 200, body: { ...taken.body, file } };
+      show = (b) => `backup ${String(b.name)} (${String(b.bytes)} bytes) written to ${String(b.file)}`;
+    } else if (group === 'restore') {
+      const file = need('FILE', command);
+      const dataDir = values['fleet-data-dir'] ?? '.data/iot-core/fleet-service';
+      try {
+        result = { status: 200, body: { ...restoreBackup(file, dataDir) } };
+      } catch (e) {
+        if (e instanceof DataDirLockedError) {
+          io.err(`${e.message}\n`);
+          return EXIT.dataDirInUse;
+        }
+        if (e instanceof BackupError) return refusal({ status: 422, body: { code: e.code, message: e.message } });
+        throw e;
+      }
+      show = (b) =>
+        `restored the backup of ${String(b.createdAt)} into ${String(b.dataDir)}: ${(b.databases as string[]).join(', ')}; ${String(b.bundleFilesAdded)} bundle files added`;
     } else if (group === 'devices' && command === 'health') {
       result = await request('GET', `/v1/devices/${encodeURIComponent(need('THING', arg))}/health`);
     } else if (group === 'dead-letters') {
@@ -228,10 +366,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
       ({ result, show } = outcome);
       okCode = outcome.code ?? EXIT.ok;
     }
-    if (result.status >= 400) {
-      io.err(`${String(result.body.code)}: ${String(result.body.message)}\n`);
-      return EXIT.refused;
-    }
+    if (result.status >= 400) return refusal(result);
     io.out(`${values.json === true ? JSON.stringify(result.body, null, 2) : show(result.body)}\n`);
     return okCode;
   } catch (e) {

@@ -5,6 +5,7 @@ runFleetCli(process.argv.slice(2), {
   out: (text) => process.stdout.write(text),
   err: (text) => process.stderr.write(text),
   env: process.env,
+  isTTY: process.stdout.isTTY,
   readToken: (path) =>
     readFile(path, 'utf8').then(
       (t) => t.trim(),

@@ -17,6 +17,7 @@ import {
   ensureJob,
   ensureWaveGroup,
   jobCounts,
+  jobState,
   rollbackJobId,
   waveJobId,
 } from './wave-jobs.js';
@@ -35,6 +36,8 @@ export interface RolloutEngineDeps {
   readonly devicePolicy?: DeviceUpdatePolicy;
   /** Baseline devices sampled at most (devices not updated yet), to bound the cost of a gate at fleet scale. */
   readonly baselineSampleSize?: number;
+  /** Told each wave job's counts as read (for metrics). */
+  readonly onJobCounts?: (rolloutId: string, wave: number, counts: WaveInstallCounts) => void;
 }
 
 /** What one tick did, for logs, metrics and tests. */
@@ -152,6 +155,8 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       continuous: true,
       ...(r.definition.maxPerMinute === undefined ? {} : { maxPerMinute: r.definition.maxPerMinute }),
       ...(deps.presignedUrlConfig === undefined ? {} : { presignedUrlConfig: deps.presignedUrlConfig }),
+      ...(r.definition.rate === undefined ? {} : { rolloutConfig: r.definition.rate }),
+      ...(r.definition.maintenance === undefined ? {} : { maintenanceWindows: r.definition.maintenance.aws }),
     });
   }
 
@@ -181,9 +186,22 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   async function judge(r: RolloutRecord, wave: WaveRecord): Promise<TickOutcome> {
     const jobId = wave.jobId ?? waveJobId(r.id, wave.index);
-    let install = await jobCounts(deps.iot, jobId);
+    const state = await jobState(deps.iot, jobId);
+    let install = state.counts;
+    deps.onJobCounts?.(r.id, wave.index, install);
+    if (state.status === 'SCHEDULED') {
+      // A maintenance window is closed: nothing more is released until it opens, and the wait is not the
+      // release's fault, so neither the gate nor the wave's timeout runs.
+      return { kind: 'idle', why: `${wave.name}: waiting for a maintenance window` };
+    }
     const now = deps.now();
-    const timedOut = wave.deployedAt !== undefined && now - wave.deployedAt > r.definition.waveTimeoutSeconds * 1000;
+    // With maintenance windows the timeout runs from when the job last changed status (a window opened), so
+    // the hours between windows do not count against the wave.
+    const since =
+      r.definition.maintenance !== undefined && wave.deployedAt !== undefined && state.lastUpdatedAt !== undefined
+        ? Math.max(wave.deployedAt, state.lastUpdatedAt)
+        : wave.deployedAt;
+    const timedOut = since !== undefined && now - since > r.definition.waveTimeoutSeconds * 1000;
     if (timedOut && install.queued + install.inProgress > 0) {
       // Past the wave's timeout, what has not finished counts against the release.
       install = { ...install, failed: install.failed + install.queued + install.inProgress, queued: 0, inProgress: 0 };

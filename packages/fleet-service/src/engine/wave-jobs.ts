@@ -6,7 +6,9 @@ import {
   DescribeJobCommand,
   DescribeThingGroupCommand,
   type IoTClient,
+  type JobExecutionsRolloutConfig,
   type JobProcessDetails,
+  type MaintenanceWindow,
 } from '@aws-sdk/client-iot';
 import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { WaveInstallCounts } from '../rollout/health-gate.js';
@@ -67,6 +69,10 @@ export interface JobSpec {
   readonly description: string;
   readonly continuous: boolean;
   readonly maxPerMinute?: number;
+  /** The whole rollout config (maximum and exponential rate); wins over maxPerMinute. */
+  readonly rolloutConfig?: JobExecutionsRolloutConfig;
+  /** schedulingConfig.maintenanceWindows: executions are released only inside one (AWS form, UTC). */
+  readonly maintenanceWindows?: readonly MaintenanceWindow[];
   readonly inProgressTimeoutMinutes?: number;
   readonly presignedUrlConfig?: JobPresignedUrlConfig;
 }
@@ -81,9 +87,14 @@ export async function ensureJob(iot: IoTClient, spec: JobSpec): Promise<void> {
         document: spec.document,
         description: spec.description,
         targetSelection: spec.continuous ? 'CONTINUOUS' : 'SNAPSHOT',
-        ...(spec.maxPerMinute === undefined
+        ...(spec.rolloutConfig !== undefined
+          ? { jobExecutionsRolloutConfig: spec.rolloutConfig }
+          : spec.maxPerMinute === undefined
+            ? {}
+            : { jobExecutionsRolloutConfig: { maximumPerMinute: spec.maxPerMinute } }),
+        ...(spec.maintenanceWindows === undefined || spec.maintenanceWindows.length === 0
           ? {}
-          : { jobExecutionsRolloutConfig: { maximumPerMinute: spec.maxPerMinute } }),
+          : { schedulingConfig: { maintenanceWindows: spec.maintenanceWindows.map((w) => ({ ...w })) } }),
         ...(spec.inProgressTimeoutMinutes === undefined
           ? {}
           : { timeoutConfig: { inProgressTimeoutInMinutes: spec.inProgressTimeoutMinutes } }),
@@ -97,8 +108,24 @@ export async function ensureJob(iot: IoTClient, spec: JobSpec): Promise<void> {
 
 /** The job's execution counts as the gate reads them. */
 export async function jobCounts(iot: IoTClient, jobId: string): Promise<WaveInstallCounts> {
+  return (await jobState(iot, jobId)).counts;
+}
+
+/** The counts and the job's status: SCHEDULED while a maintenance window is closed. */
+export async function jobState(
+  iot: IoTClient,
+  jobId: string,
+): Promise<{
+  readonly counts: WaveInstallCounts;
+  readonly status: string | undefined;
+  readonly lastUpdatedAt: number | undefined;
+}> {
   const out = await iot.send(new DescribeJobCommand({ jobId }));
-  return countsOf(out.job?.jobProcessDetails ?? {});
+  return {
+    counts: countsOf(out.job?.jobProcessDetails ?? {}),
+    status: out.job?.status,
+    lastUpdatedAt: out.job?.lastUpdatedAt?.getTime(),
+  };
 }
 
 export function countsOf(d: JobProcessDetails): WaveInstallCounts {

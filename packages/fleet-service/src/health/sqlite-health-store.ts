@@ -68,6 +68,10 @@ export function openSqliteHealthStore(path: string): HealthStore {
       'INSERT INTO ingest_count (kind, n) VALUES (?, ?) ON CONFLICT (kind) DO UPDATE SET n = n + excluded.n',
     ),
     counts: db.prepare<[], { kind: string; n: number }>('SELECT kind, n FROM ingest_count'),
+    byStatus: db.prepare<[], { k: string; n: number }>(
+      'SELECT status AS k, count(*) AS n FROM device_health GROUP BY status',
+    ),
+    byCode: db.prepare<[], { k: string; n: number }>('SELECT code AS k, count(*) AS n FROM dead_letter GROUP BY code'),
     sample: db.prepare<[string, string], SampleRow>(
       'SELECT count(*) AS devices, sum(unhealthy) AS unhealthy, sum(uptime_seconds) AS uptime, sum(crashes) AS crashes, ' +
         'sum(restarts) AS restarts, sum(errors) AS errors, sum(requests) AS requests FROM device_version_health ' +
@@ -180,6 +184,11 @@ export function openSqliteHealthStore(path: string): HealthStore {
           deadLetters: byKind.get('deadLetters') ?? 0,
         };
       }),
+    fleetCounts: () =>
+      settle(() => ({
+        byStatus: Object.fromEntries(q.byStatus.all().map((r) => [r.k, r.n])),
+        deadLettersByCode: Object.fromEntries(q.byCode.all().map((r) => [r.k, r.n])),
+      })),
     close: () => settle(() => void db.close()),
   };
 }

@@ -42,6 +42,11 @@ export interface HealthCounts {
   readonly deadLetters: number;
 }
 
+export interface FleetCounts {
+  readonly byStatus: Readonly<Record<string, number>>;
+  readonly deadLettersByCode: Readonly<Record<string, number>>;
+}
+
 /**
  * Device health as the fleet service knows it. `ingest` takes a batch in one transaction (one fsync for many
  * reports) and resolves once it is on disk; per device the newest report wins (by boot id and sequence, not by
@@ -58,5 +63,7 @@ export interface HealthStore {
   ): Promise<HealthSample>;
   deadLetters(options?: { readonly limit?: number; readonly afterId?: number }): Promise<readonly DeadLetter[]>;
   counts(): Promise<HealthCounts>;
+  /** Devices by the status of their newest report, and dead letters held by code (for metrics). */
+  fleetCounts(): Promise<FleetCounts>;
   close(): Promise<void>;
 }

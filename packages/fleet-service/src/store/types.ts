@@ -1,6 +1,8 @@
 import type { Result } from '@otafleet/protocol';
 import type { GateConfig, GateVerdict } from '../rollout/health-gate.js';
 import type { RolloutEvent, RolloutStatus, WaveEvent, WaveStatus } from '../rollout/states.js';
+import type { MaintenancePlan } from '../rollout/maintenance-windows.js';
+import type { RolloutRate } from '../rollout/rollout-rate.js';
 import type { PlannedWave, WaveSpec } from '../rollout/wave-plan.js';
 
 export type RolloutTarget =
@@ -21,8 +23,11 @@ export interface RolloutDefinition {
   readonly soakSeconds: number;
   readonly waveTimeoutSeconds: number;
   readonly startAt?: number;
-  readonly maintenanceWindow?: { readonly cron: string; readonly durationMinutes: number };
   readonly maxPerMinute?: number;
+  /** Maintenance windows as the operator wrote them and as each wave's job gets them (AWS's UTC form). */
+  readonly maintenance?: MaintenancePlan;
+  /** Each wave's job rollout rate (AWS's jobExecutionsRolloutConfig); wins over maxPerMinute. */
+  readonly rate?: RolloutRate;
 }
 
 export interface RolloutRecord {
