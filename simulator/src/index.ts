@@ -1,1 +1,2 @@
-export {};
+// sim-runtime: the virtual fleet
+export * from './fleet/contracts.js';
