@@ -78,3 +78,7 @@ export {
 export type { RolloutEngine, RolloutEngineDeps, TickOutcome, DeviceUpdatePolicy, JobSpec } from './engine/index.js';
 export { buildApi, openTokenStore, ROLES, roleAtLeast } from './api/index.js';
 export type { ApiDeps, Caller, Role, TokenStore, CreateRolloutBody } from './api/index.js';
+export { CreateRolloutBodySchema } from './api/index.js';
+export { startFleetService, bundleUrlKeyText } from './app/fleet-service.js';
+export type { FleetService, FleetServiceConfig, IotEndpoints } from './app/fleet-service.js';
+export { loadStackConfig, withFleetDataDir, StackConfigError } from './app/stack-config.js';
