@@ -4,3 +4,4 @@ export type { ScenarioOverrides, ScenarioPlan, PlannedDevice, LateJoinerBatch } 
 export { FLEET_GROUP, thingNameOf } from './rules.js';
 export { ScenarioSchema } from './schema.js';
 export type { Scenario, Release, Fault, DeviceGroup, LateJoiners, ScenarioRollout, Expectation } from './schema.js';
+export { loadScenario, presetNames, PRESETS_DIR, type LoadedScenario } from './presets.js';

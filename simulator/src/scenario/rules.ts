@@ -107,6 +107,12 @@ export function checkScenarioRules(s: Scenario): RuleIssue[] {
     if (!groups.has(g))
       add(`/expect/untouched/groups/${j}`, `expect.untouched.groups[${j}] ${g} is not a group of the fleet`);
   });
+  for (const [g, v] of Object.entries(e.groupVersions ?? {})) {
+    if (!groups.has(g)) add(`/expect/groupVersions/${g}`, `expect.groupVersions: ${g} is not a group of the fleet`);
+    else if (!versions.has(v) && !startVersions.has(v)) {
+      add(`/expect/groupVersions/${g}`, `expect.groupVersions: ${v} is neither a release nor a start version`);
+    }
+  }
   if (e.versions !== undefined) {
     const tallies = Object.entries(e.versions);
     for (const [v] of tallies) {
