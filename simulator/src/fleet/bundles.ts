@@ -1,4 +1,5 @@
-import { mkdir, rename, rm } from 'node:fs/promises';
+import { access, mkdir, rename, rm } from 'node:fs/promises';
+import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
 import { verifyBundleFile, type TrustStore } from '@otafleet/bundle';
 import {
@@ -37,7 +38,7 @@ function memoryProgress(): DownloadProgressStore {
 }
 
 /**
- * One download per bundle (content hash) per thread, integrity and signature checked once; each device then
+ * One download per bundle (content hash) per thread (its own partial file; the first finished copy is kept for all), integrity and signature checked once; each device then
  * verifies the cached file itself against its own policy (hardware, versions, clock). A failed download leaves
  * no entry, so the next device tries again.
  */
@@ -48,7 +49,16 @@ function sharedDownload(t: ThreadBundles, r: FetchRequest): Promise<string> {
     entry = (async () => {
       const dir = join(t.dir, 'cache');
       await mkdir(dir, { recursive: true });
-      const partial = join(dir, `${sha}.partial`);
+      const path = join(dir, `${sha}.otab`);
+      // Another thread (or an earlier run) may have it already: each device verifies it anyway.
+      if (
+        await access(path).then(
+          () => true,
+          () => false,
+        )
+      )
+        return path;
+      const partial = join(dir, `${sha}.${threadId}.partial`);
       await downloadAndVerifyBundle({
         url: r.download.url,
         refreshUrl: r.refreshUrl,
@@ -60,12 +70,14 @@ function sharedDownload(t: ThreadBundles, r: FetchRequest): Promise<string> {
         trust: t.trust,
         logger: t.logger,
       });
-      const path = join(dir, `${sha}.otab`);
       await rename(partial, path);
       return path;
     })();
     t.cache.set(sha, entry);
-    entry.catch(() => t.cache.delete(sha));
+    entry.catch((e: unknown) => {
+      t.logger.warn({ err: e, sha256: sha }, 'shared bundle download failed; the next device tries again');
+      t.cache.delete(sha);
+    });
   }
   return entry;
 }

@@ -30,6 +30,18 @@ export function sharedSilentLogger(): Logger {
   return logger;
 }
 
+/**
+ * The agents' logger: silent and shared; with SIM_AGENT_LOG_LEVEL set (debugging a scenario), the fleet's
+ * logger's children at that level instead.
+ */
+function agentLogger(fleetLogger: Logger): Logger {
+  const level = process.env['SIM_AGENT_LOG_LEVEL'];
+  if (level === undefined || level === '') return sharedSilentLogger();
+  const l = pino({ level }, pino.destination(2));
+  void fleetLogger;
+  return l;
+}
+
 /** Phase counts of a set of observations, and how many are offline. */
 export function countPhases(observations: readonly DeviceObservation[]): Record<string, number> {
   const counts: Record<string, number> = {};
@@ -55,7 +67,7 @@ export class DeviceHost {
       trust: parseTrustStore(settings.trustSetJson),
       dir: settings.dataDir,
       mode: settings.downloadCache,
-      logger: sharedSilentLogger(),
+      logger,
       cache: new Map(),
       corruptingProxy: () => (this.#proxy ??= startCorruptingProxy()),
     };
@@ -65,7 +77,7 @@ export class DeviceHost {
       bundles,
       open,
       protocolVersion: settings.protocolVersion,
-      agentLogger: sharedSilentLogger(),
+      agentLogger: agentLogger(logger),
       logger,
       seed: settings.seed,
       dataDir: settings.dataDir,

@@ -24,7 +24,9 @@ export const immediateCall: JournalCall = <T>(fn: () => T): Promise<T> => {
  * Group commit for a database many devices share (the simulator): calls made in the same turn of the event loop
  * run in order in ONE transaction, and every promise settles only after its COMMIT (one fsync for the group, not
  * one per call). A call that throws rejects alone; a failed COMMIT rejects the whole group. Reads are queued too, so
- * each sees the writes made before it.
+ * each sees the writes made before it. BEGIN IMMEDIATE: the write lock is taken (waiting up to the busy timeout)
+ * before the first statement, so a group never fails on upgrading a read to a write while another connection of
+ * the same file (another worker) writes.
  */
 export function groupCommitCall(db: Database.Database): { readonly call: JournalCall; flush(): void } {
   let queue: Queued[] = [];
@@ -44,7 +46,7 @@ export function groupCommitCall(db: Database.Database): { readonly call: Journal
             results.push({ ok: false, error: asError(e) });
           }
         }
-      })();
+      }).immediate();
     } catch (e) {
       for (const q of group) q.reject(asError(e));
       return;
