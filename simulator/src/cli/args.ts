@@ -6,6 +6,7 @@ export const SIM_HELP = `Usage: pnpm sim -- run SCENARIO [options]
   --seed S           seed instead of the scenario's (fault placement, canary choice)
   --report FILE      write the JSON report (docs/simulator.md) to FILE
   --workers N        worker threads for the devices (default: 2 from 500 devices, else 0)
+  --enrol HOW        sdk (AWS's IoT client over SigV4 HTTP) or registry (the core's registry directly; default)
   --keep-data        keep the scratch data directory (its path is printed)
   --log-level L      stack and fleet logs on stderr (default warn)
 Exit: 0 the expected outcome held, 1 it did not, 2 a bad scenario or setup.`;
@@ -20,6 +21,7 @@ export interface RunCommand {
   readonly seed: number | undefined;
   readonly report: string | undefined;
   readonly workers: number | undefined;
+  readonly enrolment: 'sdk' | 'registry';
   readonly keepData: boolean;
   readonly logLevel: string;
 }
@@ -50,6 +52,7 @@ export function parseCommand(argv: readonly string[]): RunCommand {
         report: { type: 'string' },
         workers: { type: 'string' },
         'keep-data': { type: 'boolean' },
+        enrol: { type: 'string' },
         'log-level': { type: 'string' },
       },
     });
@@ -63,8 +66,11 @@ export function parseCommand(argv: readonly string[]): RunCommand {
   const v = parsed.values;
   const logLevel = v['log-level'] ?? 'warn';
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
+  const enrolment = v.enrol ?? 'registry';
+  if (enrolment !== 'sdk' && enrolment !== 'registry') throw new UsageError('--enrol must be sdk or registry');
   return {
     scenario,
+    enrolment,
     devices: wholeNumber('devices', v.devices, 1, 1_000_000),
     seed: wholeNumber('seed', v.seed, 0, 2 ** 31 - 1),
     report: v.report,

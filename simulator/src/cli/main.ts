@@ -51,6 +51,7 @@ async function main(argv: readonly string[]): Promise<number> {
       logger,
       ...(command.workers === undefined ? {} : { workers: command.workers }),
       keepData: command.keepData,
+      enrolment: command.enrolment,
       onProgress: (p) => progress.update(p),
       signal: stop.signal,
     });

@@ -4,6 +4,8 @@ import {
   CreateThingGroupCommand,
   ListJobExecutionsForJobCommand,
   ListThingsInThingGroupCommand,
+  type AddThingToThingGroupCommandInput,
+  type CreateThingCommandInput,
   type IoTClient,
 } from '@aws-sdk/client-iot';
 import { FLEET_GROUP } from '../scenario/rules.js';
@@ -30,20 +32,30 @@ export async function createGroups(iot: IoTClient, groups: readonly string[]): P
   for (const thingGroupName of groups) await iot.send(new CreateThingGroupCommand({ thingGroupName }));
 }
 
+/** The two registry writes enrolment needs, in AWS IoT's request shapes. */
+export interface Enroller {
+  createThing(input: CreateThingCommandInput): Promise<unknown>;
+  addThingToThingGroup(input: AddThingToThingGroupCommandInput): Promise<unknown>;
+}
+
+/** Enrolment through AWS's own IoT client (SigV4 HTTP): what an operator's tooling does against AWS IoT. */
+export const sdkEnroller = (iot: IoTClient): Enroller => ({
+  createThing: (input) => iot.send(new CreateThingCommand(input)),
+  addThingToThingGroup: (input) => iot.send(new AddThingToThingGroupCommand(input)),
+});
+
 /**
  * Enrols devices as AWS IoT does it: a thing each (with its hardware type as an attribute), a member of the fleet
- * group and of its scenario group. Through AWS's own client, `concurrency` requests at a time.
+ * group and of its scenario group; `concurrency` devices at a time.
  */
-export async function enrolDevices(iot: IoTClient, devices: readonly PlannedDevice[], concurrency = 16): Promise<void> {
+export async function enrolDevices(to: Enroller, devices: readonly PlannedDevice[], concurrency = 32): Promise<void> {
   await inParallel(devices, concurrency, async ({ spec, group }) => {
-    await iot.send(
-      new CreateThingCommand({
-        thingName: spec.thingName,
-        attributePayload: { attributes: { hardwareType: spec.hardwareType } },
-      }),
-    );
+    await to.createThing({
+      thingName: spec.thingName,
+      attributePayload: { attributes: { hardwareType: spec.hardwareType } },
+    });
     for (const thingGroupName of [FLEET_GROUP, group]) {
-      await iot.send(new AddThingToThingGroupCommand({ thingGroupName, thingName: spec.thingName }));
+      await to.addThingToThingGroup({ thingGroupName, thingName: spec.thingName });
     }
   });
 }

@@ -10,7 +10,15 @@ import type { ScenarioPlan } from '../scenario/expand.js';
 import { FLEET_GROUP } from '../scenario/rules.js';
 import { buildReport, type RunFacts, type SimReport } from '../report/report.js';
 import { fleetApi, type FleetApi, type RolloutView } from './fleet-api.js';
-import { createGroups, enrolDevices, executionsOf, thingsInGroup, type CoreExecution } from './registry.js';
+import {
+  createGroups,
+  enrolDevices,
+  executionsOf,
+  sdkEnroller,
+  thingsInGroup,
+  type CoreExecution,
+  type Enroller,
+} from './registry.js';
 import { buildReleases, simTrustSet } from './releases.js';
 import { startSimStack, type SimStack } from './stack.js';
 
@@ -33,6 +41,12 @@ export interface RunOptions {
   readonly onProgress?: (p: RunProgress) => void;
   /** Aborting stops waiting: the fleet and the stack close, and the run ends with `interrupted`. */
   readonly signal?: AbortSignal;
+  /**
+   * How devices are enrolled: `sdk` through AWS's IoT client against the core's control plane (the operator's
+   * path), `registry` straight into the core's registry (the same code behind those routes, without thousands of
+   * signed HTTP requests: the default, as enrolment is setup, not what a scenario tests).
+   */
+  readonly enrolment?: 'sdk' | 'registry';
   /** How often the rollout is polled (ms); default 500. */
   readonly pollMs?: number;
 }
@@ -110,7 +124,8 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
     stage = 'enrolling';
     const t1 = Date.now();
     await createGroups(stack.iot, plan.groups);
-    await enrolDevices(stack.iot, plan.devices);
+    const enroller: Enroller = options.enrolment === 'sdk' ? sdkEnroller(stack.iot) : stack.core.registry;
+    await enrolDevices(enroller, plan.devices);
     mark('enrolMs', t1);
     const api: FleetApi = fleetApi(stack.fleetApi, stack.token);
     const bundleIds = new Map<string, string>();
@@ -164,7 +179,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       timers.push(
         setTimeout(() => {
           void (async () => {
-            await enrolDevices(activeStack.iot, batch.devices);
+            await enrolDevices(enroller, batch.devices);
             await activeFleet.addDevices(batch.devices.map((d) => d.spec));
           })().catch((e: unknown) => logger.error({ err: e, group: batch.group }, 'late joiners did not join'));
         }, batch.afterMs),

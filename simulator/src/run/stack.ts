@@ -45,7 +45,10 @@ export async function startSimStack(options: SimStackOptions): Promise<SimStack>
   const stack = withFleetDataDir(loaded, coreConfig.dataDir);
   const bundleUrlKey = bundleUrlKeyText(stack.fleet.dataDir);
   coreConfig = { ...coreConfig, bundleUrlKey };
-  const core = await startLocalCore(coreConfig, options.logger.child({ part: 'iot-core' }));
+  const coreLogger = options.logger.child({ part: 'iot-core' });
+  // At the default level the core's one warning (the development access key, by design here) is noise in every run.
+  if (coreLogger.level === 'warn') coreLogger.level = 'error';
+  const core = await startLocalCore(coreConfig, coreLogger);
   try {
     const broker = core.broker;
     if (broker === undefined) throw new Error('the local core started without its embedded broker');
