@@ -5,3 +5,5 @@ export { applyFleetFaults, FleetFaultError, type FleetFaultRule } from './faults
 export { seededRandom, randomFor, pickIndices, type Random } from './faults/random.js';
 // sim-scenario: scenario files, the runner, the report
 export * from './scenario/index.js';
+export * from './run/index.js';
+export * from './report/index.js';
