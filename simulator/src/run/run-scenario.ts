@@ -25,7 +25,7 @@ import { startSimStack, type SimStack } from './stack.js';
 /** What a run reports while it goes: devices per phase, the rollout's and its waves' status. */
 export interface RunProgress {
   readonly elapsedMs: number;
-  readonly stage: 'starting' | 'enrolling' | 'rollout' | 'settling' | 'reporting';
+  readonly stage: 'starting' | 'enrolling' | 'connecting' | 'rollout' | 'settling' | 'reporting';
   readonly phases: Readonly<Record<string, number>>;
   readonly rollout?: { readonly status: string; readonly waves: readonly { name: string; status: string }[] };
 }
@@ -154,6 +154,23 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       phases = counts;
       progress();
     });
+    // The rollout starts once the fleet is online: a wave deployed to devices still connecting would count their
+    // start-up against its timeout, which is not what a scenario tests.
+    stage = 'connecting';
+    progress();
+    const deadline = started + deadlineMs;
+    for (;;) {
+      const seen = await fleet.observe();
+      // Online now, or once already (a device with a flapping link need not be up at this very moment).
+      const connected = (o: DeviceObservation): boolean => o.online || o.messagesIn > 0;
+      if (seen.every(connected)) break;
+      if (Date.now() >= deadline || options.signal?.aborted === true) {
+        throw new RunSetupError(
+          `${seen.filter((o) => !connected(o)).length} of ${seen.length} devices had not connected by the deadline`,
+        );
+      }
+      await sleep(options.pollMs ?? 500, options.signal);
+    }
     mark('fleetStartMs', t2);
 
     stage = 'rollout';
@@ -185,7 +202,6 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
         }, batch.afterMs),
       );
     }
-    const deadline = started + deadlineMs;
     let reachedRest = false;
     while (Date.now() < deadline && options.signal?.aborted !== true) {
       view = await api.rollout(body.id ?? '');
