@@ -46,6 +46,11 @@ export function checkExpectations(f: RunFacts): Check[] {
       check(`devices on ${version}`, got === want, `${tally === 'all' ? 'all ' : ''}${want}`, String(got));
     }
   }
+  if (e.versionsAmong !== undefined) {
+    const good = new Set(e.versionsAmong);
+    const off = obs.filter((o) => !good.has(o.runningVersion)).map((o) => `${o.thingName} ${o.runningVersion}`);
+    check('every device on a good version', off.length === 0, e.versionsAmong.join(' or '), `others: ${list(off)}`);
+  }
   const groupOf = new Map<string, string>();
   for (const d of [...f.plan.devices, ...f.plan.lateJoiners.flatMap((b) => b.devices)]) {
     groupOf.set(d.spec.thingName, d.group);

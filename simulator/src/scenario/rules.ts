@@ -107,6 +107,11 @@ export function checkScenarioRules(s: Scenario): RuleIssue[] {
     if (!groups.has(g))
       add(`/expect/untouched/groups/${j}`, `expect.untouched.groups[${j}] ${g} is not a group of the fleet`);
   });
+  e.versionsAmong?.forEach((v, j) => {
+    if (!versions.has(v) && !startVersions.has(v)) {
+      add(`/expect/versionsAmong/${j}`, `expect.versionsAmong[${j}] ${v} is neither a release nor a start version`);
+    }
+  });
   for (const [g, v] of Object.entries(e.groupVersions ?? {})) {
     if (!groups.has(g)) add(`/expect/groupVersions/${g}`, `expect.groupVersions: ${g} is not a group of the fleet`);
     else if (!versions.has(v) && !startVersions.has(v)) {

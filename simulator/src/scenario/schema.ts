@@ -160,6 +160,8 @@ export const ExpectSchema = Type.Object(
     waves: Type.Optional(Type.Array(literals(WAVE_STATUSES, 'a wave status'), { minItems: 1 })),
     /** Devices per final running version. */
     versions: Type.Optional(Type.Record(Type.String(), DeviceTally)),
+    /** Every device ends on one of these (good) versions: where a faulty device may keep its start release. */
+    versionsAmong: Type.Optional(Type.Array(VersionSchema, { minItems: 1 })),
     /** The final running version of every device of a group (group → version): holds at any --devices size. */
     groupVersions: Type.Optional(Type.Record(Type.String(), VersionSchema)),
     /** Device-side rollbacks (automatic or by rollback job), summed over the fleet. */
