@@ -79,7 +79,9 @@ async function main(argv: readonly string[]): Promise<number> {
 
 main(process.argv.slice(2)).then(
   (code) => {
-    process.exitCode = code;
+    // The run has closed what it started; anything still holding the event loop (a part that did not close in
+    // time, logged) must not keep the command from ending with its verdict.
+    process.stdout.write('', () => process.exit(code));
   },
   (e: unknown) => {
     process.stderr.write(`${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);

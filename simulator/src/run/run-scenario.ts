@@ -73,6 +73,20 @@ const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
     signal?.addEventListener('abort', wake, { once: true });
   });
 
+/** `work`, or a warning after `ms` (a part that does not close must not keep the run from ending). */
+async function bounded(work: Promise<void> | undefined, ms: number, what: string, logger: Logger): Promise<void> {
+  if (work === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ ms }, `${what} did not close in time; going on`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([work.catch((e: unknown) => logger.warn({ err: e }, `${what} did not close cleanly`)), late]);
+  clearTimeout(timer);
+}
+
 /** A rollout id the fleet service accepts (≤ 40 of [a-zA-Z0-9_-]), stable for a scenario and seed. */
 const rolloutIdOf = (plan: ScenarioPlan): string =>
   plan.scenario.rollout.id ?? `${plan.scenario.name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 28)}-s${plan.seed}`;
@@ -262,8 +276,8 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
   } finally {
     for (const t of timers) clearTimeout(t);
     const closing = Date.now();
-    await fleet?.close().catch((e: unknown) => logger.warn({ err: e }, 'the virtual fleet did not close cleanly'));
-    await stack?.close().catch((e: unknown) => logger.warn({ err: e }, 'the local stack did not close cleanly'));
+    await bounded(fleet?.close(), 30_000, 'the virtual fleet', logger);
+    await bounded(stack?.close(), 30_000, 'the local stack', logger);
     logger.info({ ms: Date.now() - closing }, 'fleet and stack closed');
     if (options.keepData !== true && options.dataDir === undefined) {
       await rm(dataDir, { recursive: true, force: true });
