@@ -127,6 +127,8 @@ export interface DeviceObservation {
   /** MQTT PUBLISH packets received / sent by the device. */
   readonly messagesIn: number;
   readonly messagesOut: number;
+  /** Health reports the device published. */
+  readonly healthReports: number;
   /** Agent starts after the first (crashes, reboots, power cuts). */
   readonly agentRestarts: number;
   readonly reboots: number;

@@ -277,6 +277,7 @@ export class VirtualDevice {
       jobs: [...this.#traffic.jobs].map(([jobId, j]) => ({ jobId, ...j })),
       messagesIn: this.#traffic.messagesIn,
       messagesOut: this.#traffic.messagesOut,
+      healthReports: this.#traffic.healthReports,
       agentRestarts: Math.max(0, this.#starts - 1),
       reboots: this.#reboots,
       powerCuts: this.#powerCuts,

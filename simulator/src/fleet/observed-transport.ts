@@ -1,16 +1,27 @@
 import type { MqttTransport, TransportSession } from '@otafleet/mqtt-client';
-import { parseJobsTopic } from '@otafleet/protocol';
+import { healthReportTopic, parseJobsTopic } from '@otafleet/protocol';
+
+/** What follows the thing name in protocol's health topic ('/health'). */
+const HEALTH_SUFFIX = healthReportTopic('x').slice(healthReportTopic('x').lastIndexOf('/x/') + 2);
 
 /** What a device's traffic says about it: PUBLISH counts and the job statuses it reported. */
 export interface TrafficLog {
   messagesIn: number;
   messagesOut: number;
+  /** Health reports published (the telemetry health topic). */
+  healthReports: number;
   /** Latest reported status per job (in publish order). */
   readonly jobs: Map<string, { status: string; reasonCode?: string }>;
   readonly rollbacks: { jobId: string; reasonCode: string }[];
 }
 
-export const emptyTrafficLog = (): TrafficLog => ({ messagesIn: 0, messagesOut: 0, jobs: new Map(), rollbacks: [] });
+export const emptyTrafficLog = (): TrafficLog => ({
+  messagesIn: 0,
+  messagesOut: 0,
+  healthReports: 0,
+  jobs: new Map(),
+  rollbacks: [],
+});
 
 function noteJobUpdate(log: TrafficLog, topic: string, payload: Buffer | string): void {
   const parsed = parseJobsTopic(topic);
@@ -57,6 +68,7 @@ export function observedTransport(inner: MqttTransport, log: TrafficLog): MqttTr
         publish: (topic, payload, qos) => {
           log.messagesOut += 1;
           if (topic.endsWith('/update')) noteJobUpdate(log, topic, payload);
+          else if (topic.endsWith(HEALTH_SUFFIX)) log.healthReports += 1;
           return session.publish(topic, payload, qos);
         },
         end: () => session.end(),
