@@ -92,8 +92,9 @@ async function runSide(side: Side): Promise<SideResult> {
     };
     for (let start = 0; start < devices; start += concurrency)
       await Promise.all(Array.from({ length: Math.min(concurrency, devices - start) }, (_v, k) => one(start + k)));
-    close = async () => {
+    close = () => {
       for (const c of clients) c.end(true);
+      return Promise.resolve();
     };
   } else {
     const keyId = 'bench';
