@@ -183,7 +183,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
           `${seen.filter((o) => !connected(o)).length} of ${seen.length} devices had not connected by the deadline`,
         );
       }
-      await sleep(options.pollMs ?? 500, options.signal);
+      await sleep(1_000, options.signal);
     }
     mark('fleetStartMs', t2);
 
