@@ -10,6 +10,14 @@ const root = fileURLToPath(new URL('../..', import.meta.url));
 const dir = mkdtempSync(join(tmpdir(), 'sim-cli-'));
 
 function sim(...args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return simUntil(undefined, ...args);
+}
+
+/** Runs the CLI; with `stopAt`, sends SIGTERM once stdout shows that text. */
+function simUntil(
+  stopAt: string | undefined,
+  ...args: string[]
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(
       process.execPath,
@@ -18,7 +26,14 @@ function sim(...args: string[]): Promise<{ code: number | null; stdout: string; 
     );
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    let stopped = false;
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      if (stopAt !== undefined && !stopped && stdout.includes(stopAt)) {
+        stopped = true;
+        child.kill('SIGTERM');
+      }
+    });
     child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stdout, stderr }));
@@ -70,5 +85,13 @@ describe('pnpm sim', () => {
     expect(report.passed).toBe(false);
     expect(report.rollout.status).toBe('completed');
     expect(report.checks.find((c) => c.name === 'rollout status')?.passed).toBe(false);
+  }, 200_000);
+
+  it('stops on SIGTERM mid-run: the fleet and the stack close, the report so far is printed, exit 0', async () => {
+    writeFileSync(join(dir, 'tiny.yaml'), TINY);
+    const { code, stdout, stderr } = await simUntil('rollout running', 'run', 'tiny.yaml');
+    expect(stderr).toContain('SIGTERM: stopping the fleet and the stack');
+    expect(code).toBe(0);
+    expect(stdout).toMatch(/run +FAILED +the rollout rests within 150 s +interrupted/);
   }, 200_000);
 });
