@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import { connect } from 'node:tls';
 import type { StreamOpener } from './link.js';
 
@@ -12,6 +13,14 @@ export function tlsOpener(
   const port = Number(u.port === '' ? 8883 : u.port);
   return (thingName) => {
     const { cert, key } = credentialsOf(thingName);
-    return connect({ host: u.hostname, port, ca, cert, key, servername: u.hostname });
+    // SNI only for a host name (RFC 6066 allows no IP address there).
+    return connect({
+      host: u.hostname,
+      port,
+      ca,
+      cert,
+      key,
+      ...(isIP(u.hostname) === 0 ? { servername: u.hostname } : {}),
+    });
   };
 }
