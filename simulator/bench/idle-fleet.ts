@@ -1,8 +1,9 @@
 /**
- * Idle fleet: BENCH_DEVICES (2,000; the issue's target is 50,000, see BENCHMARKS.md for why not yet) virtual devices running the real agent, connected to the local core's
- * embedded broker through in-memory identity streams, subscribed, shadow synced and each having published a
- * health report; spread over BENCH_WORKERS (0: the main thread) worker threads. Baseline in the same run: bare mqtt.js clients that
- * only connect and subscribe (jobs notify-next + shadow delta) through the same in-memory path to the same core.
+ * Idle fleet: BENCH_DEVICES virtual devices running the real agent, connected to the local core's embedded broker
+ * through in-memory identity streams, subscribed, shadow synced and each having published a health report, on
+ * BENCH_WORKERS worker threads (0: the main thread). Default 2,000 on the main thread: the issue's target is 50,000
+ * (BENCHMARKS.md says why it is not reached yet). Baseline in the same run: bare mqtt.js clients that only connect
+ * and subscribe (jobs notify-next + shadow delta) through the same in-memory path to the same core.
  * Each side runs in a fresh child process (`--side bare|virtual`), so one's heap does not carry into the other.
  * Reports wall time to ready, CPU (all threads) and RSS per device, and CPU per device over an idle window.
  *
