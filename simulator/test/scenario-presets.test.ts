@@ -37,7 +37,7 @@ describe('scenario presets', () => {
         .devices.filter((d) => d.spec.faults.flapping !== undefined)
         .map((d) => d.spec.thingName);
     expect(faulty(3)).toEqual(faulty(3));
-    expect(faulty(3)).toHaveLength(15);
+    expect(faulty(3)).toHaveLength(10);
     expect(faulty(4)).not.toEqual(faulty(3));
   });
 
