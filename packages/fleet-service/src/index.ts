@@ -162,3 +162,7 @@ export {
 export type { BackupInfo, RestoreReport } from './backup/fleet-backup.js';
 export { startBackups, checkBackupSchedule, BackupScheduleError } from './backup/backup-schedule.js';
 export type { BackupService, BackupScheduleConfig } from './backup/backup-schedule.js';
+export { CreateRolloutBodySchema } from './api/index.js';
+export { startFleetService, bundleUrlKeyText } from './app/fleet-service.js';
+export type { FleetService, FleetServiceConfig, IotEndpoints } from './app/fleet-service.js';
+export { loadStackConfig, withFleetDataDir, StackConfigError } from './app/stack-config.js';

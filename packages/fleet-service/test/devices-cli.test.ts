@@ -132,7 +132,7 @@ describe('fleet CLI: devices and groups', () => {
     expect(JSON.parse((await cli('devices', 'show', 'cli-1')).out)).toMatchObject({
       registry: { groups: ['cli-lab'] },
     });
-    expect((await cli('devices', 'show', 'nobody')).code).toBe(EXIT.refused);
+    expect((await cli('devices', 'show', 'nobody')).code).toBe(EXIT.notFound);
     const history = await cli('devices', 'history', 'cli-1');
     expect(history.out).toMatch(/^cli-1 on unknown version\nqueuedAt\s+jobId/);
   });
@@ -152,7 +152,7 @@ describe('fleet CLI: devices and groups', () => {
     ]);
     expect((await cli('groups', 'delete', 'cli-rpi4')).out).toContain('deleted dynamic group cli-rpi4');
     const gone = await cli('groups', 'delete', 'cli-rpi4');
-    expect(gone).toMatchObject({ code: EXIT.refused, err: expect.stringContaining('NOT_FOUND') });
+    expect(gone).toMatchObject({ code: EXIT.notFound, err: expect.stringContaining('NOT_FOUND') });
     expect((await cli('groups', 'create')).code).toBe(EXIT.usage);
   });
 });

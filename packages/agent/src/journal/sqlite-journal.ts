@@ -11,6 +11,7 @@ import type {
   StoredJobUpdate,
   StoredMessage,
 } from './types.js';
+import { groupCommitCall, immediateCall } from './group-commit.js';
 import { decodeUpdateRecord, encodeUpdateRecord, UPDATE_RECORD_SCHEMA_VERSION } from './update-codec.js';
 
 /** The file's layout version (PRAGMA user_version). Another version is treated as unreadable. */
@@ -32,15 +33,6 @@ CREATE TABLE IF NOT EXISTS device_meta (
 `;
 
 type Db = Database.Database;
-
-/** A synchronous SQLite call as a promise: a throw becomes a rejection. */
-function run<T>(fn: () => T): Promise<T> {
-  try {
-    return Promise.resolve(fn());
-  } catch (e) {
-    return Promise.reject(e instanceof Error ? e : new Error(String(e)));
-  }
-}
 
 /** Why a file cannot be used, or undefined when it can. */
 function checkFile(db: Db): string | undefined {
@@ -82,11 +74,17 @@ function openOrReset(path: string, now: () => number): { db: Db; reset: JournalR
 
 /**
  * The agent's journal in one SQLite file. Each call is one transaction, committed (and so on disk) before its
- * promise resolves. better-sqlite3 is synchronous: a device does a handful of writes per state; the simulator,
- * which puts thousands of devices in one file, may wrap this interface with its own group commit.
+ * promise resolves. better-sqlite3 is synchronous: a device does a handful of writes per state. With `groupCommit`
+ * (the simulator, which puts thousands of devices in one file) the calls of one event-loop turn share one
+ * transaction, still committed before any of their promises resolve.
  */
-export function openSqliteJournal(path: string, options: { readonly now?: () => number } = {}): JournalDatabase {
+export function openSqliteJournal(
+  path: string,
+  options: { readonly now?: () => number; readonly groupCommit?: boolean } = {},
+): JournalDatabase {
   const { db, reset } = openOrReset(path, options.now ?? Date.now);
+  const group = options.groupCommit === true ? groupCommitCall(db) : undefined;
+  const run = group?.call ?? immediateCall;
   db.exec(SCHEMA);
   db.pragma(`user_version = ${JOURNAL_FILE_VERSION}`);
   const q = {
@@ -165,6 +163,9 @@ export function openSqliteJournal(path: string, options: { readonly now?: () => 
     path,
     reset,
     forThing,
-    close: () => db.close(),
+    close: () => {
+      group?.flush();
+      db.close();
+    },
   };
 }

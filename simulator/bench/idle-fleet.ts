@@ -1,0 +1,203 @@
+/**
+ * Idle fleet: BENCH_DEVICES virtual devices running the real agent, connected to the local core's embedded broker
+ * through in-memory identity streams, subscribed, shadow synced and each having published a health report, on
+ * BENCH_WORKERS worker threads (0: the main thread). Default 2,000 on the main thread: the issue's target is 50,000
+ * (BENCHMARKS.md says why it is not reached yet). Baseline in the same run: bare mqtt.js clients that only connect
+ * and subscribe (jobs notify-next + shadow delta) through the same in-memory path to the same core.
+ * Each side runs in a fresh child process (`--side bare|virtual`), so one's heap does not carry into the other.
+ * Reports wall time to ready, CPU (all threads) and RSS per device, and CPU per device over an idle window.
+ *
+ *   pnpm --filter @otafleet/simulator bench     (or: npx tsx --conditions=source simulator/bench/idle-fleet.ts)
+ *   env: BENCH_DEVICES (2000) BENCH_WORKERS (0) BENCH_IDLE_MS (20000) BENCH_CONCURRENCY (500)
+ */
+import { spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import mqtt from 'mqtt';
+import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
+import { startTestCore, silentLogger } from '@otafleet/iot-core/testing';
+import { createStreamPair } from '@otafleet/mqtt-client';
+import { jobsNotifyNextTopic, shadowTopic } from '@otafleet/protocol';
+import { startVirtualFleet, type VirtualDeviceSpec } from '../src/index.js';
+
+type Side = 'bare' | 'virtual';
+interface SideResult {
+  readonly side: Side;
+  readonly devices: number;
+  /** Until every device was ready (bare: subscribed; virtual: online, shadow synced, a health report sent). */
+  readonly seconds: number;
+  /** CPU time of the whole process (all threads, user + system) until ready. */
+  readonly cpuSeconds: number;
+  /** CPU time over the idle window after ready. */
+  readonly idleCpuSeconds: number;
+  readonly idleSeconds: number;
+  readonly rssBytesPerDevice: number;
+  readonly peakRssBytes: number;
+}
+
+const { values } = parseArgs({ options: { side: { type: 'string' } } });
+const devices = Number(process.env['BENCH_DEVICES'] ?? 2_000);
+const workers = Number(process.env['BENCH_WORKERS'] ?? 0);
+const idleMs = Number(process.env['BENCH_IDLE_MS'] ?? 20_000);
+const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 500);
+const thing = (i: number): string => `sim-${String(i).padStart(6, '0')}`;
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+const settle = async (): Promise<number> => {
+  (globalThis as { gc?: () => void }).gc?.();
+  await sleep(200);
+  return process.memoryUsage().rss;
+};
+const cpuSeconds = (since: NodeJS.CpuUsage): number => {
+  const c = process.cpuUsage(since);
+  return (c.user + c.system) / 1e6;
+};
+
+async function runSide(side: Side): Promise<SideResult> {
+  const core = await startTestCore({ logger: silentLogger });
+  const broker = core.core.broker;
+  if (broker === undefined) throw new Error('no embedded broker');
+  const connect = (thingName: string): ReturnType<typeof createStreamPair>[0] => {
+    const [client, server] = createStreamPair();
+    broker.connectStream(server, { principal: { kind: 'thing', thingName } });
+    return client;
+  };
+  const dir = await mkdtemp(join(tmpdir(), 'sim-idle-bench-'));
+  let peak = 0;
+  const peakTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 500);
+  const rss0 = await settle();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  let close: () => Promise<void>;
+  if (side === 'bare') {
+    const clients: mqtt.MqttClient[] = [];
+    const one = async (i: number): Promise<void> => {
+      const thingName = thing(i);
+      const client = new mqtt.MqttClient(() => connect(thingName), {
+        clientId: thingName,
+        reconnectPeriod: 0,
+        protocolVersion: 4,
+      });
+      clients.push(client);
+      await new Promise<void>((resolve, reject) => {
+        client.once('connect', () => resolve());
+        client.once('error', reject);
+      });
+      await client.subscribeAsync(
+        [jobsNotifyNextTopic(thingName), shadowTopic({ thingName, operation: 'update', responseType: 'delta' })],
+        { qos: 1 },
+      );
+    };
+    for (let start = 0; start < devices; start += concurrency)
+      await Promise.all(Array.from({ length: Math.min(concurrency, devices - start) }, (_v, k) => one(start + k)));
+    close = () => {
+      for (const c of clients) c.end(true);
+      return Promise.resolve();
+    };
+  } else {
+    const keyId = 'bench';
+    const privateKey = deriveTestPrivateKey('ed25519', keyId);
+    const specs: VirtualDeviceSpec[] = Array.from({ length: devices }, (_v, i) => ({
+      thingName: thing(i),
+      hardwareType: 'bench-board',
+      startVersion: '1.0.0',
+      faults: {},
+    }));
+    const fleet = await startVirtualFleet({
+      devices: specs,
+      seed: 1,
+      workers,
+      broker: { kind: 'in-memory', connect },
+      trustSetJson: JSON.stringify({
+        keys: [{ id: keyId, algorithm: 'ed25519', publicKey: publicKeyPemOf(privateKey), status: 'active' }],
+      }),
+      dataDir: join(dir, 'fleet'),
+      healthReportIntervalSeconds: 300,
+      logger: silentLogger,
+    });
+    for (;;) {
+      const obs = await fleet.observe();
+      const ready = obs.filter((o) => o.online && o.healthReports > 0).length;
+      const online = obs.filter((o) => o.online).length;
+      process.stderr.write(
+        `  ${online} online, ${ready}/${devices} ready after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+      );
+      if (ready === devices) break;
+      await sleep(Math.min(5_000, 500 + devices / 20));
+    }
+    close = () => fleet.close();
+  }
+  const seconds = (performance.now() - t0) / 1000;
+  const cpu = cpuSeconds(cpu0);
+  const rss1 = await settle();
+  const idle0 = process.cpuUsage();
+  const i0 = performance.now();
+  await sleep(idleMs);
+  const idleCpu = cpuSeconds(idle0);
+  const idleSeconds = (performance.now() - i0) / 1000;
+  clearInterval(peakTimer);
+  const result: SideResult = {
+    side,
+    devices,
+    seconds: Number(seconds.toFixed(2)),
+    cpuSeconds: Number(cpu.toFixed(2)),
+    idleCpuSeconds: Number(idleCpu.toFixed(2)),
+    idleSeconds: Number(idleSeconds.toFixed(2)),
+    rssBytesPerDevice: Math.round((rss1 - rss0) / devices),
+    peakRssBytes: Math.max(peak, rss1),
+  };
+  await close();
+  await core.stop();
+  await rm(dir, { recursive: true, force: true });
+  return result;
+}
+
+if (values.side === 'bare' || values.side === 'virtual') {
+  process.stdout.write(`${JSON.stringify(await runSide(values.side))}\n`);
+  process.exit(0);
+}
+
+const self = fileURLToPath(import.meta.url);
+const loadAvgAtStart = loadavg()[0];
+const results: Partial<Record<Side, SideResult>> = {};
+for (const side of ['bare', 'virtual'] as const) {
+  const child = spawnSync(
+    process.execPath,
+    ['--expose-gc', '--max-old-space-size=12288', '--conditions=source', '--import', 'tsx', self, '--side', side],
+    { encoding: 'utf8', timeout: 3_600_000, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
+  );
+  if (child.status !== 0) throw new Error(`${side} side failed with exit code ${String(child.status)}`);
+  results[side] = JSON.parse(child.stdout.trim().split('\n').pop() ?? '') as SideResult;
+}
+const bare = results.bare!;
+const virt = results.virtual!;
+const ratio = (a: number, b: number): number => Number((a / Math.max(b, 1e-9)).toFixed(2));
+const micros = (s: number): number => Math.round((s * 1e6) / devices);
+console.log(
+  JSON.stringify({
+    bench: 'sim-idle-fleet',
+    devices,
+    workers,
+    virtualSeconds: virt.seconds,
+    bareSeconds: bare.seconds,
+    timeRatioToBare: ratio(virt.seconds, bare.seconds),
+    virtualCpuMicrosPerDevice: micros(virt.cpuSeconds),
+    bareCpuMicrosPerDevice: micros(bare.cpuSeconds),
+    cpuRatioToBare: ratio(virt.cpuSeconds, bare.cpuSeconds),
+    virtualRssBytesPerDevice: virt.rssBytesPerDevice,
+    bareRssBytesPerDevice: bare.rssBytesPerDevice,
+    rssRatioToBare: ratio(virt.rssBytesPerDevice, bare.rssBytesPerDevice),
+    virtualIdleCpuMicrosPerDevicePerSecond: Number(
+      ((virt.idleCpuSeconds * 1e6) / devices / virt.idleSeconds).toFixed(2),
+    ),
+    bareIdleCpuMicrosPerDevicePerSecond: Number(((bare.idleCpuSeconds * 1e6) / devices / bare.idleSeconds).toFixed(2)),
+    virtualPeakRssMB: Math.round(virt.peakRssBytes / 2 ** 20),
+    barePeakRssMB: Math.round(bare.peakRssBytes / 2 ** 20),
+    loadAvgAtStart,
+    loadAvgAtEnd: loadavg()[0],
+    runs: results,
+  }),
+);

@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { join } from 'node:path';
+import {
+  createAgent,
+  provisionVirtualSlots,
+  VirtualSlotBackend,
+  type Agent,
+  type AgentConfig,
+  type JournalDatabase,
+  type VirtualSlotStore,
+} from '@otafleet/agent';
+import { createMqttConnection, mqttJsStreamTransport } from '@otafleet/mqtt-client';
+import type { Logger } from 'pino';
+import { randomFor } from '../faults/random.js';
+import { virtualFetcher, virtualInstaller, type ThreadBundles } from './bundles.js';
+import type { DeviceObservation, DevicePhase, VirtualDeviceSpec } from './contracts.js';
+import { AgentLife } from './life.js';
+import { DeviceLink, type StreamOpener } from './link.js';
+import { emptyTrafficLog, observedTransport, type TrafficLog } from './observed-transport.js';
+import { virtualHealthRunner, virtualSupervisor } from './virtual-app.js';
+
+/** What all devices of one thread share. */
+export interface DeviceThread {
+  readonly journalDb: JournalDatabase;
+  readonly slotStore: VirtualSlotStore;
+  readonly bundles: ThreadBundles;
+  readonly open: StreamOpener;
+  /** 4 for the embedded broker (aedes speaks 3.1.1), 'auto' for any other endpoint. */
+  readonly protocolVersion: 4 | 'auto';
+  /** Silent, and its child() returns itself: devices add no logger objects. */
+  readonly agentLogger: Logger;
+  readonly logger: Logger;
+  readonly seed: number;
+  readonly dataDir: string;
+  readonly healthReportIntervalSeconds: number;
+  /** Epoch ms the fleet started: offline windows count from it. */
+  readonly fleetStartedAt: number;
+}
+
+/** systemd's RestartSec for an agent that crashed. */
+const CRASH_RESTART_MS = 200;
+/** A reboot's graceful agent stop; then it is killed. */
+const STOP_GRACE_MS = 5_000;
+
+/** A factory release's identity: the virtual slots want a manifest digest for it. */
+const factoryDigest = (name: string, version: string): string =>
+  createHash('sha256').update(`factory:${name}@${version}`).digest('hex');
+
+/**
+ * One virtual device: the agent's real code (createAgent) on virtual slots, a virtual application and the
+ * device's link, with its faults applied. It survives its agent: crashes and power cuts kill the agent's run
+ * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
+ */
+export class VirtualDevice {
+  readonly spec: VirtualDeviceSpec;
+  readonly #t: DeviceThread;
+  readonly #link: DeviceLink;
+  readonly #traffic: TrafficLog = emptyTrafficLog();
+  readonly #corrupted = new Set<string>();
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #life: AgentLife | undefined;
+  #agent: Agent | undefined;
+  #lastPhase: DevicePhase = 'idle';
+  #starts = 0;
+  #reboots = 0;
+  #powerCuts = 0;
+  #crashed = false;
+  #cut = false;
+  #closed = false;
+
+  constructor(spec: VirtualDeviceSpec, thread: DeviceThread) {
+    this.spec = spec;
+    this.#t = thread;
+    this.#link = new DeviceLink(thread.open, spec.thingName);
+  }
+
+  /** Joins now or after `joinAfterMs`; network faults count from the join. */
+  start(): void {
+    const f = this.spec.faults;
+    this.#after(this.spec.joinAfterMs ?? 0, () => {
+      this.#boot();
+      for (const d of f.networkDrops ?? []) {
+        this.#after(d.atMs, () => this.#link.setDown(`drop@${d.atMs}`, true));
+        this.#after(d.atMs + d.forMs, () => this.#link.setDown(`drop@${d.atMs}`, false));
+      }
+      if (f.flapping !== undefined) this.#flap(f.flapping.upMs, f.flapping.downMs);
+    });
+    const sinceFleet = Date.now() - this.#t.fleetStartedAt;
+    (f.offlineWindows ?? []).forEach((w, i) => {
+      this.#after(w.fromMs - sinceFleet, () => this.#link.setDown(`offline#${i}`, true));
+      this.#after(w.toMs - sinceFleet, () => this.#link.setDown(`offline#${i}`, false));
+    });
+  }
+
+  #after(ms: number, fn: () => void): void {
+    if (this.#closed) return;
+    const t = setTimeout(
+      () => {
+        this.#timers.delete(t);
+        if (!this.#closed) fn();
+      },
+      Math.max(0, ms),
+    );
+    this.#timers.add(t);
+  }
+
+  /** Up for upMs, down for downMs, from a seeded point in the cycle. */
+  #flap(upMs: number, downMs: number): void {
+    const offset = Math.floor(randomFor(this.#t.seed, 'flap', this.spec.thingName)() * upMs);
+    const down = (): void => {
+      this.#link.setDown('flapping', true);
+      this.#after(downMs, up);
+    };
+    const up = (): void => {
+      this.#link.setDown('flapping', false);
+      this.#after(upMs, down);
+    };
+    this.#after(upMs - offset, down);
+  }
+
+  #runningVersion(): string | undefined {
+    const text = this.#t.slotStore.get(this.spec.thingName);
+    if (text === undefined) return undefined;
+    const r = JSON.parse(text) as {
+      booted?: 'A' | 'B' | null;
+      committed?: 'A' | 'B';
+      versions?: Partial<Record<'A' | 'B', { version?: string } | null>>;
+    };
+    const slot = r.booted ?? r.committed;
+    return slot === undefined ? undefined : (r.versions?.[slot]?.version ?? undefined);
+  }
+
+  #config(): AgentConfig {
+    const dir = join(this.#t.dataDir, 'devices', this.spec.thingName);
+    return {
+      thingName: this.spec.thingName,
+      hardwareType: this.spec.hardwareType,
+      dataDir: dir,
+      // Unused: the simulator injects the connection, slots, trust and application.
+      broker: { kind: 'mqtt', url: 'mqtt://virtual' },
+      slots: { kind: 'directory', root: join(dir, 'slots') },
+      trustStore: join(dir, 'trust.json'),
+      application: { command: ['virtual-application'] },
+      healthReportIntervalSeconds: this.#t.healthReportIntervalSeconds,
+      logLevel: 'silent',
+    };
+  }
+
+  #boot(): void {
+    if (this.#closed) return;
+    const t = this.#t;
+    const spec = this.spec;
+    const thing = spec.thingName;
+    if (t.slotStore.get(thing) === undefined) {
+      const name = spec.startRelease?.name ?? 'app';
+      provisionVirtualSlots(t.slotStore, thing, {
+        name,
+        version: spec.startVersion,
+        securityVersion: spec.startRelease?.securityVersion ?? 0,
+        manifestSha256: factoryDigest(name, spec.startVersion),
+      });
+    }
+    const life = new AgentLife(spec.faults.clockSkewMs ?? 0);
+    this.#life = life;
+    this.#starts += 1;
+    const clock = life.clock;
+    const journal = life.journal(t.journalDb.forThing(thing));
+    const onStep = (step: string): Promise<void> | undefined => {
+      if (life.dead) return life.hang;
+      const f = spec.faults;
+      if (f.crashAtStep === step && !this.#crashed) {
+        this.#crashed = true;
+        this.#die(life, 'crash', CRASH_RESTART_MS);
+        return life.hang;
+      }
+      if (f.powerCutAtStep?.step === step && !this.#cut) {
+        this.#cut = true;
+        this.#powerCuts += 1;
+        this.#link.setDown('power', true);
+        this.#die(life, 'power cut', f.powerCutAtStep.offMs);
+        return life.hang;
+      }
+      return undefined;
+    };
+    const runningVersion = (): string | undefined => this.#runningVersion();
+    const slots = new VirtualSlotBackend({
+      store: t.slotStore,
+      key: thing,
+      onActivate: () => this.#reboot(life),
+      onStep,
+    });
+    const supervisor = virtualSupervisor({ clock, faults: spec.faults, runningVersion });
+    const connection = createMqttConnection({
+      transport: observedTransport(mqttJsStreamTransport(this.#link.open, { endpoint: 'virtual' }), this.#traffic),
+      clientId: thing,
+      protocolVersion: t.protocolVersion,
+      clock,
+      random: randomFor(t.seed, 'mqtt', thing, String(this.#starts)),
+      logger: t.agentLogger,
+    });
+    const run = async (): Promise<void> => {
+      const agent = await createAgent(this.#config(), {
+        logger: t.agentLogger,
+        clock,
+        journal,
+        slots,
+        connection,
+        supervisor,
+        health: virtualHealthRunner({ clock, faults: spec.faults, supervisor, runningVersion }),
+        fetcher: virtualFetcher({
+          thread: t.bundles,
+          thingName: thing,
+          journal,
+          clock,
+          faults: spec.faults,
+          corrupted: this.#corrupted,
+        }),
+        installer: virtualInstaller({ trust: t.bundles.trust, clock }),
+        trust: t.bundles.trust,
+        onStep,
+        kernelBootIdPath: join(this.#t.dataDir, 'no-kernel-boot-id'),
+      });
+      if (life.dead) return;
+      this.#agent = agent;
+      await agent.start();
+    };
+    run().catch((e: unknown) => {
+      if (!life.dead) t.logger.error({ err: e, thing }, 'virtual device agent failed to start');
+    });
+  }
+
+  /** The agent's run ends without a shutdown; a new one starts after `restartMs` (from the journal). */
+  #die(life: AgentLife, why: string, restartMs: number): void {
+    this.#t.logger.debug({ thing: this.spec.thingName, why }, 'virtual agent killed');
+    this.#observePhase();
+    life.kill();
+    this.#link.cut();
+    if (this.#life === life) {
+      this.#agent = undefined;
+      this.#life = undefined;
+    }
+    this.#after(restartMs, () => {
+      this.#link.setDown('power', false);
+      this.#boot();
+    });
+  }
+
+  /** The slots asked for a reboot: stop the agent as the system would (gracefully, then killed), boot again. */
+  #reboot(life: AgentLife): void {
+    setImmediate(() => {
+      if (this.#life !== life || this.#closed) return;
+      const agent = this.#agent;
+      this.#reboots += 1;
+      const stopped = agent === undefined ? Promise.resolve() : agent.close();
+      void Promise.race([stopped, new Promise((r) => setTimeout(r, STOP_GRACE_MS))]).then(() => {
+        if (this.#life !== life) return;
+        this.#die(life, 'reboot', 0);
+      });
+    });
+  }
+
+  #observePhase(): DevicePhase {
+    const a = this.#agent;
+    if (a !== undefined) this.#lastPhase = a.status.update().current?.phase ?? 'idle';
+    return this.#lastPhase;
+  }
+
+  observe(): DeviceObservation {
+    const a = this.#agent;
+    return {
+      thingName: this.spec.thingName,
+      hardwareType: this.spec.hardwareType,
+      runningVersion: this.#runningVersion() ?? this.spec.startVersion,
+      phase: this.#observePhase(),
+      online: a !== undefined && this.#link.up && a.connection.state.kind === 'connected',
+      rollbacks: [...this.#traffic.rollbacks],
+      jobs: [...this.#traffic.jobs].map(([jobId, j]) => ({ jobId, ...j })),
+      messagesIn: this.#traffic.messagesIn,
+      messagesOut: this.#traffic.messagesOut,
+      healthReports: this.#traffic.healthReports,
+      agentRestarts: Math.max(0, this.#starts - 1),
+      reboots: this.#reboots,
+      powerCuts: this.#powerCuts,
+    };
+  }
+
+  /** Graceful: the agent closes (its update stays journaled), then the link and the fault timers go. */
+  async close(): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    const agent = this.#agent;
+    const life = this.#life;
+    if (agent !== undefined) {
+      await Promise.race([agent.close().catch(() => undefined), new Promise((r) => setTimeout(r, STOP_GRACE_MS))]);
+    }
+    life?.kill();
+    this.#link.cut();
+  }
+}

@@ -1,0 +1,4 @@
+export { runScenario, RunSetupError, type RunOptions, type RunProgress } from './run-scenario.js';
+export { startSimStack, type SimStack, type SimStackOptions } from './stack.js';
+export { buildReleases, simTrustSet, SIM_SIGNER, type BuiltRelease } from './releases.js';
+export { fleetApi, FleetApiError, type FleetApi, type RolloutView } from './fleet-api.js';

@@ -1,0 +1,286 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { rollbackJobId, waveGroupName, type CreateRolloutBody } from '@otafleet/fleet-service';
+import { createStreamPair } from '@otafleet/mqtt-client';
+import type { DeviceObservation, VirtualFleet } from '../fleet/contracts.js';
+import { startVirtualFleet } from '../fleet/fleet.js';
+import type { ScenarioPlan } from '../scenario/expand.js';
+import { FLEET_GROUP } from '../scenario/rules.js';
+import { buildReport, type RunFacts, type SimReport } from '../report/report.js';
+import { fleetApi, type FleetApi, type RolloutView } from './fleet-api.js';
+import {
+  createGroups,
+  enrolDevices,
+  executionsOf,
+  sdkEnroller,
+  thingsInGroup,
+  type CoreExecution,
+  type Enroller,
+} from './registry.js';
+import { buildReleases, simTrustSet } from './releases.js';
+import { startSimStack, type SimStack } from './stack.js';
+
+/** What a run reports while it goes: devices per phase, the rollout's and its waves' status. */
+export interface RunProgress {
+  readonly elapsedMs: number;
+  readonly stage: 'starting' | 'enrolling' | 'connecting' | 'rollout' | 'settling' | 'reporting';
+  readonly phases: Readonly<Record<string, number>>;
+  readonly rollout?: { readonly status: string; readonly waves: readonly { name: string; status: string }[] };
+}
+
+export interface RunOptions {
+  readonly plan: ScenarioPlan;
+  readonly logger: Logger;
+  /** Worker threads for the devices; default: 2 from 500 devices, else on the main thread. */
+  readonly workers?: number;
+  /** Scratch directory (removed afterwards unless keepData); default a new temporary one. */
+  readonly dataDir?: string;
+  readonly keepData?: boolean;
+  readonly onProgress?: (p: RunProgress) => void;
+  /** Aborting stops waiting: the fleet and the stack close, and the run ends with `interrupted`. */
+  readonly signal?: AbortSignal;
+  /**
+   * How devices are enrolled: `sdk` through AWS's IoT client against the core's control plane (the operator's
+   * path), `registry` straight into the core's registry (the same code behind those routes, without thousands of
+   * signed HTTP requests: the default, as enrolment is setup, not what a scenario tests).
+   */
+  readonly enrolment?: 'sdk' | 'registry';
+  /** How often the rollout is polled (ms); default 500. */
+  readonly pollMs?: number;
+}
+
+export class RunSetupError extends Error {
+  override readonly name = 'RunSetupError';
+}
+
+/** Rollout statuses after which nothing moves without an operator. */
+const RESTING = new Set(['completed', 'aborted', 'rolled-back', 'canceled', 'paused']);
+const FINAL_EXECUTION = new Set(['SUCCEEDED', 'FAILED', 'REJECTED', 'CANCELED', 'TIMED_OUT', 'REMOVED']);
+const SETTLED_PHASES = new Set(['idle', 'succeeded', 'rolled-back', 'failed', 'canceled', 'downloaded']);
+
+const sleep = (ms: number, signal?: AbortSignal): Promise<void> =>
+  new Promise((resolve) => {
+    const wake = (): void => {
+      clearTimeout(t);
+      resolve();
+    };
+    const t = setTimeout(() => {
+      signal?.removeEventListener('abort', wake);
+      resolve();
+    }, ms);
+    signal?.addEventListener('abort', wake, { once: true });
+  });
+
+/** `work`, or a warning after `ms` (a part that does not close must not keep the run from ending). */
+async function bounded(work: Promise<void> | undefined, ms: number, what: string, logger: Logger): Promise<void> {
+  if (work === undefined) return;
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<void>((resolve) => {
+    timer = setTimeout(() => {
+      logger.warn({ ms }, `${what} did not close in time; going on`);
+      resolve();
+    }, ms);
+  });
+  await Promise.race([work.catch((e: unknown) => logger.warn({ err: e }, `${what} did not close cleanly`)), late]);
+  clearTimeout(timer);
+}
+
+/** A rollout id the fleet service accepts (≤ 40 of [a-zA-Z0-9_-]), stable for a scenario and seed. */
+const rolloutIdOf = (plan: ScenarioPlan): string =>
+  plan.scenario.rollout.id ?? `${plan.scenario.name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 28)}-s${plan.seed}`;
+
+/**
+ * Runs a scenario end to end: the local stack in process, the devices enrolled in the core's registry, signed
+ * bundles uploaded through the fleet API, the virtual fleet on the core's embedded broker, the rollout created and
+ * followed through the fleet API to a resting status (or the deadline), then the report.
+ */
+export async function runScenario(options: RunOptions): Promise<SimReport> {
+  const { plan, logger } = options;
+  const started = Date.now();
+  const timings: Record<string, number> = {};
+  const mark = (name: string, since: number): void => void (timings[name] = Date.now() - since);
+  const dataDir = options.dataDir ?? (await mkdtemp(join(tmpdir(), 'ota-sim-')));
+  const deadlineMs = (plan.scenario.expect.deadlineSeconds ?? 300) * 1000;
+  let phases: Readonly<Record<string, number>> = {};
+  let stage: RunProgress['stage'] = 'starting';
+  let view: RolloutView | undefined;
+  const progress = (): void =>
+    options.onProgress?.({
+      elapsedMs: Date.now() - started,
+      stage,
+      phases,
+      ...(view === undefined
+        ? {}
+        : { rollout: { status: view.status, waves: view.waves.map((w) => ({ name: w.name, status: w.status })) } }),
+    });
+
+  let stack: SimStack | undefined;
+  let fleet: VirtualFleet | undefined;
+  const timers: NodeJS.Timeout[] = [];
+  try {
+    const t0 = Date.now();
+    const trustPath = join(dataDir, 'trust.json');
+    const trust = simTrustSet();
+    await writeFile(trustPath, JSON.stringify(trust));
+    const built = await buildReleases(plan.scenario.releases, join(dataDir, 'releases'));
+    try {
+      stack = await startSimStack({ dataDir, trustPath, logger });
+    } catch (e) {
+      throw new RunSetupError(`the local stack did not start: ${e instanceof Error ? e.message : String(e)}`, {
+        cause: e,
+      });
+    }
+    mark('stackStartMs', t0);
+    progress();
+
+    stage = 'enrolling';
+    const t1 = Date.now();
+    await createGroups(stack.iot, plan.groups);
+    const enroller: Enroller = options.enrolment === 'sdk' ? sdkEnroller(stack.iot) : stack.core.registry;
+    await enrolDevices(enroller, plan.devices);
+    mark('enrolMs', t1);
+    const api: FleetApi = fleetApi(stack.fleetApi, stack.token);
+    const bundleIds = new Map<string, string>();
+    for (const b of built) bundleIds.set(b.version, (await api.uploadBundle(b.bytes)).sha256);
+
+    const t2 = Date.now();
+    const broker = stack.broker;
+    fleet = await startVirtualFleet({
+      devices: plan.devices.map((d) => d.spec),
+      seed: plan.seed,
+      workers: options.workers ?? (plan.devices.length >= 500 ? 2 : 0),
+      broker: {
+        kind: 'in-memory',
+        connect(thingName) {
+          const [client, server] = createStreamPair();
+          broker.connectStream(server, { principal: { kind: 'thing', thingName } });
+          return client;
+        },
+      },
+      trustSetJson: JSON.stringify(trust),
+      dataDir: join(dataDir, 'fleet'),
+      healthReportIntervalSeconds: 5,
+      logger: logger.child({ part: 'fleet' }),
+    });
+    const unsubscribe = fleet.onProgress((counts) => {
+      phases = counts;
+      progress();
+    });
+    // The rollout starts once the fleet is online: a wave deployed to devices still connecting would count their
+    // start-up against its timeout, which is not what a scenario tests.
+    stage = 'connecting';
+    progress();
+    const deadline = started + deadlineMs;
+    for (;;) {
+      const seen = await fleet.observe();
+      // Online now, or once already (a device with a flapping link need not be up at this very moment).
+      const connected = (o: DeviceObservation): boolean => o.online || o.messagesIn > 0;
+      if (seen.every(connected)) break;
+      if (Date.now() >= deadline || options.signal?.aborted === true) {
+        throw new RunSetupError(
+          `${seen.filter((o) => !connected(o)).length} of ${seen.length} devices had not connected by the deadline`,
+        );
+      }
+      await sleep(1_000, options.signal);
+    }
+    mark('fleetStartMs', t2);
+
+    stage = 'rollout';
+    const r = plan.scenario.rollout;
+    const body: CreateRolloutBody = {
+      id: rolloutIdOf(plan),
+      name: r.name ?? `${plan.scenario.name}: ${r.release}`,
+      bundleId: bundleIds.get(r.release) ?? '',
+      target: r.target ?? { kind: 'group', groupName: FLEET_GROUP },
+      waves: r.waves,
+      seed: r.seed ?? `${plan.scenario.name}-${plan.seed}`,
+      ...(r.gate === undefined ? {} : { gate: r.gate }),
+      onBreach: r.onBreach,
+      soakSeconds: r.soakSeconds ?? 0,
+      waveTimeoutSeconds: r.waveTimeoutSeconds ?? 120,
+      ...(r.maxPerMinute === undefined ? {} : { maxPerMinute: r.maxPerMinute }),
+    };
+    const t3 = Date.now();
+    view = await api.createRollout(body);
+    const activeFleet = fleet;
+    const activeStack = stack;
+    for (const batch of plan.lateJoiners) {
+      timers.push(
+        setTimeout(() => {
+          void (async () => {
+            await enrolDevices(enroller, batch.devices);
+            await activeFleet.addDevices(batch.devices.map((d) => d.spec));
+          })().catch((e: unknown) => logger.error({ err: e, group: batch.group }, 'late joiners did not join'));
+        }, batch.afterMs),
+      );
+    }
+    let reachedRest = false;
+    while (Date.now() < deadline && options.signal?.aborted !== true) {
+      view = await api.rollout(body.id ?? '');
+      progress();
+      if (RESTING.has(view.status)) {
+        reachedRest = true;
+        break;
+      }
+      await sleep(options.pollMs ?? 500, options.signal);
+    }
+    mark('rolloutMs', t3);
+
+    // Once the rollout rests, give devices still finishing (in-flight installs of an aborted wave, late joiners)
+    // until the deadline to reach a final job status.
+    stage = 'settling';
+    const t4 = Date.now();
+    const waveJobs = (v: RolloutView): string[] => [
+      ...v.waves.flatMap((w) => (w.jobId === undefined ? [] : [w.jobId])),
+      rollbackJobId(v.id),
+    ];
+    let executions: CoreExecution[] = [];
+    let observations: readonly DeviceObservation[] = [];
+    for (;;) {
+      executions = (await Promise.all(waveJobs(view).map((j) => executionsOf(activeStack.iot, j)))).flat();
+      observations = await activeFleet.observe();
+      const settled =
+        executions.every((e) => FINAL_EXECUTION.has(e.status)) &&
+        observations.every((o) => !o.online || SETTLED_PHASES.has(o.phase));
+      if (!reachedRest || settled || Date.now() >= deadline || options.signal?.aborted === true) break;
+      await sleep(options.pollMs ?? 500, options.signal);
+    }
+    mark('settleMs', t4);
+
+    stage = 'reporting';
+    progress();
+    const members = new Map<number, string[]>();
+    for (const w of view.waves) {
+      if (w.deployedAt !== undefined)
+        members.set(w.index, await thingsInGroup(activeStack.iot, waveGroupName(view.id, w.index)));
+    }
+    const audit = await api.audit(view.id);
+    unsubscribe();
+    for (const t of timers) clearTimeout(t);
+    const facts: RunFacts = {
+      plan,
+      rollout: view,
+      release: r.release,
+      reachedRest,
+      interrupted: options.signal?.aborted === true,
+      deadlineSeconds: deadlineMs / 1000,
+      waveMembers: members,
+      executions,
+      observations,
+      audit,
+      timings: { ...timings, totalMs: Date.now() - started },
+    };
+    return buildReport(facts);
+  } finally {
+    for (const t of timers) clearTimeout(t);
+    const closing = Date.now();
+    await bounded(fleet?.close(), 30_000, 'the virtual fleet', logger);
+    await bounded(stack?.close(), 30_000, 'the local stack', logger);
+    logger.info({ ms: Date.now() - closing }, 'fleet and stack closed');
+    if (options.keepData !== true && options.dataDir === undefined) {
+      await rm(dataDir, { recursive: true, force: true });
+    }
+  }
+}

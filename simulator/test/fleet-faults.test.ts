@@ -1,0 +1,158 @@
+/**
+ * Fault injection on virtual devices running the real agent: corrupted and rate-capped downloads, network drops,
+ * flapping, offline windows, late joiners, clock skew, crashing releases; and seeded fleet percentages.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { join } from 'node:path';
+import { silentLogger } from '@otafleet/iot-core/testing';
+import {
+  applyFleetFaults,
+  FleetFaultError,
+  startVirtualFleet,
+  type DeviceFaults,
+  type VirtualDeviceSpec,
+  type VirtualFleet,
+} from '../src/index.js';
+import {
+  eventually,
+  HARDWARE,
+  installDocument,
+  isTerminal,
+  startFleetStack,
+  type FleetStack,
+} from './fleet-harness.js';
+
+let stack: FleetStack;
+beforeAll(async () => {
+  stack = await startFleetStack();
+}, 60_000);
+afterAll(async () => {
+  await stack?.close();
+});
+
+const spec = (thingName: string, faults: DeviceFaults, extra: Partial<VirtualDeviceSpec> = {}): VirtualDeviceSpec => ({
+  thingName,
+  hardwareType: HARDWARE,
+  startVersion: '1.0.0',
+  faults,
+  ...extra,
+});
+
+describe('faults on virtual devices', () => {
+  it('each fault acts through the real agent and the job ends in its true final state', async () => {
+    const RATE = 4_000;
+    const devices = [
+      spec('f-corrupt', { corruptDownload: true }),
+      spec('f-slow', { linkBytesPerSecond: RATE }),
+      spec('f-drop', { networkDrops: [{ atMs: 0, forMs: 2_000 }] }),
+      spec('f-flap', { flapping: { upMs: 1_500, downMs: 400 } }),
+      spec('f-offline', { offlineWindows: [{ fromMs: 0, toMs: 2_500 }] }),
+      spec('f-late', {}, { joinAfterMs: 2_500 }),
+      // A device clock 100 years ahead: the bundle (valid until 2099) has expired by its reckoning.
+      spec('f-skew', { clockSkewMs: 100 * 365 * 24 * 3600 * 1000 }),
+      spec('f-crashing', { crashingVersions: ['1.1.0'] }),
+    ];
+    const things = devices.map((d) => d.thingName);
+    await stack.addThings([...things, 'f-added']);
+    let fleet: VirtualFleet | undefined;
+    try {
+      fleet = await startVirtualFleet({
+        devices,
+        seed: 3,
+        workers: 0,
+        broker: stack.broker,
+        trustSetJson: stack.trustSetJson,
+        dataDir: join(stack.dir, 'fleet-faults'),
+        logger: silentLogger,
+      });
+      const f = fleet;
+      // Not there yet: the late joiner, the offline device, the dropped one.
+      const early = await f.observe();
+      for (const t of ['f-late', 'f-offline', 'f-drop']) {
+        expect(early.find((o) => o.thingName === t)?.online).toBe(false);
+      }
+      await f.addDevices([spec('f-added', {})]);
+      await eventually(
+        async () => ((await f.observe()).every((o) => o.online) ? true : undefined),
+        'all online',
+        30_000,
+      );
+
+      const v110 = await stack.bundle('1.1.0');
+      const created = Date.now();
+      await stack.createJob('faults-110', [...things, 'f-added'], installDocument(v110, { maxRetries: 3 }));
+      const final = async (t: string) => stack.waitForExecution('faults-110', t, isTerminal, 60_000);
+
+      for (const t of ['f-slow', 'f-drop', 'f-flap', 'f-offline', 'f-late', 'f-added']) {
+        expect({ t, status: (await final(t)).status }).toEqual({ t, status: 'SUCCEEDED' });
+      }
+      // The flipped byte is caught by the agent's verification: the job fails with the agent's reason code.
+      const corrupt = await final('f-corrupt');
+      expect(corrupt.status).toBe('FAILED');
+      expect(corrupt.statusDetails?.detailsMap?.['reasonCode']).toMatch(/^(DOWNLOAD|BUNDLE_PAYLOAD)_DIGEST_MISMATCH$/);
+      // The rate cap is the link's: the bundle cannot arrive faster than size / rate.
+      const slow = await final('f-slow');
+      expect((slow.lastUpdatedAt?.getTime() ?? 0) - created).toBeGreaterThanOrEqual((v110.size / RATE) * 1000 * 0.8);
+      const skew = await final('f-skew');
+      expect(skew.status).toBe('FAILED');
+      expect(skew.statusDetails?.detailsMap?.['reasonCode']).toBe('BUNDLE_EXPIRED');
+      const crashing = await final('f-crashing');
+      expect(crashing.status).toBe('FAILED');
+      expect(crashing.statusDetails?.detailsMap).toMatchObject({ phase: 'rolled-back', reasonCode: 'CRASH_LOOP' });
+
+      const obs = await eventually(async () => {
+        const o = await f.observe();
+        return o.every((d) => d.phase === 'idle') ? o : undefined;
+      }, 'all settled');
+      const by = new Map(obs.map((o) => [o.thingName, o]));
+      expect(by.get('f-crashing')).toMatchObject({
+        runningVersion: '1.0.0',
+        rollbacks: [{ reasonCode: 'CRASH_LOOP' }],
+      });
+      expect(by.get('f-skew')?.runningVersion).toBe('1.0.0');
+      for (const t of ['f-slow', 'f-drop', 'f-flap', 'f-offline', 'f-late', 'f-added']) {
+        expect({ t, v: by.get(t)?.runningVersion }).toEqual({ t, v: '1.1.0' });
+      }
+      expect(by.get('f-corrupt')).toMatchObject({ runningVersion: '1.0.0' });
+      // Only the first download of a bundle is corrupted: the operator's retry goes through.
+      await stack.createJob('faults-110-retry', ['f-corrupt'], installDocument(v110));
+      const retry = await stack.waitForExecution('faults-110-retry', 'f-corrupt', isTerminal, 60_000);
+      expect(retry.status).toBe('SUCCEEDED');
+    } finally {
+      await fleet?.close();
+    }
+  }, 120_000);
+});
+
+describe('fleet fault percentages', () => {
+  const fleet = Array.from({ length: 200 }, (_v, i) =>
+    spec(`p-${i}`, {}, { hardwareType: i % 2 === 0 ? 'board-a' : 'board-b' }),
+  );
+  const rules = [
+    { percent: 10, faults: { unhealthyVersions: ['2.0.0'] } },
+    { percent: 50, faults: { linkBytesPerSecond: 1000 }, hardwareType: 'board-b' },
+  ];
+  const placed = (specs: readonly VirtualDeviceSpec[], pick: (f: DeviceFaults) => boolean): string[] =>
+    specs.filter((s) => pick(s.faults)).map((s) => s.thingName);
+
+  it('places the same faults for the same seed, other places for another seed, in the stated shares', () => {
+    const a = applyFleetFaults(fleet, rules, 42);
+    const b = applyFleetFaults(fleet, rules, 42);
+    const c = applyFleetFaults(fleet, rules, 43);
+    const unhealthy = (f: DeviceFaults): boolean => f.unhealthyVersions !== undefined;
+    const slow = (f: DeviceFaults): boolean => f.linkBytesPerSecond !== undefined;
+    expect(placed(a, unhealthy)).toEqual(placed(b, unhealthy));
+    expect(placed(a, slow)).toEqual(placed(b, slow));
+    expect(placed(a, unhealthy)).not.toEqual(placed(c, unhealthy));
+    expect(placed(a, unhealthy)).toHaveLength(20);
+    expect(placed(a, slow)).toHaveLength(50);
+    expect(a.filter((s) => slow(s.faults)).every((s) => s.hardwareType === 'board-b')).toBe(true);
+    // The input is not changed.
+    expect(fleet.every((s) => Object.keys(s.faults).length === 0)).toBe(true);
+  });
+
+  it('refuses a share outside 0–100 with the rule named', () => {
+    expect(() => applyFleetFaults(fleet, [{ percent: 120, faults: {} }], 1)).toThrow(FleetFaultError);
+    expect(() => applyFleetFaults(fleet, [rules[0]!, { percent: -1, faults: {} }], 1)).toThrow(/fault rule 1/);
+  });
+});
