@@ -134,3 +134,31 @@ describe('aedes bus: who could receive a topic', () => {
     await expect.poll(() => bus.hasSubscribers?.('$aws/things/any/shadow/update/documents')).toBe(false);
   });
 });
+
+describe('aedes bus: a long queue of publishes', () => {
+  let broker: EmbeddedBroker | undefined;
+  afterEach(async () => {
+    await broker?.close();
+  });
+
+  // With aedes' default concurrency (100 publishes in flight), publishes beyond it wait in mqemitter's queue, and
+  // each one that completes synchronously (no subscriber, an in-memory stream) starts the next from inside its own
+  // completion: the stack grows with the queue. A fleet of thousands of in-memory devices overflowed it.
+  it('delivers 30,000 queued publishes behind slow deliveries without overflowing the stack', async () => {
+    broker = await startEmbeddedBroker({ logger });
+    const slow = await connectClient(broker.port, 'slow-reader');
+    await slow.subscribeAsync('slow/x', { qos: 1 });
+    const aedes = broker.aedes;
+    const publish = (topic: string): Promise<void> =>
+      new Promise((resolve, reject) =>
+        aedes.publish({ cmd: 'publish', topic, payload: 'x', qos: 1, retain: false, dup: false }, (e?: Error) =>
+          e ? reject(e) : resolve(),
+        ),
+      );
+    const all: Promise<void>[] = [];
+    for (let i = 0; i < 200; i++) all.push(publish('slow/x'));
+    for (let i = 0; i < 30_000; i++) all.push(publish('nobody/x'));
+    await Promise.all(all);
+    await slow.endAsync();
+  });
+});

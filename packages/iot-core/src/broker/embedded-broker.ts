@@ -112,15 +112,19 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     identities,
     hasSubscribers: (topic) => subscriptions.hasSubscribers(topic),
   });
-  const aedes = await Aedes.createBroker(
-    brokerAuthHooks(identities, {
+  const aedes = await Aedes.createBroker({
+    // 0: no cap on publishes in flight. With aedes' default (100) the rest wait in mqemitter's queue, and each that
+    // completes synchronously starts the next from inside its own completion, so the stack grows with the queue:
+    // thousands of in-memory devices overflowed it. Inbound flow is bounded per client (maxInflightInbound) anyway.
+    concurrency: 0,
+    ...brokerAuthHooks(identities, {
       requireClientIdIsThingName: options.requireClientIdIsThingName ?? true,
       logger,
       streamIdentities,
       events: presence,
       ...(options.certificateGate === undefined ? {} : { certificateGate: options.certificateGate }),
     }),
-  );
+  });
   const gate = options.certificateGate;
   if (gate !== undefined) aedes.on('clientDisconnect', (client) => gate.forget(client));
   presence.attach(aedes);
