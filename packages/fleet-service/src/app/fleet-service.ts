@@ -5,7 +5,7 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
-import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
+import { createMqttConnection, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { signBundleUrl } from '@otafleet/protocol';
 import { buildApi } from '../api/build-api.js';
 import { openTokenStore, type TokenStore } from '../api/tokens.js';
@@ -34,6 +34,11 @@ export interface FleetServiceConfig {
   readonly dataDir: string;
   readonly host: string;
   readonly apiPort: number;
+  /**
+   * Where devices reach the API when that is not the address it listens on (a load balancer, a proxy): the base
+   * of the bundle URLs in job documents, which outlive this process. Default: the listening address.
+   */
+  readonly publicUrl?: string;
   /** The bundle trust set uploads are verified against; absent: an empty set (every upload refused, and said so). */
   readonly trustPath: string | undefined;
   readonly maxBundleBytes: number;
@@ -74,6 +79,23 @@ export function bundleUrlKeyText(dataDir: string): string {
   return key;
 }
 
+/** `subscribed` (which waits for the first connection), or a ConnectFailed-like error naming the endpoint. */
+async function withDeadline<T>(subscribed: Promise<T>, ms: number, what: string, bus: MqttConnection): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const state = bus.state;
+      const why = state.kind === 'backoff' ? `: ${state.reason.message}` : '';
+      reject(new Error(`could not connect to ${what} within ${ms} ms${why}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([subscribed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 export async function startFleetService(
   config: FleetServiceConfig,
   endpoints: IotEndpoints,
@@ -109,7 +131,11 @@ export async function startFleetService(
       ...(endpoints.credentials === undefined ? {} : { credentials: endpoints.credentials }),
     });
     opened.push({ close: () => iot.destroy() });
-    const bus: MqttConnection = await connectMqtt({
+    // A persistent session under a stable client id: while this process is down (a crash, a deploy) the broker
+    // keeps its subscription and queues the health reports devices send meanwhile, and what was in flight
+    // unacknowledged at a kill is redelivered. The handler is in place before the first CONNACK: a resumed session
+    // delivers its queue at once, and a message with no handler yet would be acknowledged and lost.
+    const bus: MqttConnection = createMqttConnection({
       transport: mqttJsTransport({
         url: endpoints.mqtt.url,
         tls: {
@@ -119,9 +145,19 @@ export async function startFleetService(
         },
       }),
       clientId: endpoints.mqtt.clientId,
+      cleanSession: false,
       logger: logger.child({ part: 'mqtt' }),
     });
     opened.push(bus);
+    const subscribed = startHealthIngest({
+      bus,
+      store: health,
+      filter: config.healthFilter,
+      logger: logger.child({ part: 'health' }),
+    });
+    bus.start();
+    const ingest: HealthIngest = await withDeadline(subscribed, 30_000, `MQTT ${endpoints.mqtt.url}`, bus);
+    opened.push({ close: () => ingest.stop() });
 
     let apiEndpoint = '';
     const engine: RolloutEngine = createRolloutEngine({
@@ -130,7 +166,7 @@ export async function startFleetService(
       health,
       bundles,
       bundleUrl: (b) => {
-        const url = `${apiEndpoint}/bundles/${b.sha256}.otab`;
+        const url = `${config.publicUrl ?? apiEndpoint}/bundles/${b.sha256}.otab`;
         return config.bundleUrls === 'presigned'
           ? `\${aws:iot:s3-presigned-url:${url}}`
           : signBundleUrl(url, urlKey, Date.now() + config.bundleUrlTtlSeconds * 1000);
@@ -138,13 +174,6 @@ export async function startFleetService(
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
     });
-    const ingest: HealthIngest = await startHealthIngest({
-      bus,
-      store: health,
-      filter: config.healthFilter,
-      logger: logger.child({ part: 'health' }),
-    });
-    opened.push({ close: () => ingest.stop() });
 
     const api: FastifyInstance = await buildApi({
       engine,
