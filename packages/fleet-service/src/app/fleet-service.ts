@@ -1,5 +1,16 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
@@ -66,16 +77,51 @@ export interface FleetService {
   close(): Promise<void>;
 }
 
+/** A bundle URL key file that is not what bundleUrlKeyText writes (cut short, edited): refused, never used. */
+export class BundleUrlKeyError extends Error {
+  override readonly name = 'BundleUrlKeyError';
+}
+
+const KEY_TEXT = /^[0-9a-f]{64}$/;
+
 /**
  * The key bundle URLs are signed with, kept across restarts (created on first use, readable by its owner only):
- * 64 hex characters, used as text, so the IoT core can be handed the same key (OTA_CORE_BUNDLE_URL_KEY).
+ * 64 hex characters, used as text, so the IoT core can be handed the same key (OTA_CORE_BUNDLE_URL_KEY). The file
+ * appears whole or not at all (written aside, synced, then linked into place): a kill mid-write must not leave an
+ * empty key that the next start would sign with, turning every URL already in a job document invalid.
  */
 export function bundleUrlKeyText(dataDir: string): string {
   const path = join(dataDir, 'bundle-url.key');
   mkdirSync(dataDir, { recursive: true });
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const key = randomBytes(32).toString('hex');
-  writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  if (!existsSync(path)) {
+    const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const fd = openSync(aside, 'wx', 0o600);
+    try {
+      writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(aside, path); // fails if another start created it first: theirs is kept
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      unlinkSync(aside);
+    }
+    const dir = openSync(dataDir, 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
+  const key = readFileSync(path, 'utf8').trim();
+  if (!KEY_TEXT.test(key)) {
+    throw new BundleUrlKeyError(
+      `${path} does not hold a bundle URL key (64 hex characters); restore it from a backup, or delete it to make a new one (bundle URLs already handed out stop working)`,
+    );
+  }
   return key;
 }
 
