@@ -326,7 +326,7 @@ class Run {
 }
 
 const world = new World();
-beforeAll(() => world.start(), 120_000);
+beforeAll(() => world.start(), 240_000); // the first start loads every module cold: minutes on a loaded machine
 afterAll(() => world.close());
 
 const references = new Map<Scenario, Outcome>();
