@@ -37,6 +37,29 @@ interface Credentials {
   readonly caPath: string;
 }
 
+const DOWNLOAD_PATIENCE_MS = 30_000;
+
+/**
+ * GET with the agent's retry rule (its downloader backs off and retries a refused or reset connection and a 5xx,
+ * and gives up at once on another 4xx); here a fixed 200 ms pause, for at most DOWNLOAD_PATIENCE_MS.
+ */
+async function fetchBundle(url: string): Promise<{ response: Response | undefined; bytes: Buffer | undefined }> {
+  const until = Date.now() + DOWNLOAD_PATIENCE_MS;
+  for (;;) {
+    const response = await fetch(url).catch(() => undefined);
+    const bytes =
+      response?.ok === true
+        ? await response.arrayBuffer().then(
+            (b) => Buffer.from(b),
+            () => undefined,
+          )
+        : undefined;
+    const retryable = response === undefined || response.status >= 500 || (response.ok && bytes === undefined);
+    if (!retryable || Date.now() > until) return { response, bytes };
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
 export async function startFleetDevice(options: {
   readonly thingName: string;
   readonly port: number;
@@ -46,6 +69,8 @@ export async function startFleetDevice(options: {
   readonly behaviourOf: (version: string) => Behaviour;
   /** Download the bundle from the job document's URL and check its SHA-256 before reporting success. */
   readonly download?: boolean;
+  /** How long an install takes (default 0). */
+  readonly installMs?: number;
 }): Promise<FleetDevice> {
   const { thingName } = options;
   const client: MqttClient = mqtt.connect({
@@ -137,8 +162,7 @@ export async function startFleetDevice(options: {
       const target = (jobDocument?.bundle as { version: string } | undefined)?.version ?? '';
       const download = jobDocument?.download as { url: string; sha256: string } | undefined;
       if (options.download === true && download !== undefined) {
-        const response = await fetch(download.url).catch(() => undefined);
-        const bytes = response?.ok === true ? Buffer.from(await response.arrayBuffer()) : undefined;
+        const { response, bytes } = await fetchBundle(download.url);
         if (bytes === undefined || createHash('sha256').update(bytes).digest('hex') !== download.sha256) {
           await finish('FAILED', {
             reasonCode: 'DOWNLOAD_FAILED',
@@ -148,6 +172,7 @@ export async function startFleetDevice(options: {
         }
         device.downloaded.push(download.url);
       }
+      if (options.installMs !== undefined) await new Promise((r) => setTimeout(r, options.installMs));
       if (options.behaviourOf(target) === 'fails-install') {
         await finish('FAILED', { reasonCode: 'HEALTH_CHECK_FAILED', reason: 'probe answered 500' });
         return;

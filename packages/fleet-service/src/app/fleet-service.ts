@@ -1,11 +1,22 @@
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  fsyncSync,
+  linkSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  unlinkSync,
+  writeFileSync,
+  writeSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
-import { connectMqtt, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
+import { connectMqtt, createMqttConnection, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { buildApi } from '../api/build-api.js';
 import { createServiceMetrics } from '../api/metrics.js';
 import type { RateLimitConfig } from '../api/rate-limit.js';
@@ -40,6 +51,11 @@ export interface FleetServiceConfig {
   readonly dataDir: string;
   readonly host: string;
   readonly apiPort: number;
+  /**
+   * Where devices reach the API when that is not the address it listens on (a load balancer, a proxy): the base
+   * of the bundle URLs in job documents, which outlive this process. Default: the listening address.
+   */
+  readonly publicUrl?: string;
   /** The bundle trust set uploads are verified against; absent: an empty set (every upload refused, and said so). */
   readonly trustPath: string | undefined;
   readonly maxBundleBytes: number;
@@ -77,17 +93,69 @@ export interface FleetService {
   close(): Promise<void>;
 }
 
+/** A bundle URL key file that is not what bundleUrlKeyText writes (cut short, edited): refused, never used. */
+export class BundleUrlKeyError extends Error {
+  override readonly name = 'BundleUrlKeyError';
+}
+
+const KEY_TEXT = /^[0-9a-f]{64}$/;
+
 /**
  * The key bundle URLs are signed with, kept across restarts (created on first use, readable by its owner only):
- * 64 hex characters, used as text, so the IoT core can be handed the same key (OTA_CORE_BUNDLE_URL_KEY).
+ * 64 hex characters, used as text, so the IoT core can be handed the same key (OTA_CORE_BUNDLE_URL_KEY). The file
+ * appears whole or not at all (written aside, synced, then linked into place): a kill mid-write must not leave an
+ * empty key that the next start would sign with, turning every URL already in a job document invalid.
  */
 export function bundleUrlKeyText(dataDir: string): string {
   const path = join(dataDir, 'bundle-url.key');
   mkdirSync(dataDir, { recursive: true });
-  if (existsSync(path)) return readFileSync(path, 'utf8').trim();
-  const key = randomBytes(32).toString('hex');
-  writeFileSync(path, `${key}\n`, { mode: 0o600, flag: 'wx' });
+  if (!existsSync(path)) {
+    const aside = `${path}.${process.pid}.${randomBytes(4).toString('hex')}`;
+    const fd = openSync(aside, 'wx', 0o600);
+    try {
+      writeSync(fd, `${randomBytes(32).toString('hex')}\n`);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    try {
+      linkSync(aside, path); // fails if another start created it first: theirs is kept
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+    } finally {
+      unlinkSync(aside);
+    }
+    const dir = openSync(dataDir, 'r');
+    try {
+      fsyncSync(dir);
+    } finally {
+      closeSync(dir);
+    }
+  }
+  const key = readFileSync(path, 'utf8').trim();
+  if (!KEY_TEXT.test(key)) {
+    throw new BundleUrlKeyError(
+      `${path} does not hold a bundle URL key (64 hex characters); restore it from a backup, or delete it to make a new one (bundle URLs already handed out stop working)`,
+    );
+  }
   return key;
+}
+
+/** `subscribed` (which waits for the first connection), or a ConnectFailed-like error naming the endpoint. */
+async function withDeadline<T>(subscribed: Promise<T>, ms: number, what: string, bus: MqttConnection): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => {
+      const state = bus.state;
+      const why = state.kind === 'backoff' ? `: ${state.reason.message}` : '';
+      reject(new Error(`could not connect to ${what} within ${ms} ms${why}`));
+    }, ms);
+  });
+  try {
+    return await Promise.race([subscribed, late]);
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 export async function startFleetService(
@@ -113,7 +181,7 @@ export async function startFleetService(
     const devices = openDeviceIndex(join(config.dataDir, 'devices.sqlite'), { healthPath });
     opened.push(devices);
     let apiEndpoint = '';
-    const bundleBackend = await openBundleBackend(config, trust, () => apiEndpoint);
+    const bundleBackend = await openBundleBackend(config, trust, () => config.publicUrl ?? apiEndpoint);
     opened.push(bundleBackend);
     const bundles: BundleStore = bundleBackend.store;
     const tokens: TokenStore = openTokenStore(join(config.dataDir, 'tokens.sqlite'));
@@ -131,7 +199,11 @@ export async function startFleetService(
       ...(endpoints.credentials === undefined ? {} : { credentials: endpoints.credentials }),
     });
     opened.push({ close: () => iot.destroy() });
-    const bus: MqttConnection = await connectMqtt({
+    // A persistent session under a stable client id: while this process is down (a crash, a deploy) the broker
+    // keeps its subscription and queues the health reports devices send meanwhile, and what was in flight
+    // unacknowledged at a kill is redelivered. The handler is in place before the first CONNACK: a resumed session
+    // delivers its queue at once, and a message with no handler yet would be acknowledged and lost.
+    const bus: MqttConnection = createMqttConnection({
       transport: mqttJsTransport({
         url: endpoints.mqtt.url,
         tls: {
@@ -141,9 +213,19 @@ export async function startFleetService(
         },
       }),
       clientId: endpoints.mqtt.clientId,
+      cleanSession: false,
       logger: logger.child({ part: 'mqtt' }),
     });
     opened.push(bus);
+    const subscribed = startHealthIngest({
+      bus,
+      store: health,
+      filter: config.healthFilter,
+      logger: logger.child({ part: 'health' }),
+    });
+    bus.start();
+    const ingest: HealthIngest = await withDeadline(subscribed, 30_000, `MQTT ${endpoints.mqtt.url}`, bus);
+    opened.push({ close: () => ingest.stop() });
 
     const metrics = createServiceMetrics();
     const backups = startBackups({
@@ -167,13 +249,6 @@ export async function startFleetService(
       logger: logger.child({ part: 'rollouts' }),
       onJobCounts: (rolloutId, wave, counts) => metrics.observeJobCounts(rolloutId, wave, counts),
     });
-    const ingest: HealthIngest = await startHealthIngest({
-      bus,
-      store: health,
-      filter: config.healthFilter,
-      logger: logger.child({ part: 'health' }),
-    });
-    opened.push({ close: () => ingest.stop() });
 
     const api: FastifyInstance = await buildApi({
       engine,

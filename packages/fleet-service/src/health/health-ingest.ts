@@ -73,8 +73,11 @@ export async function startHealthIngest(options: HealthIngestOptions): Promise<H
     });
   };
 
-  await options.bus.subscribe(options.filter, (message) => {
-    if (stopped) return Promise.reject(new Error('health ingest stopped'));
+  // Registered at once (the bus routes to it from its next message on), granted once the broker says so.
+  const granted = options.bus.subscribe(options.filter, (message) => {
+    // Taken after stop(): never acknowledged (a rejected handler would still be PUBACKed), so the broker
+    // redelivers it to the next session instead of it being lost with this one.
+    if (stopped) return new Promise<void>(() => undefined);
     return new Promise<void>((resolve, reject) => {
       buffer.push({
         message: { topic: message.topic, payload: message.payload, receivedAt: now() },
@@ -86,6 +89,7 @@ export async function startHealthIngest(options: HealthIngestOptions): Promise<H
     });
   });
 
+  await granted;
   return {
     async stop() {
       stopped = true;
