@@ -11,7 +11,7 @@ export default tseslint.config(
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js'] },
+        projectService: { allowDefaultProject: ['eslint.config.js', 'simulator/src/fleet/worker-entry.mjs'] },
         tsconfigRootDir: import.meta.dirname,
       },
     },

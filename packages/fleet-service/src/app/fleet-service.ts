@@ -16,7 +16,7 @@ import { IoTClient } from '@aws-sdk/client-iot';
 import type { FastifyInstance } from 'fastify';
 import type { Logger } from 'pino';
 import { createTrustStore, loadTrustStore, type TrustStore } from '@otafleet/bundle';
-import { connectMqtt, createMqttConnection, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
+import { createMqttConnection, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
 import { buildApi } from '../api/build-api.js';
 import { createServiceMetrics } from '../api/metrics.js';
 import type { RateLimitConfig } from '../api/rate-limit.js';
