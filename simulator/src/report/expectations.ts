@@ -1,4 +1,4 @@
-import type { RunFacts } from './report.js';
+import type { RunFacts } from './run-facts.js';
 
 /** One expectation of the scenario, as checked against the run. */
 export interface Check {

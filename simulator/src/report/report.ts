@@ -1,27 +1,6 @@
-import type { AuditEntry } from '@otafleet/fleet-service';
-import type { DeviceObservation } from '../fleet/contracts.js';
-import type { ScenarioPlan } from '../scenario/expand.js';
-import type { RolloutView } from '../run/fleet-api.js';
 import type { CoreExecution } from '../run/registry.js';
 import { checkExpectations, type Check } from './expectations.js';
-
-/** Everything a run found out, before it is summed up. */
-export interface RunFacts {
-  readonly plan: ScenarioPlan;
-  readonly rollout: RolloutView;
-  readonly release: string;
-  /** The rollout reached a status where nothing moves without an operator, before the deadline. */
-  readonly reachedRest: boolean;
-  readonly interrupted: boolean;
-  readonly deadlineSeconds: number;
-  /** Devices of each deployed wave (its thing group), by wave index. */
-  readonly waveMembers: ReadonlyMap<number, readonly string[]>;
-  /** Every execution of the rollout's jobs (waves and rollback) as the core's Jobs service has it. */
-  readonly executions: readonly CoreExecution[];
-  readonly observations: readonly DeviceObservation[];
-  readonly audit: readonly AuditEntry[];
-  readonly timings: Readonly<Record<string, number>>;
-}
+import type { RunFacts } from './run-facts.js';
 
 export const REPORT_SCHEMA_VERSION = 1;
 
@@ -29,6 +8,8 @@ export const REPORT_SCHEMA_VERSION = 1;
  * The run's report (documented in docs/simulator.md). Everything outside `measured` depends only on the scenario,
  * its seed and size: no times, everything sorted, so two runs with the same seed can be compared as a whole.
  */
+export type { RunFacts };
+
 export interface SimReport {
   readonly schemaVersion: typeof REPORT_SCHEMA_VERSION;
   readonly scenario: string;

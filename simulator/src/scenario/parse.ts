@@ -3,7 +3,7 @@ import { TypeCompiler } from '@sinclair/typebox/compiler';
 import { ValueErrorType, type ValueError } from '@sinclair/typebox/errors';
 import { LineCounter, parseDocument, type Document } from 'yaml';
 import { err, ok, type Result } from '@otafleet/protocol';
-import { checkScenarioRules } from './rules.js';
+import { checkScenarioRules, type RuleIssue } from './rules.js';
 import { displayPath, locate, pointerSegments } from './locate.js';
 import { ScenarioSchema, type Scenario } from './schema.js';
 
@@ -29,12 +29,6 @@ export class ScenarioError extends Error {
 
 const MAX_ISSUES = 20;
 const validator = TypeCompiler.Compile(ScenarioSchema);
-
-/** Where a rule found a problem: a JSON pointer into the document and a sentence about it (without the path). */
-export interface RuleIssue {
-  readonly pointer: string;
-  readonly message: string;
-}
 
 const typeName = (value: unknown): string =>
   value === null ? 'null' : Array.isArray(value) ? 'a list' : typeof value === 'object' ? 'a mapping' : typeof value;

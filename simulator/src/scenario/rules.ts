@@ -1,5 +1,4 @@
 import { checkWaves } from '@otafleet/fleet-service';
-import type { RuleIssue } from './parse.js';
 import { FAULT_KINDS, type DeviceGroup, type Scenario } from './schema.js';
 
 /** The thing group every device of a scenario is in: the default rollout target. */
@@ -9,6 +8,12 @@ export const FLEET_GROUP = 'sim-fleet';
 export function thingNameOf(group: Pick<DeviceGroup, 'group' | 'prefix' | 'count'>, index: number): string {
   const width = Math.max(4, String(group.count).length);
   return `${group.prefix ?? group.group}-${String(index + 1).padStart(width, '0')}`;
+}
+
+/** Where a rule found a problem: a JSON pointer into the document and a sentence about it (without the path). */
+export interface RuleIssue {
+  readonly pointer: string;
+  readonly message: string;
 }
 
 /** The rules across fields that a schema cannot say. Pointers into the document, in document order. */
