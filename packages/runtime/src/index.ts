@@ -2,3 +2,4 @@ export { createProcessLogger, logFormatFrom, type LogFormat, type ProcessLoggerO
 export { runUntilSignal, type ShutdownOptions, type Stoppable } from './shutdown.js';
 export { lockDataDir, dataDirHolder, DataDirLockedError, type DataDirLock, type LockHolder } from './data-dir-lock.js';
 export { explainListenError, PortInUseError, type PortSetting } from './listen-error.js';
+export { runMain } from './run-main.js';

@@ -7,6 +7,7 @@ import {
   runUntilSignal,
   DataDirLockedError,
   type DataDirLock,
+  runMain,
 } from '@otafleet/runtime';
 import {
   ConfigError,
@@ -139,15 +140,4 @@ async function main(): Promise<number> {
   );
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    if (code !== 0) process.exit(code);
-  },
-  (e: unknown) => {
-    process.stderr.write(
-      `the local stack failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runMain(main, 'the local stack');

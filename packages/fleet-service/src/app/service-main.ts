@@ -5,6 +5,7 @@ import {
   PortInUseError,
   runUntilSignal,
   DataDirLockedError,
+  runMain,
 } from '@otafleet/runtime';
 import { bundleUrlKeyText, startFleetService } from './fleet-service.js';
 import { loadServiceConfig, ServiceConfigError } from './service-config.js';
@@ -75,15 +76,4 @@ async function main(): Promise<number> {
   );
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    if (code !== 0) process.exit(code);
-  },
-  (e: unknown) => {
-    process.stderr.write(
-      `the fleet service failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`,
-    );
-    process.exitCode = 1;
-  },
-);
+runMain(main, 'the fleet service');

@@ -5,6 +5,7 @@ import {
   PortInUseError,
   runUntilSignal,
   type PortSetting,
+  runMain,
 } from '@otafleet/runtime';
 import { join, relative } from 'node:path';
 import { ConfigError, DEV_ACCESS_KEY_ID, loadConfig, type LocalCoreConfig } from './config.js';
@@ -90,14 +91,4 @@ async function main(): Promise<number> {
   );
 }
 
-main().then(
-  (code) => {
-    process.exitCode = code;
-    // A failed start or shutdown may leave a listener open; nothing more is coming, so do not wait for it.
-    if (code !== 0) process.exit(code);
-  },
-  (e: unknown) => {
-    process.stderr.write(`iot-core failed to start: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}\n`);
-    process.exitCode = 1;
-  },
-);
+runMain(main, 'iot-core');
