@@ -4,14 +4,28 @@ import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
   {
-    ignores: ['**/dist/**', '**/node_modules/**', 'firmware-bundles/out/**', 'coverage/**', '.data/**'],
+    ignores: [
+      '**/dist/**',
+      '**/dist-device/**',
+      '**/.bench-tmp/**',
+      '**/node_modules/**',
+      'firmware-bundles/out/**',
+      'coverage/**',
+      '.data/**',
+    ],
   },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
     languageOptions: {
       parserOptions: {
-        projectService: { allowDefaultProject: ['eslint.config.js', 'simulator/src/fleet/worker-entry.mjs'] },
+        projectService: {
+          allowDefaultProject: [
+            'eslint.config.js',
+            'simulator/src/fleet/worker-entry.mjs',
+            'packages/agent/scripts/build-device.mjs',
+          ],
+        },
         tsconfigRootDir: import.meta.dirname,
       },
     },

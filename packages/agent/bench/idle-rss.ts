@@ -1,6 +1,6 @@
 /**
  * Idle RSS of a connected agent process (mutual TLS to the local IoT core, directory slots, journal open), with the
- * mqtt.js transport (the real `dist/main.js --config`) and with the aws-iot-device-sdk-v2 transport (the same
+ * mqtt.js transport (the real `dist/main.js --config`, and the device build the unit runs) and with the aws-iot-device-sdk-v2 transport (the same
  * createAgent with that transport), against bare node and a bare connected mqtt.js client in the same run. Each
  * child is measured from /proc/PID/status (VmRSS; the supervised application is its own process and not counted)
  * after IDLE_MS connected and idle. Median of ROUNDS, alternating. Prints one JSON line.
@@ -12,7 +12,14 @@ import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import { bareMqttJsScript, buildAgent, packageDir, startBenchDevice } from './lib/bench-device.js';
+import {
+  bareMqttJsScript,
+  buildAgent,
+  buildDeviceInstallation,
+  DEVICE_ENV,
+  packageDir,
+  startBenchDevice,
+} from './lib/bench-device.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 3);
 const IDLE_MS = Number(process.env.BENCH_IDLE_MS ?? 5_000);
@@ -28,6 +35,7 @@ const UNIT_NODE_FLAGS = (
   .filter((f) => f.length > 0);
 
 const agentBuild = await buildAgent();
+const deviceCli = buildDeviceInstallation();
 
 async function rssMb(pid: number): Promise<number> {
   const status = await readFile(`/proc/${pid}/status`, 'utf8');
@@ -40,7 +48,7 @@ const idleRss = (args: readonly string[], isReady: (line: string) => boolean): P
   new Promise((resolve, reject) => {
     const child = spawn(process.execPath, [...args], {
       cwd: packageDir,
-      env: { ...process.env, LOG_FORMAT: 'json' },
+      env: { ...process.env, ...DEVICE_ENV },
       stdio: ['ignore', 'pipe', 'inherit'],
     });
     let measured: number | undefined;
@@ -97,6 +105,7 @@ try {
     bareMqttJsUnitFlags: [] as number[],
     agentMqttJs: [] as number[],
     agentMqttJsUnitFlags: [] as number[],
+    agentDeviceBuildUnitFlags: [] as number[],
     agentAwsSdk: [] as number[],
   };
   for (let i = 0; i < ROUNDS; i++) {
@@ -108,6 +117,9 @@ try {
     const main = [join(packageDir, 'dist', 'main.js'), '--config', configPath];
     samples.agentMqttJs.push(await idleRss(main, connected));
     samples.agentMqttJsUnitFlags.push(await idleRss([...UNIT_NODE_FLAGS, ...main], connected));
+    samples.agentDeviceBuildUnitFlags.push(
+      await idleRss([...UNIT_NODE_FLAGS, deviceCli, 'run', '--config', configPath], connected),
+    );
     samples.agentAwsSdk.push(await idleRss(['--input-type=module', '-e', sdkAgent], connected));
   }
   const median = (xs: readonly number[]): number =>
@@ -119,6 +131,7 @@ try {
     bareMqttJsUnitFlags: median(samples.bareMqttJsUnitFlags),
     agentMqttJs: median(samples.agentMqttJs),
     agentMqttJsUnitFlags: median(samples.agentMqttJsUnitFlags),
+    agentDeviceBuildUnitFlags: median(samples.agentDeviceBuildUnitFlags),
     agentAwsSdk: median(samples.agentAwsSdk),
   };
   console.log(
@@ -140,9 +153,12 @@ try {
       },
       /** Both under the unit's flags: what the agent adds to a connected mqtt.js client. */
       ratioUnitFlagsToBareMqttJsUnitFlags: Number((m.agentMqttJsUnitFlags / m.bareMqttJsUnitFlags).toFixed(2)),
+      /** The shipped form under the unit's flags against the bare client under the same flags. */
+      ratioDeviceBuildToBareMqttJsUnitFlags: Number((m.agentDeviceBuildUnitFlags / m.bareMqttJsUnitFlags).toFixed(2)),
       underTargetMb: {
         agentMqttJs: m.agentMqttJs < TARGET_MB,
         agentMqttJsUnitFlags: m.agentMqttJsUnitFlags < TARGET_MB,
+        agentDeviceBuildUnitFlags: m.agentDeviceBuildUnitFlags < TARGET_MB,
       },
       samplesMb: Object.fromEntries(Object.entries(samples).map(([k, v]) => [k, v.map(mb)])),
       cpus: cpus().length,

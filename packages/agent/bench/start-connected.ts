@@ -9,12 +9,20 @@ import { spawn } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { bareMqttJsScript, buildAgent, packageDir, startBenchDevice } from './lib/bench-device.js';
+import {
+  bareMqttJsScript,
+  buildAgent,
+  buildDeviceInstallation,
+  DEVICE_ENV,
+  packageDir,
+  startBenchDevice,
+} from './lib/bench-device.js';
 
 const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 9);
 
 const loadAtStart = Number((loadavg()[0] ?? 0).toFixed(2));
 const device = await startBenchDevice('bench-pi', await buildAgent());
+const deviceCli = buildDeviceInstallation();
 try {
   const { configPath } = device;
   const bare = bareMqttJsScript(device, 'c.end(true, () => process.exit(0));');
@@ -25,7 +33,7 @@ try {
       const t0 = performance.now();
       const child = spawn(process.execPath, args, {
         cwd: packageDir,
-        env: { ...process.env, LOG_FORMAT: 'json' },
+        env: { ...process.env, ...DEVICE_ENV },
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       let connectedAt: number | undefined;
@@ -44,6 +52,7 @@ try {
     });
 
   const agent: number[] = [];
+  const deviceBuild: number[] = [];
   const baseline: number[] = [];
   for (let i = 0; i < ROUNDS; i++) {
     baseline.push(await timeToConnected(['--input-type=module', '-e', bare], (l) => l === 'connected', false));
@@ -54,11 +63,19 @@ try {
         true,
       ),
     );
+    deviceBuild.push(
+      await timeToConnected(
+        [deviceCli, 'run', '--config', configPath],
+        (l) => l.includes('"connected to the broker"'),
+        true,
+      ),
+    );
   }
   const median = (xs: readonly number[]): number =>
     [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? Number.NaN;
   const agentMs = median(agent);
   const bareMs = median(baseline);
+  const deviceMs = median(deviceBuild);
   console.log(
     JSON.stringify({
       bench: 'agent-start-to-connected',
@@ -66,6 +83,9 @@ try {
       agentMedianMs: Math.round(agentMs),
       bareMqttJsMedianMs: Math.round(bareMs),
       ratio: Number((agentMs / bareMs).toFixed(2)),
+      deviceBuildMedianMs: Math.round(deviceMs),
+      deviceBuildRatio: Number((deviceMs / bareMs).toFixed(2)),
+      deviceBuildMs: deviceBuild.map(Math.round),
       agentMs: agent.map(Math.round),
       bareMs: baseline.map(Math.round),
       cpus: cpus().length,

@@ -82,7 +82,12 @@ export function agentInstallDocument(
     readonly size: number;
     readonly sha256: string;
   },
-  o: { readonly deadlineSeconds: number; readonly maxBootAttempts: number },
+  o: {
+    readonly deadlineSeconds: number;
+    readonly maxBootAttempts: number;
+    /** Checks besides `mqtt`, e.g. one the new agent fails although it connects. */
+    readonly extraChecks?: readonly unknown[];
+  },
 ): unknown {
   return {
     operation: 'ota.install',
@@ -95,7 +100,7 @@ export function agentInstallDocument(
       deadlineSeconds: o.deadlineSeconds,
       requiredPasses: 2,
       intervalSeconds: 1,
-      checks: [{ kind: 'mqtt' }],
+      checks: [{ kind: 'mqtt' }, ...(o.extraChecks ?? [])],
     },
     rollback: { mode: 'automatic', maxBootAttempts: o.maxBootAttempts },
   };

@@ -129,7 +129,11 @@ export interface E2eDevice {
   readonly dataDir: string;
   readonly configPath: string;
   readonly appPort: number;
-  start(env?: Readonly<Record<string, string>>): AgentProcess;
+  /**
+   * Starts the agent from this checkout's sources; `command` starts another form of it instead (e.g. the device
+   * build's `bin/otaagent.js run`), given the config path.
+   */
+  start(env?: Readonly<Record<string, string>>, command?: (configPath: string) => readonly string[]): AgentProcess;
   slots(): Promise<SlotState>;
   /** What the application answers on `/` ("http-service 1.1.0"), or undefined when nothing listens. */
   appServes(): Promise<string | undefined>;
@@ -181,12 +185,12 @@ export async function createE2eDevice(o: {
     dataDir,
     configPath,
     appPort: o.appPort,
-    start(env = {}) {
+    start(env = {}, command) {
       // Its own process group: when the agent dies by SIGKILL, the test kills the group, as a power cut (or
       // systemd's cgroup) would also end the application it ran.
       const child = spawn(
         process.execPath,
-        ['--conditions=source', '--import', 'tsx', 'src/main.ts', '--config', configPath],
+        command?.(configPath) ?? ['--conditions=source', '--import', 'tsx', 'src/main.ts', '--config', configPath],
         {
           cwd: AGENT_DIR,
           env: { ...process.env, LOG_FORMAT: 'json', ...env },

@@ -6,7 +6,7 @@
  * the launcher starts the committed agent again, and that agent reports FAILED with AGENT_START_FAILED. The local
  * IoT core, the bundle server and the processes are real; the launcher is stopped with SIGTERM (exit 0).
  */
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -14,7 +14,7 @@ import { readAgentSlots } from '../bin/agent-slot-state.js';
 import { agentInstallDocument, buildAgentBundle, startLauncher, writeAgentRelease } from './e2e-agent-release.js';
 import { isTerminal, startE2eCore, type E2eCore } from './e2e-core.js';
 import { buildSampleBundles, enrolledE2eDevice, type Samples } from './e2e-device.js';
-import { eventually, serve } from './e2e-helpers.js';
+import { eventually, freePort, serve } from './e2e-helpers.js';
 import { startBundleServer, type BundleServer } from './e2e-net.js';
 
 let core: E2eCore;
@@ -154,4 +154,75 @@ describe('agent self-update (launcher, real agents, local IoT core)', () => {
       expect(await launcher.exited).toBe(0);
     }
   }, 420_000);
+
+  it('a new agent that connects but fails its checks is rolled back: FAILED with HEALTH_CHECK_FAILED, the old agent runs', async () => {
+    const dev = await enrolledE2eDevice(core, samples, 'self-update-unhealthy');
+    const root = join(work, 'agent-unhealthy');
+    await writeAgentRelease(join(root, 'slots', 'A'), '0.1.0', 'real');
+    // The local health endpoint on, to read what support staff see of the agent's own slots.
+    const endpointPort = await freePort();
+    const config = JSON.parse(await readFile(dev.configPath, 'utf8')) as Record<string, unknown>;
+    await writeFile(dev.configPath, JSON.stringify({ ...config, localEndpointPort: endpointPort }));
+    const launcher = startLauncher(root, ['--connect-timeout', '120', 'run', '--config', dev.configPath]);
+    const failWith = (e: unknown): never => {
+      throw new Error(`${String(e)}\nlauncher and agent output (tail):\n${launcher.output().slice(-4000)}`);
+    };
+    const seen = (what: string, after: number, match: (l: Record<string, unknown>) => boolean) =>
+      eventually(() => (launcher.lines.slice(after).some(match) ? true : undefined), what, 90_000).catch(failWith);
+    try {
+      await seen('agent 0.1.0 to start', 0, (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.1.0');
+      const bundle = await serve(
+        server,
+        'agent-0.4.0.otab',
+        await buildAgentBundle(work, { version: '0.4.0', securityVersion: 1, behavior: 'real' }),
+      );
+      const mark = launcher.lines.length;
+      // The new agent starts and connects (mqtt passes); the command check exits 1 every round.
+      await core.createJob(
+        'agent-040',
+        dev.thing,
+        agentInstallDocument(bundle, {
+          deadlineSeconds: 60,
+          maxBootAttempts: 3,
+          extraChecks: [{ kind: 'command', argv: [process.execPath, '-e', 'process.exit(1)'], timeoutSeconds: 10 }],
+        }),
+      );
+      const e = await core.waitForExecution('agent-040', dev.thing, isTerminal, 150_000).catch(failWith);
+      expect(e.status).toBe('FAILED');
+      expect(e.statusDetails?.detailsMap).toMatchObject({
+        phase: 'rolled-back',
+        reasonCode: 'HEALTH_CHECK_FAILED',
+        toVersion: '0.4.0',
+      });
+      // 0.4.0 did run and reach the broker: this is the checks' verdict, not a failed start.
+      await seen('agent 0.4.0 to start', mark, (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.4.0');
+      const after = await eventually(() => {
+        const s = readAgentSlots(root);
+        return s.trial === null ? s : undefined;
+      }, 'the trial to end').catch(failWith);
+      expect(after).toMatchObject({ committed: 'A', failedTrial: { slot: 'B' } });
+      expect(after.versions.B?.version).toBe('0.4.0'); // installed, tried, never committed
+      await seen(
+        'agent 0.1.0 to run again',
+        mark,
+        (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.1.0',
+      );
+      await eventually(() => dev.appServes(), 'the application to answer under the old agent').catch(failWith);
+      const status = await eventually(async () => {
+        const res = await fetch(`http://127.0.0.1:${endpointPort}/status`).catch(() => undefined);
+        const body = res?.ok === true ? ((await res.json()) as { agentSlots?: Record<string, unknown> }) : undefined;
+        return body?.agentSlots?.['failedTrial'] === null ? undefined : body;
+      }, 'the local endpoint of the old agent').catch(failWith);
+      expect(status.agentSlots).toMatchObject({
+        running: 'A',
+        committed: 'A',
+        trial: null,
+        failedTrial: { slot: 'B' },
+        releases: { B: { name: 'otaagent', version: '0.4.0', securityVersion: 1 } },
+      });
+    } finally {
+      launcher.child.kill('SIGTERM');
+      expect(await launcher.exited).toBe(0);
+    }
+  }, 300_000);
 });

@@ -5,6 +5,19 @@ import type PinoPretty from 'pino-pretty';
 // Loaded only when pretty output is wanted: a device logging JSON never pays for it.
 const loadPretty = (): typeof PinoPretty => createRequire(import.meta.url)('pino-pretty') as typeof PinoPretty;
 
+/**
+ * pino-pretty where it is installed. The agent's device build ships without it (a device logs JSON); run there on a
+ * terminal, the same records come out as JSON instead of failing to start.
+ */
+function prettyOrUndefined(): typeof PinoPretty | undefined {
+  try {
+    return loadPretty();
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code === 'MODULE_NOT_FOUND') return undefined;
+    throw e;
+  }
+}
+
 export type LogFormat = 'pretty' | 'json';
 
 export interface ProcessLoggerOptions {
@@ -34,8 +47,9 @@ export function logFormatFrom(env: NodeJS.ProcessEnv, isTty: boolean): LogFormat
 export function createProcessLogger(options: ProcessLoggerOptions): Logger {
   const format = options.format ?? logFormatFrom(process.env, process.stdout.isTTY);
   const base = { name: options.name, level: options.level };
-  if (format === 'json') return options.destination === undefined ? pino(base) : pino(base, options.destination);
-  const stream = loadPretty()({
+  const pretty = format === 'pretty' ? prettyOrUndefined() : undefined;
+  if (pretty === undefined) return options.destination === undefined ? pino(base) : pino(base, options.destination);
+  const stream = pretty({
     colorize: options.destination === undefined && process.stdout.isTTY,
     translateTime: 'SYS:HH:MM:ss.l',
     ignore: 'pid,hostname',

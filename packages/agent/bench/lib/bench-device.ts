@@ -23,6 +23,21 @@ export async function buildAgent(): Promise<Pick<typeof AgentModule, 'provisionD
   return (await import(join(packageDir, 'dist', 'index.js'))) as Pick<typeof AgentModule, 'provisionDirectorySlots'>;
 }
 
+/**
+ * Writes the device build (scripts/build-device.mjs, what the unit runs on a device) into .bench-tmp and returns
+ * the path of its `bin/otaagent.js`.
+ */
+export function buildDeviceInstallation(): string {
+  const out = join(packageDir, '.bench-tmp', 'device-build');
+  spawnSync(process.execPath, [join(packageDir, 'scripts', 'build-device.mjs'), '--out', out], { stdio: 'inherit' });
+  const cli = join(out, 'bin', 'otaagent.js');
+  if (!existsSync(cli)) throw new Error('the device build failed: no bin/otaagent.js');
+  return cli;
+}
+
+/** A device's environment: no NODE_PATH (pnpm sets one), through which the device build would find this checkout. */
+export const DEVICE_ENV = { LOG_FORMAT: 'json', NODE_PATH: '' } as const;
+
 export interface BenchDevice {
   readonly thing: string;
   /** mqtts:// URL of the local core's mutual-TLS listener, and its port. */

@@ -75,6 +75,10 @@ const sessionOptions = (request: SessionRequest): IClientOptions => ({
   reconnectPeriod: 0, // reconnection is the connection's, with backoff
   resubscribe: false, // so is resubscription
   queueQoSZero: false,
+  // Otherwise mqtt-packet builds a table of 65,536 two-byte Buffers for packet ids at the first packet written:
+  // 6.3 MB of heap in every process (measured in the agent's heap snapshot), to save one 2-byte allocation per
+  // packet. The switch is mqtt-packet's, process-wide; a process of ours never wants the table.
+  writeCache: false,
   ...(request.protocolVersion === 5 && !request.clean
     ? { properties: { sessionExpiryInterval: request.sessionExpirySeconds } }
     : {}),
