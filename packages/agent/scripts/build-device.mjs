@@ -21,6 +21,7 @@
 // logger writes JSON.
 import { build } from 'esbuild';
 import { chmod, cp, mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -91,4 +92,4 @@ await writeFile(
   join(out, 'package.json'),
   `${JSON.stringify({ name: 'otaagent-device', version, private: true, type: 'module' }, null, 2)}\n`,
 );
-await writeFile('/dev/stdout', `device build written to ${out}\n`, { flag: 'a' }); // append: never truncate a redirected log
+writeSync(1, `device build written to ${out}\n`); // fd 1 works for a pipe, a file or a socket alike
