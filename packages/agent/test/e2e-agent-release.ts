@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { buildBundle, deriveTestPrivateKey, packDirectory, type BundleSigner } from '@otafleet/bundle';
 import { TEST_KEY_PASSPHRASE } from '../../../firmware-bundles/build.js';
+import { eventually } from './e2e-helpers.js';
 
 const LAUNCHER = fileURLToPath(new URL('../bin/otaagent-launcher.js', import.meta.url));
 const REAL_AGENT = pathToFileURL(fileURLToPath(new URL('../bin/otaagent.js', import.meta.url))).href;
@@ -112,6 +113,10 @@ export interface LauncherProcess {
   readonly lines: Record<string, unknown>[];
   readonly exited: Promise<number | null>;
   output(): string;
+  /** Rethrows `e` with the tail of the launcher's and its agents' output, which says why. */
+  readonly failWith: (e: unknown) => never;
+  /** Resolves once an agent of `version` logged "agent started" after line `after`; rejects via failWith. */
+  readonly agentStarted: (version: string, after: number) => Promise<true>;
 }
 
 /** The launcher in its own process group (killed as a group at the end, as systemd's cgroup would be). */
@@ -149,5 +154,17 @@ export function startLauncher(root: string, args: readonly string[]): LauncherPr
       resolve(code);
     }),
   );
-  return { child, lines, exited, output: () => text };
+  const failWith = (e: unknown): never => {
+    throw new Error(`${String(e)}\nlauncher and agent output (tail):\n${text.slice(-4000)}`);
+  };
+  const agentStarted = (version: string, after: number): Promise<true> =>
+    eventually(
+      () =>
+        lines.slice(after).some((l) => l['msg'] === 'agent started' && l['agentVersion'] === version)
+          ? (true as const)
+          : undefined,
+      `agent ${version} to start`,
+      90_000,
+    ).catch(failWith);
+  return { child, lines, exited, output: () => text, failWith, agentStarted };
 }

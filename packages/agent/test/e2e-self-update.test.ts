@@ -65,20 +65,9 @@ describe('agent self-update (launcher, real agents, local IoT core)', () => {
     const root = join(work, 'agent');
     await writeAgentRelease(join(root, 'slots', 'A'), '0.1.0', 'real'); // the factory agent, nothing recorded
     const launcher = startLauncher(root, ['--connect-timeout', '120', 'run', '--config', dev.configPath]);
-    const agentStarted = (version: string, after: number) =>
-      eventually(
-        () =>
-          launcher.lines.slice(after).some((l) => l['msg'] === 'agent started' && l['agentVersion'] === version)
-            ? true
-            : undefined,
-        `agent ${version} to start`,
-        90_000,
-      );
-    const failWith = (e: unknown): never => {
-      throw new Error(`${String(e)}\nlauncher and agent output (tail):\n${launcher.output().slice(-4000)}`);
-    };
+    const { agentStarted, failWith } = launcher;
     try {
-      await agentStarted('0.1.0', 0).catch(failWith);
+      await agentStarted('0.1.0', 0);
       await eventually(() => dev.appServes(), 'the application to answer').catch(failWith);
 
       // 0.1.0 → 0.2.0: the new agent connects, SUCCEEDED is accepted, then its slot is committed.
@@ -164,13 +153,9 @@ describe('agent self-update (launcher, real agents, local IoT core)', () => {
     const config = JSON.parse(await readFile(dev.configPath, 'utf8')) as Record<string, unknown>;
     await writeFile(dev.configPath, JSON.stringify({ ...config, localEndpointPort: endpointPort }));
     const launcher = startLauncher(root, ['--connect-timeout', '120', 'run', '--config', dev.configPath]);
-    const failWith = (e: unknown): never => {
-      throw new Error(`${String(e)}\nlauncher and agent output (tail):\n${launcher.output().slice(-4000)}`);
-    };
-    const seen = (what: string, after: number, match: (l: Record<string, unknown>) => boolean) =>
-      eventually(() => (launcher.lines.slice(after).some(match) ? true : undefined), what, 90_000).catch(failWith);
+    const { agentStarted, failWith } = launcher;
     try {
-      await seen('agent 0.1.0 to start', 0, (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.1.0');
+      await agentStarted('0.1.0', 0);
       const bundle = await serve(
         server,
         'agent-0.4.0.otab',
@@ -195,18 +180,14 @@ describe('agent self-update (launcher, real agents, local IoT core)', () => {
         toVersion: '0.4.0',
       });
       // 0.4.0 did run and reach the broker: this is the checks' verdict, not a failed start.
-      await seen('agent 0.4.0 to start', mark, (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.4.0');
+      await agentStarted('0.4.0', mark);
       const after = await eventually(() => {
         const s = readAgentSlots(root);
         return s.trial === null ? s : undefined;
       }, 'the trial to end').catch(failWith);
       expect(after).toMatchObject({ committed: 'A', failedTrial: { slot: 'B' } });
       expect(after.versions.B?.version).toBe('0.4.0'); // installed, tried, never committed
-      await seen(
-        'agent 0.1.0 to run again',
-        mark,
-        (l) => l['msg'] === 'agent started' && l['agentVersion'] === '0.1.0',
-      );
+      await agentStarted('0.1.0', mark);
       await eventually(() => dev.appServes(), 'the application to answer under the old agent').catch(failWith);
       const status = await eventually(async () => {
         const res = await fetch(`http://127.0.0.1:${endpointPort}/status`).catch(() => undefined);
