@@ -1,9 +1,10 @@
 /**
  * Idle RSS of a connected agent process (mutual TLS to the local IoT core, directory slots, journal open), with the
  * mqtt.js transport (the real `dist/main.js --config`, and the device build the unit runs) and with the
- * aws-iot-device-sdk-v2 transport (the same createAgent with that transport), against bare node and a bare connected mqtt.js client in the same run. Each
- * child is measured from /proc/PID/status (VmRSS; the supervised application is its own process and not counted)
- * after IDLE_MS connected and idle. Median of ROUNDS, alternating. Prints one JSON line.
+ * aws-iot-device-sdk-v2 transport (the same createAgent with that transport), against bare node and a bare
+ * connected mqtt.js client in the same run. Each child is measured from /proc/PID/status (VmRSS; the supervised
+ * application is its own process and not counted) after IDLE_MS connected and idle. Median of ROUNDS,
+ * alternating. Prints one JSON line.
  */
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
