@@ -163,6 +163,45 @@ export function describeMqttContract(
       },
     );
 
+    if (caps.acksAfterHandler)
+      it('pipelined: every message is handed over before the first settles; PUBACKs go out in arrival order', async () => {
+        const h = await connected({ cleanSession: false, sessionExpirySeconds: 300 });
+        const releases = new Map<string, () => void>();
+        await h.connection.subscribe(
+          `dt/${THING}/batch`,
+          (m) => new Promise<void>((resolve) => releases.set(m.payload.toString(), resolve)),
+          { pipelined: true },
+        );
+        const other = await peer();
+        for (const m of ['m1', 'm2', 'm3', 'm4']) await other.publishAsync(`dt/${THING}/batch`, m, { qos: 1 });
+        await until(() => releases.size === 4, 'all four handlers running at once');
+        // m4 and m2 done, m1 not: nothing may be acknowledged yet (m2's PUBACK would overtake m1's).
+        releases.get('m4')?.();
+        releases.get('m2')?.();
+        releases.get('m1')?.();
+        // m1, m2 acknowledged in order; m3 still running, so m4 (settled) waits behind it.
+        await new Promise((r) => setTimeout(r, 200));
+        const next = await target.broker.rawClient({ identity: 'device', clientId: THING, clean: false });
+        raws.push(next);
+        const redelivered: string[] = [];
+        next.on('message', (_t, payload) => redelivered.push(payload.toString()));
+        await backoffOf(h, 0);
+        await other.publishAsync(`dt/${THING}/batch`, 'm5', { qos: 1 });
+        await until(() => redelivered.includes('m5'), 'm5 at the new owner');
+        expect(redelivered).toEqual(['m3', 'm4', 'm5']);
+        releases.get('m3')?.();
+      });
+
+    it('one filter, one way: subscribing it pipelined after in order is refused InvalidOptions', async () => {
+      const h = await connected();
+      await h.connection.subscribe(`dt/${THING}/mixed`, () => undefined);
+      await expect(
+        h.connection.subscribe(`dt/${THING}/mixed`, () => undefined, { pipelined: true }),
+      ).rejects.toMatchObject({
+        code: 'InvalidOptions',
+      });
+    });
+
     if (caps.refusedFilter !== undefined) {
       const refused = caps.refusedFilter;
       it('a refused subscription rejects SubscribeRefused; the others keep working', async () => {

@@ -9,11 +9,18 @@ import {
   type MqttProtocolVersion,
 } from './connection-state.js';
 import { isFatalConnectError, MqttClientError } from './errors.js';
-import type { MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
+import type { BusSubscribeOptions, MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
 import { PublishQueue } from './publish-queue.js';
 import { SubscriptionTable } from './subscriptions.js';
 import { assertPublishTopic, routingFilterOf } from './topic-rules.js';
-import type { InboundPublish, LastWill, MqttTransport, SessionRequest, TransportSession } from './transport.js';
+import type {
+  InboundHandling,
+  InboundPublish,
+  LastWill,
+  MqttTransport,
+  SessionRequest,
+  TransportSession,
+} from './transport.js';
 
 export interface MqttConnectionOptions {
   readonly transport: MqttTransport;
@@ -44,7 +51,7 @@ export interface MqttConnectionOptions {
 
 export type StateListener = (state: ConnectionState, previous: ConnectionState) => void;
 
-export interface SubscribeOptions {
+export interface SubscribeOptions extends BusSubscribeOptions {
   /** Default 1. */
   readonly qos?: 0 | 1;
 }
@@ -132,7 +139,7 @@ export function createMqttConnection(options: MqttConnectionOptions): MqttConnec
   let connectionCount = 0;
   let generation = 0; // bumped whenever the current attempt or session is given up: late callbacks see it
   let closing: Promise<void> | undefined;
-  let inbound: Promise<void> | undefined; // handlers still running: the next message waits (order kept)
+  let inbound: Promise<void> | undefined; // in-order handlers still running: the next such message waits
   const listeners = new Set<StateListener>();
   const subscriptions = new SubscriptionTable(logger);
   const publishes = new PublishQueue(
@@ -182,22 +189,27 @@ export function createMqttConnection(options: MqttConnectionOptions): MqttConnec
     publishes.detach();
   };
 
-  const onMessage = (publish: InboundPublish): Promise<void> | undefined => {
-    if (inbound !== undefined) {
-      const next: Promise<void> = inbound.then(() => subscriptions.dispatch(publish));
-      inbound = next;
-      void next.then(() => {
-        if (inbound === next) inbound = undefined;
-      });
-      return next;
+  // Pipelined handlers run at once; in-order ones after the previous in-order message's handlers settled.
+  const onMessage = (publish: InboundPublish): InboundHandling | undefined => {
+    const routes = subscriptions.routesOf(publish.topic);
+    const now = routes.pipelined ? subscriptions.dispatch(publish, true) : undefined;
+    let ordered: Promise<void> | undefined;
+    if (routes.ordered) {
+      if (inbound === undefined) ordered = subscriptions.dispatch(publish, false);
+      else ordered = inbound.then(() => subscriptions.dispatch(publish, false));
+      if (ordered !== undefined) {
+        const running = ordered;
+        inbound = running;
+        void running.then(() => {
+          if (inbound === running) inbound = undefined;
+        });
+      }
     }
-    const running = subscriptions.dispatch(publish);
-    if (running === undefined) return undefined;
-    inbound = running;
-    void running.then(() => {
-      if (inbound === running) inbound = undefined;
-    });
-    return running;
+    if (ordered === undefined) return now === undefined ? undefined : { settled: now, pipelined: true };
+    return {
+      settled: now === undefined ? ordered : Promise.all([now, ordered]).then(() => undefined),
+      pipelined: false,
+    };
   };
 
   const attempt = (): void => {
@@ -379,7 +391,7 @@ export function createMqttConnection(options: MqttConnectionOptions): MqttConnec
       } catch (e) {
         return Promise.reject(e instanceof Error ? e : new Error(String(e)));
       }
-      return subscriptions.add(filter, handler, subscribeOptions.qos ?? 1);
+      return subscriptions.add(filter, handler, subscribeOptions.qos ?? 1, subscribeOptions.pipelined ?? false);
     },
     async unsubscribe(filter, handler) {
       if (!subscriptions.remove(filter, handler) || session === undefined) return;

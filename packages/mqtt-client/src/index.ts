@@ -1,4 +1,4 @@
-export type { InboundMessage, MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
+export type { BusSubscribeOptions, InboundMessage, MessageBus, MessageHandler, PublishOptions } from './message-bus.js';
 export { MqttClientError, isMqttClientError, type MqttClientErrorCode } from './errors.js';
 export { ManualClock, systemClock, type Clock, type TimerHandle } from './clock.js';
 export { backoffDelayMs, DEFAULT_BACKOFF, type BackoffPolicy } from './backoff.js';
@@ -19,6 +19,7 @@ export {
 export { connectMqtt, type ConnectMqttOptions } from './connect.js';
 export { assertPublishTopic, routingFilterOf } from './topic-rules.js';
 export type {
+  InboundHandling,
   InboundPublish,
   LastWill,
   MqttTransport,

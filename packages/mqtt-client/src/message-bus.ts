@@ -23,9 +23,19 @@ export interface PublishOptions {
   readonly onlyToClientId?: string;
 }
 
+export interface BusSubscribeOptions {
+  /**
+   * True: the handler may be called for the next message before the promise it returned for this one settles,
+   * so a consumer that batches its writes sees a batch instead of one message per write. QoS 1 acknowledgements
+   * still go out in arrival order, each once its own handler and every earlier one settled. A bus that delivers
+   * one message at a time may ignore it.
+   */
+  readonly pipelined?: boolean;
+}
+
 export interface MessageBus {
   /** Subscribe with an MQTT filter (`+`, `#` allowed). Resolves once the subscription is active. */
-  subscribe(filter: string, handler: MessageHandler): Promise<void>;
+  subscribe(filter: string, handler: MessageHandler, options?: BusSubscribeOptions): Promise<void>;
   /** Resolves once the broker has taken the message (QoS 1: acknowledged). */
   publish(topic: string, payload: Buffer | string, options?: PublishOptions): Promise<void>;
   /**

@@ -13,6 +13,8 @@ interface Waiter {
 interface Entry {
   readonly filter: string;
   readonly qos: 0 | 1;
+  /** Its handlers may see the next message before their promise for this one settles (BusSubscribeOptions). */
+  readonly pipelined: boolean;
   readonly matches: (topic: string) => boolean;
   readonly handlers: MessageHandler[];
   /** Granted by the broker at least once (so a refusal on resubscription is a loss, not an answer). */
@@ -40,9 +42,16 @@ export class SubscriptionTable {
   }
 
   /** Adds `handler`; resolves once the filter is granted (now, or on the next session). */
-  add(filter: string, handler: MessageHandler, qos: 0 | 1): Promise<void> {
+  add(filter: string, handler: MessageHandler, qos: 0 | 1, pipelined = false): Promise<void> {
     const existing = this.#entries.get(filter);
     if (existing !== undefined) {
+      if (existing.pipelined !== pipelined)
+        return Promise.reject(
+          new MqttClientError(
+            'InvalidOptions',
+            `${filter} is already subscribed ${existing.pipelined ? 'pipelined' : 'in order'}; one filter, one way`,
+          ),
+        );
       existing.handlers.push(handler);
       if (existing.activeOn !== undefined) return Promise.resolve();
       return new Promise((resolve, reject) => existing.waiters.push({ resolve, reject }));
@@ -50,6 +59,7 @@ export class SubscriptionTable {
     const entry: Entry = {
       filter,
       qos,
+      pipelined,
       matches: compileRoute(filter),
       handlers: [handler],
       granted: false,
@@ -101,15 +111,28 @@ export class SubscriptionTable {
     this.#entries.clear();
   }
 
+  /** Which kinds of handler `topic` has: in order (wait for the previous message's), pipelined (at once). */
+  routesOf(topic: string): { readonly ordered: boolean; readonly pipelined: boolean } {
+    let ordered = false;
+    let pipelined = false;
+    for (const entry of this.#entries.values()) {
+      if (!entry.matches(topic) || entry.handlers.length === 0) continue;
+      if (entry.pipelined) pipelined = true;
+      else ordered = true;
+    }
+    return { ordered, pipelined };
+  }
+
   /**
-   * Runs the handlers of every filter matching the topic, in subscription order. Returns a promise only when a
-   * handler did (that promise is what delays the PUBACK); a failing handler is logged, never thrown.
+   * Runs the handlers (the pipelined or the in-order ones) of every filter matching the topic, in subscription
+   * order. Returns a promise only when a handler did (that promise is what delays the PUBACK); a failing handler
+   * is logged, never thrown, and the promise never rejects.
    */
-  dispatch(publish: InboundPublish): Promise<void> | undefined {
+  dispatch(publish: InboundPublish, pipelined: boolean): Promise<void> | undefined {
     const message: InboundMessage = { topic: publish.topic, payload: publish.payload };
     let pending: Promise<void>[] | undefined;
     for (const entry of this.#entries.values()) {
-      if (!entry.matches(publish.topic)) continue;
+      if (entry.pipelined !== pipelined || !entry.matches(publish.topic)) continue;
       for (const handler of [...entry.handlers]) {
         try {
           const result = handler(message);

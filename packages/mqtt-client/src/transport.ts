@@ -43,12 +43,21 @@ export interface InboundPublish {
   readonly qos: 0 | 1 | 2;
 }
 
+/** How the connection is handling one inbound message. */
+export interface InboundHandling {
+  /** Settles when its handlers are done: a QoS 1 PUBACK goes out only then, and in arrival order. */
+  readonly settled: Promise<void>;
+  /** True: the transport may deliver the next message before `settled` (false: it waits, reading nothing). */
+  readonly pipelined: boolean;
+}
+
 export interface SessionEvents {
   /**
-   * A PUBLISH arrived. When this returns a promise, a QoS 1 message is acknowledged (PUBACK) only after it
-   * settles, where the transport can (`TransportSession.acksAfterHandler`).
+   * A PUBLISH arrived. Undefined: handled already. Otherwise a QoS 1 message is acknowledged (PUBACK) only once
+   * `settled` settles, where the transport can (`TransportSession.acksAfterHandler`); acknowledgements go out in
+   * the order the messages arrived (MQTT requires it).
    */
-  message(publish: InboundPublish): Promise<void> | undefined;
+  message(publish: InboundPublish): InboundHandling | undefined;
   /** The session ended by itself (network, broker). Called at most once. */
   lost(reason: Error): void;
 }

@@ -11,8 +11,13 @@ export interface HealthIngestOptions {
   readonly now?: () => number;
   /** A batch is written when it has this many messages... */
   readonly maxBatch?: number;
-  /** ...or this long after its first message arrived. */
+  /**
+   * ...or this long after its first message arrived. Default 0: at the end of the current event-loop turn, which
+   * already holds every message the connection parsed from one read (delivery is pipelined).
+   */
   readonly maxDelayMs?: number;
+  /** A batch the store could not write is tried again after this long (doubling to 5 s). Default 100. */
+  readonly retryMs?: number;
 }
 
 export interface HealthIngest {
@@ -23,7 +28,6 @@ export interface HealthIngest {
 interface Pending {
   readonly message: IncomingMessage;
   readonly done: (outcome: IngestOutcome) => void;
-  readonly failed: (e: Error) => void;
 }
 
 /**
@@ -34,7 +38,8 @@ interface Pending {
  */
 export async function startHealthIngest(options: HealthIngestOptions): Promise<HealthIngest> {
   const maxBatch = options.maxBatch ?? 500;
-  const maxDelayMs = options.maxDelayMs ?? 20;
+  const maxDelayMs = options.maxDelayMs ?? 0;
+  const retryMs = options.retryMs ?? 100;
   const now = options.now ?? Date.now;
   let buffer: Pending[] = [];
   let timer: NodeJS.Timeout | undefined;
@@ -48,7 +53,13 @@ export async function startHealthIngest(options: HealthIngestOptions): Promise<H
     const batch = buffer;
     buffer = [];
     // One batch at a time, in arrival order: the store's per-device ordering sees reports as they came.
-    writing = writing.then(async () => {
+    writing = writing.then(() => write(batch));
+  };
+
+  // A batch that fails is written again, never acknowledged unwritten: its handlers stay pending (so do the
+  // PUBACKs after it, which go out in order); once stopped it is left so, and the broker redelivers it.
+  const write = async (batch: Pending[]): Promise<void> => {
+    for (let delay = retryMs; ; delay = Math.min(2 * delay, 5_000)) {
       try {
         const outcomes = await options.store.ingest(batch.map((p) => p.message));
         batch.forEach((p, i) => {
@@ -60,34 +71,38 @@ export async function startHealthIngest(options: HealthIngestOptions): Promise<H
             );
           }
           if (outcome !== undefined) p.done(outcome);
-          else p.failed(new Error('the store returned fewer outcomes than messages'));
+          else options.logger.error({ topic: p.message.topic }, 'the store returned no outcome; left unacknowledged');
         });
+        return;
       } catch (e) {
-        const error = e instanceof Error ? e : new Error(String(e));
         options.logger.error(
-          { err: error, messages: batch.length },
-          'health batch not written; the broker will redeliver',
+          { err: e instanceof Error ? e : new Error(String(e)), messages: batch.length, retryInMs: delay },
+          stopped ? 'health batch not written; left to the broker to redeliver' : 'health batch not written; retrying',
         );
-        for (const p of batch) p.failed(error);
+        if (stopped) return;
+        await new Promise((resolve) => setTimeout(resolve, delay));
       }
-    });
+    }
   };
 
   // Registered at once (the bus routes to it from its next message on), granted once the broker says so.
-  const granted = options.bus.subscribe(options.filter, (message) => {
-    // Taken after stop(): never acknowledged (a rejected handler would still be PUBACKed), so the broker
-    // redelivers it to the next session instead of it being lost with this one.
-    if (stopped) return new Promise<void>(() => undefined);
-    return new Promise<void>((resolve, reject) => {
-      buffer.push({
-        message: { topic: message.topic, payload: message.payload, receivedAt: now() },
-        done: () => resolve(),
-        failed: reject,
+  const granted = options.bus.subscribe(
+    options.filter,
+    (message) => {
+      // Taken after stop(): never acknowledged (a rejected handler would still be PUBACKed), so the broker
+      // redelivers it to the next session instead of it being lost with this one.
+      if (stopped) return new Promise<void>(() => undefined);
+      return new Promise<void>((resolve) => {
+        buffer.push({
+          message: { topic: message.topic, payload: message.payload, receivedAt: now() },
+          done: () => resolve(),
+        });
+        if (buffer.length >= maxBatch) flush();
+        else timer ??= setTimeout(flush, maxDelayMs);
       });
-      if (buffer.length >= maxBatch) flush();
-      else timer ??= setTimeout(flush, maxDelayMs);
-    });
-  });
+    },
+    { pipelined: true },
+  );
 
   await granted;
   return {

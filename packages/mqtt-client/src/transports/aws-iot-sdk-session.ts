@@ -4,6 +4,7 @@
  */
 import { io, iot, mqtt, mqtt5 } from 'aws-iot-device-sdk-v2';
 import { abortReasonOf, MqttClientError } from '../errors.js';
+import { InOrderAcks } from '../in-order-acks.js';
 import type { SessionEvents, SessionRequest, TransportSession } from '../transport.js';
 import type { ResolvedSdkOptions } from './aws-iot-sdk-options.js';
 import { crtConnectErrorOf, isCrtValidationError } from './crt-errors.js';
@@ -120,16 +121,17 @@ export function openMqtt5Session(
       release();
       events.lost(lostError(endpoint, e.error));
     });
+    // aws-crt delivers every message at once (no read to hold back); the acks go out in arrival order.
+    const acks = new InOrderAcks();
     client.on('messageReceived', (e) => {
       // Taken now, during the emit, or the client acknowledges by itself when the listeners return.
       const ack = e.acknowledgementControl?.acquireHandle() ?? null;
-      const done = events.message({
+      const handling = events.message({
         topic: e.message.topicName,
         payload: bufferOf(e.message.payload),
         qos: e.message.qos,
       });
-      if (done === undefined) ack?.invokeAcknowledgement();
-      else void done.finally(() => ack?.invokeAcknowledgement());
+      if (ack !== null) acks.add(handling?.settled, () => ack.invokeAcknowledgement());
     });
     client.on('connectionSuccess', (e) => {
       if (phase !== 'connecting') return;
@@ -235,7 +237,7 @@ export async function openMqtt311Session(
     events.lost(lostError(endpoint, e));
   });
   connection.on('message', (topic, payload, _dup, qos) => {
-    void events.message({ topic, payload: bufferOf(payload), qos });
+    events.message({ topic, payload: bufferOf(payload), qos });
   });
 
   const aborted = new Promise<never>((_resolve, reject) => {

@@ -3,7 +3,18 @@ import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Duplex } from 'node:stream';
 import { abortReasonOf, MqttClientError } from '../errors.js';
 import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '../transport.js';
+import { InOrderAcks } from '../in-order-acks.js';
 import { connectErrorOf, numericCodeOf } from './mqttjs-errors.js';
+
+/** Passed to MQTT.js's handleMessage callback so that it sends no PUBACK itself (we send it in order). */
+const HELD_BACK = new Error('PUBACK held back until the message is handled');
+/** Pipelined messages whose PUBACK may wait at once before reading stops (mqtt.js reads no further packet). */
+const MAX_HELD_ACKS = 1_000;
+const noop = (): void => undefined;
+/** MQTT.js's own packet writer (private, untyped): what its handlers send a PUBACK with. The contract suite tests it. */
+interface PacketWriter {
+  _sendPacket(packet: { cmd: 'puback'; messageId: number; reasonCode: number }, cb: () => void): void;
+}
 
 export interface MqttJsTlsOptions {
   /** PEM of the CA that signed the broker's certificate. Absent: Node's default trust store. */
@@ -239,17 +250,33 @@ function openSession(
     const onAbort = (): void => failConnect(abortReasonOf(signal));
     signal.addEventListener('abort', onAbort, { once: true });
 
-    // MQTT.js sends the PUBACK when this callback runs, so a handler's promise holds it back. MQTT.js reads no
-    // further packet from this connection meanwhile: messages are handled one at a time, in order.
+    // MQTT.js sends the PUBACK when the callback runs without an error, and reads no further packet until it
+    // runs. A QoS 1 message's callback therefore gets HELD_BACK (MQTT.js then sends nothing and reads on), and its
+    // PUBACK goes out from here in arrival order once handled. An ordered message still holds reading back until
+    // handled; a pipelined one only while MAX_HELD_ACKS acks are waiting (the backpressure that bounds memory).
+    const acks = new InOrderAcks();
     client.handleMessage = (packet, callback) => {
       const payload = Buffer.isBuffer(packet.payload) ? packet.payload : Buffer.from(packet.payload);
-      const done = events.message({ topic: packet.topic, payload, qos: packet.qos });
-      if (done === undefined) callback();
-      else
-        done.then(
-          () => callback(),
-          () => callback(),
-        );
+      const handling = events.message({ topic: packet.topic, payload, qos: packet.qos });
+      const { messageId } = packet;
+      if (packet.qos !== 1 || messageId === undefined) {
+        if (handling === undefined || handling.pipelined) callback();
+        else
+          handling.settled.then(
+            () => callback(),
+            () => callback(),
+          );
+        return;
+      }
+      acks.add(handling?.settled, () => {
+        // After the session dropped the broker redelivers instead; a PUBACK now would go to a new session.
+        if (phase === 'connected')
+          (client as unknown as PacketWriter)._sendPacket({ cmd: 'puback', messageId, reasonCode: 0 }, noop);
+      });
+      const readOn = (): void => callback(HELD_BACK);
+      if (handling === undefined) readOn();
+      else if (handling.pipelined) void acks.room(MAX_HELD_ACKS).then(readOn);
+      else handling.settled.then(readOn, readOn);
     };
     client.on('error', (e) => {
       lastError = e;
