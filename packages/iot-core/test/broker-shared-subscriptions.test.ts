@@ -15,6 +15,16 @@ const logger = pino({ level: 'silent' });
 const FILTER = 'dt/+/health';
 const SHARED = `$share/workers/${FILTER}`;
 
+/**
+ * Takes every message but sends no PUBACK (a process that dies before its work is durable). Unlike a
+ * handleMessage that never calls back, mqtt.js keeps reading the following packets.
+ */
+const withholdPubacks = (client: MqttClient): void => {
+  const internals = client as unknown as { _sendPacket: (packet: { cmd: string }, cb?: () => void) => void };
+  const send = internals._sendPacket.bind(client);
+  internals._sendPacket = (packet, cb) => (packet.cmd === 'puback' ? cb?.() : send(packet, cb));
+};
+
 /** Payloads `0..n-1` as strings, in order. */
 const seq = (n: number): string[] => Array.from({ length: n }, (_v, i) => String(i));
 
@@ -136,6 +146,57 @@ describe('shared subscriptions', () => {
     const publisher = await connect('publisher');
     await publishAll(publisher, 4);
     await expect.poll(() => got).toEqual(seq(4));
+  });
+
+  it('a persistent member that drops loses nothing: what it held is replayed to it, the rest goes to the group', async () => {
+    broker = await startEmbeddedBroker({ logger });
+    const steady = await connect('steady');
+    const steadyGot = received(steady);
+    const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };
+    const first = await mqtt.connectAsync(opts);
+    clients.push(first);
+    const firstGot = received(first);
+    withholdPubacks(first); // takes its share, acknowledges none of it
+    for (const m of [steady, first]) expect(await subscribeCodes(m, SHARED)).toEqual([1]);
+
+    const publisher = await connect('publisher');
+    const M = 200;
+    const publishing = publishAll(publisher, M);
+    await expect.poll(() => firstGot.length).toBeGreaterThan(10);
+    first.stream.destroy(); // killed mid-stream, its share unacknowledged
+    await publishing; // the rest is published while it is away
+    await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(1);
+    const unacked = new Set(firstGot);
+
+    const again = await mqtt.connectAsync(opts);
+    clients.push(again);
+    const againGot = received(again);
+    // Its queue comes back to it (QoS 1 redelivery of the same session), and the group got all the others.
+    await expect.poll(() => new Set([...steadyGot, ...againGot]).size, { timeout: 10_000 }).toBe(M);
+    for (const m of unacked) expect(againGot.includes(m) || steadyGot.includes(m)).toBe(true);
+    expect([...new Set([...steadyGot, ...againGot])].sort((a, b) => Number(a) - Number(b))).toEqual(seq(M));
+    await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(2);
+  });
+
+  it('a group whose only member is a persistent session away keeps its messages for that session', async () => {
+    broker = await startEmbeddedBroker({ logger });
+    const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };
+    const first = await mqtt.connectAsync(opts);
+    clients.push(first);
+    const firstGot = received(first);
+    withholdPubacks(first);
+    expect(await subscribeCodes(first, SHARED)).toEqual([1]);
+    const publisher = await connect('publisher');
+    await publishAll(publisher, 3);
+    await expect.poll(() => firstGot.length).toBe(3);
+    first.stream.destroy();
+    await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(0);
+    for (let i = 3; i < 8; i++) await publisher.publishAsync(`dt/dev-${i}/health`, String(i), { qos: 1 });
+
+    const again = await mqtt.connectAsync(opts);
+    clients.push(again);
+    const againGot = received(again);
+    await expect.poll(() => [...new Set(againGot)].sort(), { timeout: 10_000 }).toEqual(seq(8));
   });
 
   it('stops delivering to a member that unsubscribes, and refuses malformed shared filters', async () => {

@@ -12,8 +12,11 @@ import { isGranted } from '../bus/granted.js';
  * QoS 1 deliveries to a clean session stay in flight at their member until its PUBACK; a member that leaves
  * (disconnect, unsubscribe) with messages in flight hands them to the next member, so the group loses none; with
  * no member left they wait (up to `maxHeld` per group) for the next one to join. A persistent session (clean=false)
- * keeps what it was handed in its own queue, as aedes does for any QoS 1 message, and rejoins on reconnection. A message may then reach the group twice
- * (its first member may have processed it before the connection died): QoS 1 is at least once.
+ * keeps what it was handed in its own queue, as aedes does for any QoS 1 message, and rejoins on reconnection;
+ * while it is away the group stays subscribed, so what is published meanwhile goes to the other members or, with
+ * none connected, is held for the first to (re)join: a service restarting under a persistent session misses
+ * nothing. A message may reach the group twice (its first member may have processed it before the connection
+ * died): QoS 1 is at least once.
  * See https://docs.aws.amazon.com/iot/latest/developerguide/mqtt.html#mqtt5-shared-subscription
  */
 
@@ -36,6 +39,8 @@ interface Group {
   readonly members: Member[];
   next: number;
   held: Delivery[];
+  /** Client ids of persistent sessions in the group that are disconnected: they come back to it. */
+  readonly away: Set<string>;
   readonly listener: (packet: AedesPublishPacket, cb: () => void) => void;
   subscribed: boolean;
 }
@@ -78,16 +83,18 @@ export class SharedSubscriptions {
       for (const s of subs) if (isGranted(s)) this.join(client, s.topic, s.qos === 0 ? 0 : 1);
     });
     aedes.on('unsubscribe', (filters: string[], client: Client) => {
-      for (const f of filters) this.leave(client, f);
+      for (const f of filters) this.leave(client, f, false);
     });
     // A persistent session's subscriptions come back on reconnection without a 'subscribe' event: rejoin.
     aedes.on('connackSent', (connack: { returnCode?: number }, client: Client) => {
       if ((connack.returnCode ?? 0) !== 0 || (client as ClientInternals).closed) return;
+      // Back, or (a clean session under the same client id) gone for good: no longer away in any group.
+      this.returned(client.id);
       for (const [filter, sub] of Object.entries((client as ClientInternals).subscriptions ?? {}))
         if (isSharedSubscription(filter)) this.join(client, filter, sub?.qos === 0 ? 0 : 1);
     });
     aedes.on('clientDisconnect', (client: Client) => {
-      for (const key of [...(this.byClient.get(client)?.keys() ?? [])]) this.leave(client, key);
+      for (const key of [...(this.byClient.get(client)?.keys() ?? [])]) this.leave(client, key, !client.clean);
     });
     // aedes tracks no QoS 1 delivery of a clean session; its PUBACK handler still clears the packet id in the
     // persistence, which is where a member's acknowledgement becomes visible.
@@ -119,6 +126,7 @@ export class SharedSubscriptions {
         members: [],
         next: 0,
         held: [],
+        away: new Set(),
         subscribed: false,
         listener: (packet, cb) => {
           // MQTT 4.7.2: a filter starting with a wildcard does not match `$` topics.
@@ -139,6 +147,7 @@ export class SharedSubscriptions {
     }
     const member: Member = { client, qos, inFlight: new Map() };
     own.set(key, member);
+    group.away.delete(client.id);
     group.members.push(member);
     if (!group.subscribed) {
       group.subscribed = true;
@@ -149,7 +158,8 @@ export class SharedSubscriptions {
     for (const d of held) this.deliver(group, d);
   }
 
-  private leave(client: Client, key: string): void {
+  /** `away`: a persistent session disconnected; it keeps its place (and the group its subscription). */
+  private leave(client: Client, key: string, away: boolean): void {
     const own = this.byClient.get(client);
     const member = own?.get(key);
     const group = this.groups.get(key);
@@ -161,17 +171,31 @@ export class SharedSubscriptions {
     if (group.next > i) group.next--;
     const orphans = [...member.inFlight.values()];
     member.inFlight.clear();
-    if (group.members.length === 0 && group.subscribed) {
-      group.subscribed = false;
-      this.aedes.unsubscribe(group.filter, group.listener, noop);
-    }
+    if (away && !group.members.some((m) => m.client.id === client.id)) group.away.add(client.id);
+    this.unsubscribeIfIdle(group);
     if (orphans.length > 0)
       this.logger.debug(
         { group: key, clientId: client.id, redelivered: orphans.length },
         'shared subscription: handing over',
       );
     for (const d of orphans) this.deliver(group, d);
-    if (group.members.length === 0 && group.held.length === 0) this.groups.delete(key);
+    if (group.members.length === 0 && group.away.size === 0 && group.held.length === 0) this.groups.delete(key);
+  }
+
+  private returned(clientId: string): void {
+    for (const group of [...this.groups.values()]) {
+      if (!group.away.delete(clientId)) continue;
+      this.unsubscribeIfIdle(group);
+      if (group.members.length === 0 && group.away.size === 0 && group.held.length === 0) this.groups.delete(group.key);
+    }
+  }
+
+  /** A group with nobody connected and nobody coming back takes no more messages. */
+  private unsubscribeIfIdle(group: Group): void {
+    if (group.members.length === 0 && group.away.size === 0 && group.subscribed) {
+      group.subscribed = false;
+      this.aedes.unsubscribe(group.filter, group.listener, noop);
+    }
   }
 
   private deliver(group: Group, delivery: Delivery): void {
