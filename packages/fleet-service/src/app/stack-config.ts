@@ -75,8 +75,9 @@ export function loadStackConfig(
       bundleUrlTtlSeconds: 7 * 86_400,
       tickIntervalMs: 1_000,
       lateJoinerIntervalMs: 30_000,
-      // The embedded broker delivers shared subscriptions once the core supports them; until then, the plain filter.
-      healthFilter: env['OTA_FLEET_HEALTH_FILTER'] ?? HEALTH_REPORT_SHARED_FILTER.replace(/^\$share\/[^/]+\//, ''),
+      // A shared subscription: several instances split the reports (each handled once), and the local core, Mosquitto
+      // and AWS IoT Core all deliver `$share/...`; one instance alone gets them all, as with the plain filter.
+      healthFilter: env['OTA_FLEET_HEALTH_FILTER'] ?? HEALTH_REPORT_SHARED_FILTER,
       ...ops,
     },
   };
