@@ -2,7 +2,9 @@
  * Health reports a device sends while the fleet service is down reach its health store once it is back: the
  * service holds a persistent MQTT session, so the broker keeps its subscription and queues QoS 1 reports for it,
  * and its handler is in place before the resumed session delivers that queue (a message that arrives before any
- * handler is acknowledged by the client and gone). Real local core, real MQTT over mutual TLS, real SQLite.
+ * handler is acknowledged by the client and gone). On the shared filter, as the stack runs it: a group whose only
+ * member is a persistent session away holds what is published meanwhile for it. Real local core, real MQTT over
+ * mutual TLS, real SQLite.
  */
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
@@ -20,7 +22,7 @@ import {
   startLocalCore,
   type LocalCore,
 } from '@otafleet/iot-core';
-import { healthReportTopic, type HealthReportV2 } from '@otafleet/protocol';
+import { HEALTH_REPORT_SHARED_FILTER, healthReportTopic, type HealthReportV2 } from '@otafleet/protocol';
 import { startFleetService, type FleetService, type IotEndpoints } from '../src/app/fleet-service.js';
 
 const silent = pino({ level: 'silent' });
@@ -45,7 +47,7 @@ const start = (): Promise<FleetService> =>
       bundleUrlTtlSeconds: 3600,
       tickIntervalMs: 1_000,
       lateJoinerIntervalMs: 60_000,
-      healthFilter: 'dt/+/health',
+      healthFilter: HEALTH_REPORT_SHARED_FILTER,
     },
     endpoints,
     silent,
