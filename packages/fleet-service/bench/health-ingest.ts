@@ -6,13 +6,15 @@
  *   raw     a bare mqtt.js subscriber (persistent session, like the service's) that only PUBACKs: messages/s from
  *           the first publish to the last message received (median of BENCH_RAW_ROUNDS rounds);
  *   ingest  the fleet service's health ingest as it runs in the service (its MQTT connection, startHealthIngest,
- *           the real SQLite health store in a temp file): messages/s from the first publish until all are stored.
+ *           the real SQLite health store in a temp file): messages/s from the first publish until all are stored;
+ *   store   where the time goes: the same reports straight into the store in batches of BENCH_STORE_BATCH (the
+ *           ingest's default maxBatch), no MQTT: the ceiling the ingest would reach with full batches.
  * A fresh broker for each round. Every wait is bounded (BENCH_TIMEOUT_MS) and traces its progress on stderr; a
  * stalled round fails loudly with what it had reached.
  *
  *   pnpm --filter @otafleet/fleet-service bench      (or: npx tsx --conditions=source packages/fleet-service/bench/health-ingest.ts)
  *   env: BENCH_REPORTS (3000) BENCH_RAW_REPORTS (20000) BENCH_RAW_ROUNDS (3) BENCH_PUBLISHERS (8) BENCH_WINDOW (50)
- *        BENCH_DEVICES (1000) BENCH_TIMEOUT_MS (300000)
+ *        BENCH_DEVICES (1000) BENCH_STORE_BATCH (500) BENCH_TIMEOUT_MS (300000)
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -32,6 +34,7 @@ const PUBLISHERS = envNumber('BENCH_PUBLISHERS', 8);
 const WINDOW = envNumber('BENCH_WINDOW', 50);
 const DEVICES = envNumber('BENCH_DEVICES', 1000);
 const TIMEOUT_MS = envNumber('BENCH_TIMEOUT_MS', 300_000);
+const STORE_BATCH = envNumber('BENCH_STORE_BATCH', 500);
 const silent = pino({ level: 'silent' });
 const BOOT = '6f1c2a9e-3b4d-4e5f-8a7b-9c0d1e2f3a4b';
 
@@ -77,21 +80,25 @@ const reportOf = (thingName: string, sequence: number): HealthReportV2 => ({
  * Publisher p sends reports p, p+P, p+2P, ... of `total`; report i is device i % DEVICES at sequence
  * floor(i / DEVICES), so each device's reports come from one publisher, in order: every one is newer than the last.
  */
+function reports(total: number): { topic: string; payload: string }[] {
+  const devices = Array.from({ length: DEVICES }, (_v, i) => `pi-${String(i).padStart(6, '0')}`);
+  return Array.from({ length: total }, (_v, i) => {
+    const thing = devices[i % DEVICES] ?? '';
+    return { topic: healthReportTopic(thing), payload: JSON.stringify(reportOf(thing, Math.floor(i / DEVICES))) };
+  });
+}
+
 async function publishAll(port: number, total: number, published: { n: number }): Promise<void> {
   const publishers: MqttClient[] = await Promise.all(
     Array.from({ length: PUBLISHERS }, (_v, p) =>
       mqtt.connectAsync({ host: '127.0.0.1', port, clientId: `bench-pub-${p}`, reconnectPeriod: 0 }),
     ),
   );
-  const devices = Array.from({ length: DEVICES }, (_v, i) => `pi-${String(i).padStart(6, '0')}`);
-  const payloads = Array.from({ length: total }, (_v, i) => {
-    const thing = devices[i % DEVICES] ?? '';
-    return { topic: healthReportTopic(thing), payload: JSON.stringify(reportOf(thing, Math.floor(i / DEVICES))) };
-  });
+  const payloads = reports(total);
   try {
     await Promise.all(
       publishers.map(async (client, p) => {
-        const mine = payloads.filter((_m, i) => i % DEVICES % PUBLISHERS === p);
+        const mine = payloads.filter((_m, i) => (i % DEVICES) % PUBLISHERS === p);
         for (let i = 0; i < mine.length; i += WINDOW)
           await Promise.all(
             mine.slice(i, i + WINDOW).map(async (m) => {
@@ -215,6 +222,21 @@ async function ingestRound(): Promise<IngestRound> {
   }
 }
 
+/** Reports/s straight into the SQLite store in full batches (one transaction, one fsync each). */
+async function storeRound(): Promise<number> {
+  const dir = mkdtempSync(join(tmpdir(), 'fleet-bench-health-store-'));
+  const store = openSqliteHealthStore(join(dir, 'health.db'));
+  try {
+    const messages = reports(REPORTS).map((m) => ({ topic: m.topic, payload: Buffer.from(m.payload), receivedAt: 1 }));
+    const t0 = performance.now();
+    for (let i = 0; i < messages.length; i += STORE_BATCH) await store.ingest(messages.slice(i, i + STORE_BATCH));
+    return REPORTS / ((performance.now() - t0) / 1000);
+  } finally {
+    await store.close();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
 const raws: number[] = [];
 for (let r = 0; r < RAW_ROUNDS; r++) {
   raws.push(await rawRound());
@@ -222,6 +244,8 @@ for (let r = 0; r < RAW_ROUNDS; r++) {
 }
 const ingest = await ingestRound();
 trace(`ingest: ${Math.round(ingest.perSec)}/s`);
+const storeOnly = await storeRound();
+trace(`store alone, batches of ${STORE_BATCH}: ${Math.round(storeOnly)}/s`);
 const raw = median(raws);
 report({
   bench: 'health-ingest',
@@ -239,6 +263,9 @@ report({
   meanBatch: ingest.meanBatch,
   storeMs: ingest.storeMs,
   ingestElapsedMs: ingest.elapsedMs,
+  storeBatch: STORE_BATCH,
+  storeOnlyPerSec: Math.round(storeOnly),
+  storeOnlyRatio: ratio(storeOnly, raw),
   ...loadAverage(),
 });
 process.exit(0);

@@ -58,7 +58,7 @@ async function startMember(url: string, clientId: string, db: string): Promise<M
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => reject(new Error(`${clientId} not ready within 20 s: ${stderr}`)), 20_000);
     child.once('exit', (code, signal) => reject(new Error(`${clientId} exited (${code ?? signal}): ${stderr}`)));
-    createInterface({ input: child.stdout! }).on('line', (line) => {
+    createInterface({ input: child.stdout }).on('line', (line) => {
       if (line === 'ready') {
         clearTimeout(timer);
         resolve();
@@ -163,19 +163,16 @@ describe.each(Object.keys(brokers))('shared health ingest on %s', (name) => {
   it('stores each report exactly once across two ingest processes, both taking a share', async () => {
     dir = mkdtempSync(join(tmpdir(), 'shared-ingest-'));
     const db = join(dir, 'health.db');
-    const [a, b] = await Promise.all([
-      startMember(broker.url, 'fleet-a', db),
-      startMember(broker.url, 'fleet-b', db),
-    ]);
-    members = [a!, b!];
+    const [a, b] = await Promise.all([startMember(broker.url, 'fleet-a', db), startMember(broker.url, 'fleet-b', db)]);
+    members = [a, b];
     const N = 600;
     await publishReports(broker.url, things(N));
     await expect.poll(() => storeState(db).devices, { timeout: 60_000, interval: 200 }).toBe(N);
     await new Promise((r) => setTimeout(r, 300)); // nothing more arrives: no report went to both
     expect(storeState(db)).toEqual({ devices: N, stored: N, duplicate: 0 });
-    expect(a!.took() + b!.took()).toBe(N);
-    expect(a!.took()).toBeGreaterThan(N / 4);
-    expect(b!.took()).toBeGreaterThan(N / 4);
+    expect(a.took() + b.took()).toBe(N);
+    expect(a.took()).toBeGreaterThan(N / 4);
+    expect(b.took()).toBeGreaterThan(N / 4);
   }, 90_000);
 
   it('loses nothing when a member is killed with SIGKILL mid-stream and comes back', async () => {

@@ -10,6 +10,7 @@ import {
   ServiceConfigError,
   type ServiceConfigFile,
 } from '@otafleet/fleet-service';
+import { HEALTH_REPORT_SHARED_FILTER } from '@otafleet/protocol';
 import { loadStackConfig } from '../src/app/stack-config.js';
 
 const AWS: ServiceConfigFile = {
@@ -97,5 +98,21 @@ describe('the fleet service configuration file', () => {
     await expect(loadServiceConfig(['--config', join(dir, 'fleet.json'), '--api-port', 'x'], {})).rejects.toThrow(
       /--api-port/,
     );
+  });
+
+  it('ingests health over the shared subscription by default; OTA_FLEET_HEALTH_FILTER or the file overrides', async () => {
+    expect(loadStackConfig([], {}).fleet.healthFilter).toBe(HEALTH_REPORT_SHARED_FILTER);
+    expect(HEALTH_REPORT_SHARED_FILTER).toBe('$share/fleet-service/dt/+/health');
+    expect(loadStackConfig([], { OTA_FLEET_HEALTH_FILTER: 'dt/+/health' }).fleet.healthFilter).toBe('dt/+/health');
+    const base = loadStackConfig([], {}).fleet;
+    const plain = dirWith({ 'fleet.json': JSON.stringify(AWS), 'fleet.crt': 'CERT', 'fleet.key': 'KEY' });
+    const read = await readServiceConfigFile(join(plain, 'fleet.json'));
+    expect((await serviceConfigFrom(read.file, read.baseDir, base)).fleet.healthFilter).toBe(
+      HEALTH_REPORT_SHARED_FILTER,
+    );
+    const own = { ...AWS, healthFilter: '$share/ops/dt/+/health' };
+    const dir = dirWith({ 'fleet.json': JSON.stringify(own), 'fleet.crt': 'CERT', 'fleet.key': 'KEY' });
+    const { file, baseDir } = await readServiceConfigFile(join(dir, 'fleet.json'));
+    expect((await serviceConfigFrom(file, baseDir, base)).fleet.healthFilter).toBe('$share/ops/dt/+/health');
   });
 });
