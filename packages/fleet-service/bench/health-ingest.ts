@@ -155,6 +155,8 @@ interface IngestRound {
   /** Time inside the store's ingest (parse, compare, write, commit with fsync), over all batches. */
   readonly storeMs: number;
   readonly elapsedMs: number;
+  /** Reports the store saw again or out of order (QoS 1 redelivery), counted and not stored twice. */
+  readonly duplicates: number;
 }
 
 /** Messages/s through the fleet service's health ingest until every report is stored. */
@@ -213,6 +215,7 @@ async function ingestRound(): Promise<IngestRound> {
       meanBatch: Number((REPORTS / batches).toFixed(2)),
       storeMs: Math.round(storeMs),
       elapsedMs: Math.round(elapsedMs),
+      duplicates: (await store.counts()).duplicate + (await store.counts()).older,
     };
   } finally {
     await bus.close();
@@ -263,6 +266,7 @@ report({
   meanBatch: ingest.meanBatch,
   storeMs: ingest.storeMs,
   ingestElapsedMs: ingest.elapsedMs,
+  ingestDuplicates: ingest.duplicates,
   storeBatch: STORE_BATCH,
   storeOnlyPerSec: Math.round(storeOnly),
   storeOnlyRatio: ratio(storeOnly, raw),
