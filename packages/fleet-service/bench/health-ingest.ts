@@ -157,6 +157,10 @@ interface IngestRound {
   readonly elapsedMs: number;
   /** Reports the store saw again or out of order (QoS 1 redelivery), counted and not stored twice. */
   readonly duplicates: number;
+  /** Sessions the ingest's connection had (1 = it never reconnected). */
+  readonly sessions: number;
+  /** Why each later session's predecessor ended, as the connection reported it. */
+  readonly reconnectReasons: readonly string[];
 }
 
 /** Messages/s through the fleet service's health ingest until every report is stored. */
@@ -183,6 +187,12 @@ async function ingestRound(): Promise<IngestRound> {
     clientId: 'bench-fleet-service',
     cleanSession: false,
     logger: silent,
+  });
+  let sessions = 0;
+  const reconnectReasons: string[] = [];
+  bus.onStateChange((state) => {
+    if (state.kind === 'connected') sessions++;
+    if (state.kind === 'backoff') reconnectReasons.push(state.reason.message);
   });
   try {
     const granted = startHealthIngest({ bus, store: counted, filter: HEALTH_REPORT_SHARED_FILTER, logger: silent });
@@ -216,6 +226,8 @@ async function ingestRound(): Promise<IngestRound> {
       storeMs: Math.round(storeMs),
       elapsedMs: Math.round(elapsedMs),
       duplicates: (await store.counts()).duplicate + (await store.counts()).older,
+      sessions,
+      reconnectReasons,
     };
   } finally {
     await bus.close();
@@ -267,6 +279,8 @@ report({
   storeMs: ingest.storeMs,
   ingestElapsedMs: ingest.elapsedMs,
   ingestDuplicates: ingest.duplicates,
+  ingestSessions: ingest.sessions,
+  ingestReconnectReasons: ingest.reconnectReasons,
   storeBatch: STORE_BATCH,
   storeOnlyPerSec: Math.round(storeOnly),
   storeOnlyRatio: ratio(storeOnly, raw),

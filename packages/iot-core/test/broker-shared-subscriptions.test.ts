@@ -199,6 +199,26 @@ describe('shared subscriptions', () => {
     await expect.poll(() => [...new Set(againGot)].sort(), { timeout: 10_000 }).toEqual(seq(8));
   });
 
+  it('a persistent member that comes back with a clean session is no longer awaited: the group stops holding', async () => {
+    broker = await startEmbeddedBroker({ logger });
+    const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', reconnectPeriod: 0 };
+    const first = await mqtt.connectAsync({ ...opts, clean: false });
+    expect(await subscribeCodes(first, SHARED)).toEqual([1]);
+    first.stream.destroy();
+    await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(0);
+    const publisher = await connect('publisher');
+    await publisher.publishAsync('dt/dev-0/health', 'while away', { qos: 1 });
+    const fresh = await mqtt.connectAsync({ ...opts, clean: true }); // its session, and its membership, end
+    clients.push(fresh);
+    await publisher.publishAsync('dt/dev-0/health', 'after', { qos: 1 });
+    const next = await connect('next');
+    const nextGot = received(next);
+    expect(await subscribeCodes(next, SHARED)).toEqual([1]);
+    await publisher.publishAsync('dt/dev-0/health', 'joined', { qos: 1 });
+    // What was held while it was awaited goes to the next member; nothing published after it ended was kept.
+    await expect.poll(() => nextGot).toEqual(['while away', 'joined']);
+  });
+
   it('stops delivering to a member that unsubscribes, and refuses malformed shared filters', async () => {
     broker = await startEmbeddedBroker({ logger });
     const [a, b] = await Promise.all([connect('w1'), connect('w2')]);
