@@ -93,15 +93,16 @@ function storeState(db: string): { devices: number; stored: number; duplicate: n
   }
 }
 
-async function publishReports(url: string, names: readonly string[]): Promise<void> {
+async function publishReports(url: string, names: readonly string[], acked = { n: 0 }): Promise<void> {
   const publisher: MqttClient = await mqtt.connectAsync(url, { clientId: 'publisher', reconnectPeriod: 0 });
   try {
     // 50 in flight at once: a steady stream, each acknowledged by the broker.
     for (let i = 0; i < names.length; i += 50)
       await Promise.all(
-        names
-          .slice(i, i + 50)
-          .map((t) => publisher.publishAsync(healthReportTopic(t), JSON.stringify(report(t)), { qos: 1 })),
+        names.slice(i, i + 50).map(async (t) => {
+          await publisher.publishAsync(healthReportTopic(t), JSON.stringify(report(t)), { qos: 1 });
+          acked.n++;
+        }),
       );
   } finally {
     await publisher.endAsync();
@@ -181,10 +182,12 @@ describe.each(Object.keys(brokers))('shared health ingest on %s', (name) => {
     const a = await startMember(broker.url, 'fleet-a', db);
     const b = await startMember(broker.url, 'fleet-b', db);
     members = [a, b];
-    const N = 600;
-    const publishing = publishReports(broker.url, things(N));
-    await expect.poll(() => a.took(), { timeout: 30_000, interval: 10 }).toBeGreaterThan(20);
+    const N = 5000;
+    const acked = { n: 0 };
+    const publishing = publishReports(broker.url, things(N), acked);
+    await expect.poll(() => a.took(), { timeout: 30_000, interval: 5 }).toBeGreaterThan(20);
     a.child.kill('SIGKILL'); // its share in flight, unacknowledged
+    expect(acked.n).toBeLessThan(N); // mid-stream: the publisher is still going
     await a.exited;
     await publishing;
     // A supervisor restarts it under the same client id: its session's queue is redelivered to it.
@@ -194,5 +197,6 @@ describe.each(Object.keys(brokers))('shared health ingest on %s', (name) => {
     const state = storeState(db);
     expect(state.stored).toBe(N); // once each; a redelivered report already committed counts as a duplicate
     expect(b.took()).toBeGreaterThan(0);
+    expect(again.took()).toBeGreaterThan(0); // what it held unacknowledged at the kill came back to it
   }, 120_000);
 });
