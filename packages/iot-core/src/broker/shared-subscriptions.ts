@@ -88,10 +88,10 @@ export class SharedSubscriptions {
     // A persistent session's subscriptions come back on reconnection without a 'subscribe' event: rejoin.
     aedes.on('connackSent', (connack: { returnCode?: number }, client: Client) => {
       if ((connack.returnCode ?? 0) !== 0 || (client as ClientInternals).closed) return;
-      // Back, or (a clean session under the same client id) gone for good: no longer away in any group.
-      this.returned(client.id);
       for (const [filter, sub] of Object.entries((client as ClientInternals).subscriptions ?? {}))
         if (isSharedSubscription(filter)) this.join(client, filter, sub?.qos === 0 ? 0 : 1);
+      // Any group it did not rejoin (a clean session under the same client id) awaits it no longer.
+      this.returned(client.id);
     });
     aedes.on('clientDisconnect', (client: Client) => {
       for (const key of [...(this.byClient.get(client)?.keys() ?? [])]) this.leave(client, key, !client.clean);
