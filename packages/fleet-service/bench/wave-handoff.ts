@@ -125,7 +125,7 @@ const definition: RolloutDefinition = {
   waveTimeoutSeconds: 3600,
 };
 
-let canary: FleetDevice[] = [];
+const canary: FleetDevice[] = [];
 let n = 0;
 
 /** One rollout: ticks as the service does (tickAll, then a short pause) until the next wave's first notification. */
