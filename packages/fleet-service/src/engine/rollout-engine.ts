@@ -11,6 +11,7 @@ import { checkWaves, planWaves, rolloutRank, waveForLateJoiner } from '../rollou
 import type { Result } from '@otafleet/protocol';
 import type { RolloutDefinition, RolloutRecord, RolloutStore, StoreError, WaveRecord } from '../store/types.js';
 import { DEFAULT_DEVICE_POLICY, installDocument, rollbackDocument, type DeviceUpdatePolicy } from './job-documents.js';
+import { createWaveStaging } from './wave-staging.js';
 import {
   addToWaveGroup,
   cancelJob,
@@ -36,6 +37,11 @@ export interface RolloutEngineDeps {
   readonly devicePolicy?: DeviceUpdatePolicy;
   /** Baseline devices sampled at most (devices not updated yet), to bound the cost of a gate at fleet scale. */
   readonly baselineSampleSize?: number;
+  /**
+   * Fill the next wave's thing group in the background while the current wave runs (default true), so the
+   * hand-off after a passed gate is one CreateJob, not one AddThingToThingGroup per device.
+   */
+  readonly stageNextWave?: boolean;
   /** Told each wave job's counts as read (for metrics). */
   readonly onJobCounts?: (rolloutId: string, wave: number, counts: WaveInstallCounts) => void;
 }
@@ -75,6 +81,15 @@ export class RolloutEngineError extends Error {
 export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const policy = deps.devicePolicy ?? DEFAULT_DEVICE_POLICY;
   const log = deps.logger;
+  const staging = createWaveStaging(deps.iot, log);
+  const devicesOf = async (id: string, wave: number): Promise<string[]> =>
+    (await deps.store.devices(id, wave)).map((d) => d.thingName);
+
+  /** Starts staging the wave after `wave` (if any, and if enabled); idempotent, so every tick may call it. */
+  function stageAfter(r: RolloutRecord, wave: WaveRecord, waveCount: number): void {
+    if (deps.stageNextWave === false || wave.index + 1 >= waveCount) return;
+    staging.stage(r.id, wave.index + 1, () => devicesOf(r.id, wave.index + 1));
+  }
 
   /** A query target is read through the dynamic thing group made for it (an invalid query: INVALID_ROLLOUT). */
   async function targetGroup(target: RolloutDefinition['target']): Promise<string> {
@@ -144,9 +159,17 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
 
   async function deployWave(r: RolloutRecord, wave: WaveRecord): Promise<void> {
     const bundle = await bundleOf(r);
-    const devices = (await deps.store.devices(r.id, wave.index)).map((d) => d.thingName);
+    const devices = await devicesOf(r.id, wave.index);
     const groupArn = await ensureWaveGroup(deps.iot, r.id, wave.index);
-    await addToWaveGroup(deps.iot, r.id, wave.index, devices);
+    // Staged (or filled by an earlier tick): add only devices that joined the wave since.
+    const inGroup = await staging.staged(r.id, wave.index);
+    await addToWaveGroup(
+      deps.iot,
+      r.id,
+      wave.index,
+      inGroup === undefined ? devices : devices.filter((d) => !inGroup.has(d)),
+    );
+    staging.filled(r.id, wave.index, devices);
     await ensureJob(deps.iot, {
       jobId: waveJobId(r.id, wave.index),
       targets: [groupArn],
@@ -326,8 +349,10 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
             return { kind: 'moved', what: `${wave.name} deployed` };
           case 'deploying':
             await deployWave(r, wave);
+            stageAfter(r, wave, waves.length);
             return judge(r, wave);
           case 'soaking':
+            stageAfter(r, wave, waves.length);
             return judge(r, wave);
           case 'failed': {
             // The wave's breach is journaled but the rollout's reaction is not (a crash between them), or an
