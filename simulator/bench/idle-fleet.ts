@@ -11,7 +11,8 @@
  *   env: BENCH_DEVICES (2000) BENCH_WORKERS (0) BENCH_IDLE_MS (20000) BENCH_CONCURRENCY (500)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -156,8 +157,24 @@ async function runSide(side: Side): Promise<SideResult> {
   if (snapshotDir !== undefined) writeHeapSnapshot(join(snapshotDir, `${side}-${devices}.heapsnapshot`));
   const idle0 = process.cpuUsage();
   const i0 = performance.now();
-  await sleep(idleMs);
+  const profile = process.env['BENCH_IDLE_CPU_PROFILE'];
+  const inspector = profile === undefined ? undefined : new Session();
+  if (inspector !== undefined) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
+  // In slices, so a tail of boot work (decaying) shows apart from steady timers.
+  for (let left = idleMs; left > 0; left -= 5_000) {
+    const slice0 = process.cpuUsage();
+    await sleep(Math.min(5_000, left));
+    process.stderr.write(`  ${side} idle slice: ${((cpuSeconds(slice0) * 1e6) / devices / 5).toFixed(1)} µs/device/s\n`);
+  }
   const idleCpu = cpuSeconds(idle0);
+  if (inspector !== undefined && profile !== undefined) {
+    const { profile: p } = await inspector.post('Profiler.stop');
+    await writeFile(profile, JSON.stringify(p));
+  }
   const idleSeconds = (performance.now() - i0) / 1000;
   clearInterval(peakTimer);
   const result: SideResult = {
