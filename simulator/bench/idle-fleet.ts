@@ -124,8 +124,11 @@ async function runSide(side: Side): Promise<SideResult> {
       startVersion: '1.0.0',
       faults: {},
     }));
+    // Joined in batches of BENCH_CONCURRENCY, the next once all but one batch are online, as the bare side
+    // connects 500 at a time: 50,000 agents joining at once time out their CONNECTs behind one another and retry.
+    let added = Math.min(concurrency, devices);
     const fleet = await startVirtualFleet({
-      devices: specs,
+      devices: specs.slice(0, added),
       seed: 1,
       workers,
       broker: { kind: 'in-memory', connect },
@@ -136,15 +139,25 @@ async function runSide(side: Side): Promise<SideResult> {
       healthReportIntervalSeconds: 300,
       logger: silentLogger,
     });
+    let lastReport = 0;
     for (;;) {
       const obs = await fleet.observe();
       const ready = obs.filter((o) => o.online && o.healthReports > 0).length;
       const online = obs.filter((o) => o.online).length;
-      process.stderr.write(
-        `  ${online} online, ${ready}/${devices} ready after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
-      );
+      const now = performance.now();
+      if (now - lastReport > 5_000 || ready === devices) {
+        lastReport = now;
+        process.stderr.write(
+          `  ${online} online, ${ready}/${devices} ready after ${((now - t0) / 1000).toFixed(0)} s\n`,
+        );
+      }
       if (ready === devices) break;
-      await sleep(Math.min(5_000, 500 + devices / 20));
+      if (added < devices && online >= added - concurrency) {
+        const next = specs.slice(added, added + concurrency);
+        added += next.length;
+        await fleet.addDevices(next);
+      }
+      await sleep(added < devices ? 200 : 1_000);
     }
     close = () => fleet.close();
   }
@@ -168,7 +181,9 @@ async function runSide(side: Side): Promise<SideResult> {
   for (let left = idleMs; left > 0; left -= 5_000) {
     const slice0 = process.cpuUsage();
     await sleep(Math.min(5_000, left));
-    process.stderr.write(`  ${side} idle slice: ${((cpuSeconds(slice0) * 1e6) / devices / 5).toFixed(1)} µs/device/s\n`);
+    process.stderr.write(
+      `  ${side} idle slice: ${((cpuSeconds(slice0) * 1e6) / devices / 5).toFixed(1)} µs/device/s\n`,
+    );
   }
   const idleCpu = cpuSeconds(idle0);
   if (inspector !== undefined && profile !== undefined) {

@@ -8,7 +8,14 @@ import { transform } from 'esbuild';
 
 const TS = /\.m?ts$/;
 
+/**
+ * @param {string} url
+ * @param {object} context
+ * @param {(url: string, context: object) => Promise<object>} next
+ * @returns {Promise<object>}
+ */
 export async function load(url, context, next) {
+  // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- the loader chain's next() is untyped here
   if (!url.startsWith('file:') || !TS.test(new URL(url).pathname)) return next(url, context);
   const path = fileURLToPath(url);
   const { code } = await transform(await readFile(path, 'utf8'), {

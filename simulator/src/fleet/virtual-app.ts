@@ -69,7 +69,9 @@ class VirtualSupervisor implements ApplicationSupervisor {
  * checks, HEALTH_CHECK_FAILED after one interval; any other passes `requiredPasses` rounds, one interval apart, on
  * the device's clock. An aborted run is HEALTH_CHECK_TIMEOUT, as in the real runner.
  */
-export function virtualHealthRunner(o: VirtualAppOptions & { readonly supervisor: ApplicationSupervisor }): HealthCheckRunner {
+export function virtualHealthRunner(
+  o: VirtualAppOptions & { readonly supervisor: ApplicationSupervisor },
+): HealthCheckRunner {
   return new VirtualHealthRunner(o);
 }
 

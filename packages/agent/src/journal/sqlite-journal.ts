@@ -162,8 +162,7 @@ class ThingJournal implements AgentJournal {
   loadUpdate(): Promise<LoadedUpdate> {
     return this.#run((): LoadedUpdate => {
       const row = this.#q.loadUpdate.get(this.thingName) as
-        | { job_id: string; schema_version: number; body: string }
-        | undefined;
+        { job_id: string; schema_version: number; body: string } | undefined;
       if (row === undefined) return { kind: 'none' };
       const decoded = decodeUpdateRecord(row.schema_version, row.body);
       if (decoded.ok) return { kind: 'ok', record: decoded.value };
@@ -186,9 +185,7 @@ class ThingJournal implements AgentJournal {
   }
 
   loadDownloadOffset(jobId: string): Promise<number | undefined> {
-    return this.#run(
-      () => (this.#q.loadOffset.get(this.thingName, jobId) as { offset: number } | undefined)?.offset,
-    );
+    return this.#run(() => (this.#q.loadOffset.get(this.thingName, jobId) as { offset: number } | undefined)?.offset);
   }
 
   saveDownloadOffset(jobId: string, offset: number): Promise<void> {
