@@ -23,6 +23,8 @@ export default tseslint.config(
           allowDefaultProject: [
             'eslint.config.js',
             'simulator/src/fleet/worker-entry.mjs',
+            'simulator/src/fleet/plain-names.mjs',
+            'simulator/src/fleet/plain-names-hooks.mjs',
             'packages/agent/scripts/build-device.mjs',
           ],
         },

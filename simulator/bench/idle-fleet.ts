@@ -11,11 +11,13 @@
  *   env: BENCH_DEVICES (2000) BENCH_WORKERS (0) BENCH_IDLE_MS (20000) BENCH_CONCURRENCY (500)
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { Session } from 'node:inspector/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import mqtt from 'mqtt';
 import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
 import { startTestCore, silentLogger } from '@otafleet/iot-core/testing';
@@ -34,7 +36,12 @@ interface SideResult {
   /** CPU time over the idle window after ready. */
   readonly idleCpuSeconds: number;
   readonly idleSeconds: number;
+  /** After a compacting GC. */
   readonly rssBytesPerDevice: number;
+  /** After a plain full GC. */
+  readonly uncompactedRssBytesPerDevice: number;
+  /** JS heap used after GC, per device. */
+  readonly heapBytesPerDevice: number;
   readonly peakRssBytes: number;
 }
 
@@ -46,10 +53,19 @@ const concurrency = Number(process.env['BENCH_CONCURRENCY'] ?? 500);
 const thing = (i: number): string => `sim-${String(i).padStart(6, '0')}`;
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-const settle = async (): Promise<number> => {
-  (globalThis as { gc?: () => void }).gc?.();
+const gc = (): void => (globalThis as { gc?: () => void }).gc?.();
+/** RSS after a full GC, and after a compacting one (below). */
+const settle = async (): Promise<{ rss: number; compactedRss: number }> => {
+  gc();
   await sleep(200);
-  return process.memoryUsage().rss;
+  const rss = process.memoryUsage().rss;
+  // Compacting, as V8's memory reducer does once a process is idle: what the devices retain, not the old-space
+  // pages that boot's garbage left half empty (those went from 87 to 235 kB per virtual device at 2,000).
+  setFlagsFromString('--compact-on-every-full-gc');
+  gc();
+  setFlagsFromString('--no-compact-on-every-full-gc');
+  await sleep(200);
+  return { rss, compactedRss: process.memoryUsage().rss };
 };
 const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   const c = process.cpuUsage(since);
@@ -69,6 +85,8 @@ async function runSide(side: Side): Promise<SideResult> {
   let peak = 0;
   const peakTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 500);
   const rss0 = await settle();
+  const heap0 = process.memoryUsage().heapUsed;
+  process.stderr.write(`  ${side} before: ${JSON.stringify(process.memoryUsage())}\n`);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let close: () => Promise<void>;
@@ -106,8 +124,11 @@ async function runSide(side: Side): Promise<SideResult> {
       startVersion: '1.0.0',
       faults: {},
     }));
+    // Joined in batches of BENCH_CONCURRENCY, the next once all but one batch are online, as the bare side
+    // connects 500 at a time: 50,000 agents joining at once time out their CONNECTs behind one another and retry.
+    let added = Math.min(concurrency, devices);
     const fleet = await startVirtualFleet({
-      devices: specs,
+      devices: specs.slice(0, added),
       seed: 1,
       workers,
       broker: { kind: 'in-memory', connect },
@@ -118,25 +139,57 @@ async function runSide(side: Side): Promise<SideResult> {
       healthReportIntervalSeconds: 300,
       logger: silentLogger,
     });
+    let lastReport = 0;
     for (;;) {
       const obs = await fleet.observe();
       const ready = obs.filter((o) => o.online && o.healthReports > 0).length;
       const online = obs.filter((o) => o.online).length;
-      process.stderr.write(
-        `  ${online} online, ${ready}/${devices} ready after ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
-      );
+      const now = performance.now();
+      if (now - lastReport > 5_000 || ready === devices) {
+        lastReport = now;
+        process.stderr.write(
+          `  ${online} online, ${ready}/${devices} ready after ${((now - t0) / 1000).toFixed(0)} s\n`,
+        );
+      }
       if (ready === devices) break;
-      await sleep(Math.min(5_000, 500 + devices / 20));
+      if (added < devices && online >= added - concurrency) {
+        const next = specs.slice(added, added + concurrency);
+        added += next.length;
+        await fleet.addDevices(next);
+      }
+      await sleep(added < devices ? 200 : 1_000);
     }
     close = () => fleet.close();
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(cpu0);
   const rss1 = await settle();
+  const heap1 = process.memoryUsage().heapUsed;
+  process.stderr.write(`  ${side} after GC: ${JSON.stringify(process.memoryUsage())}\n`);
+  const snapshotDir = process.env['BENCH_HEAP_SNAPSHOT_DIR'];
+  if (snapshotDir !== undefined) writeHeapSnapshot(join(snapshotDir, `${side}-${devices}.heapsnapshot`));
   const idle0 = process.cpuUsage();
   const i0 = performance.now();
-  await sleep(idleMs);
+  const profile = process.env['BENCH_IDLE_CPU_PROFILE'];
+  const inspector = profile === undefined ? undefined : new Session();
+  if (inspector !== undefined) {
+    inspector.connect();
+    await inspector.post('Profiler.enable');
+    await inspector.post('Profiler.start');
+  }
+  // In slices, so a tail of boot work (decaying) shows apart from steady timers.
+  for (let left = idleMs; left > 0; left -= 5_000) {
+    const slice0 = process.cpuUsage();
+    await sleep(Math.min(5_000, left));
+    process.stderr.write(
+      `  ${side} idle slice: ${((cpuSeconds(slice0) * 1e6) / devices / 5).toFixed(1)} µs/device/s\n`,
+    );
+  }
   const idleCpu = cpuSeconds(idle0);
+  if (inspector !== undefined && profile !== undefined) {
+    const { profile: p } = await inspector.post('Profiler.stop');
+    await writeFile(profile, JSON.stringify(p));
+  }
   const idleSeconds = (performance.now() - i0) / 1000;
   clearInterval(peakTimer);
   const result: SideResult = {
@@ -146,8 +199,10 @@ async function runSide(side: Side): Promise<SideResult> {
     cpuSeconds: Number(cpu.toFixed(2)),
     idleCpuSeconds: Number(idleCpu.toFixed(2)),
     idleSeconds: Number(idleSeconds.toFixed(2)),
-    rssBytesPerDevice: Math.round((rss1 - rss0) / devices),
-    peakRssBytes: Math.max(peak, rss1),
+    rssBytesPerDevice: Math.round((rss1.compactedRss - rss0.compactedRss) / devices),
+    uncompactedRssBytesPerDevice: Math.round((rss1.rss - rss0.rss) / devices),
+    heapBytesPerDevice: Math.round((heap1 - heap0) / devices),
+    peakRssBytes: Math.max(peak, rss1.rss),
   };
   await close();
   await core.stop();
@@ -161,12 +216,25 @@ if (values.side === 'bare' || values.side === 'virtual') {
 }
 
 const self = fileURLToPath(import.meta.url);
+const plainNames = fileURLToPath(new URL('../src/fleet/plain-names.mjs', import.meta.url));
 const loadAvgAtStart = loadavg()[0];
 const results: Partial<Record<Side, SideResult>> = {};
 for (const side of ['bare', 'virtual'] as const) {
   const child = spawnSync(
     process.execPath,
-    ['--expose-gc', '--max-old-space-size=12288', '--conditions=source', '--import', 'tsx', self, '--side', side],
+    [
+      '--expose-gc',
+      '--max-old-space-size=20480',
+      '--conditions=source',
+      '--import',
+      'tsx',
+      // The sources as tsc emits them (tsx's keepNames costs each closure instance a property array).
+      '--import',
+      plainNames,
+      self,
+      '--side',
+      side,
+    ],
     { encoding: 'utf8', timeout: 3_600_000, stdio: ['ignore', 'pipe', 'inherit'], maxBuffer: 1 << 24 },
   );
   if (child.status !== 0) throw new Error(`${side} side failed with exit code ${String(child.status)}`);
@@ -190,6 +258,11 @@ console.log(
     virtualRssBytesPerDevice: virt.rssBytesPerDevice,
     bareRssBytesPerDevice: bare.rssBytesPerDevice,
     rssRatioToBare: ratio(virt.rssBytesPerDevice, bare.rssBytesPerDevice),
+    virtualUncompactedRssBytesPerDevice: virt.uncompactedRssBytesPerDevice,
+    bareUncompactedRssBytesPerDevice: bare.uncompactedRssBytesPerDevice,
+    virtualHeapBytesPerDevice: virt.heapBytesPerDevice,
+    bareHeapBytesPerDevice: bare.heapBytesPerDevice,
+    heapRatioToBare: ratio(virt.heapBytesPerDevice, bare.heapBytesPerDevice),
     virtualIdleCpuMicrosPerDevicePerSecond: Number(
       ((virt.idleCpuSeconds * 1e6) / devices / virt.idleSeconds).toFixed(2),
     ),

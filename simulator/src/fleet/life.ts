@@ -1,4 +1,11 @@
-import type { AgentClock, AgentJournal } from '@otafleet/agent';
+import type {
+  AgentClock,
+  AgentJournal,
+  LoadedUpdate,
+  QueuedJobUpdate,
+  StoredJobUpdate,
+  StoredMessage,
+} from '@otafleet/agent';
 import type { TimerHandle } from '@otafleet/mqtt-client';
 
 const never = <T>(): Promise<T> => new Promise<T>(() => undefined);
@@ -45,37 +52,82 @@ export class AgentLife {
 
   /** The device's journal as this run sees it: once dead, calls hang (a dead process waits for nothing). */
   journal(j: AgentJournal): AgentJournal {
-    const guard =
-      <A extends unknown[], R>(fn: (...a: A) => Promise<R>) =>
-      (...a: A): Promise<R> =>
-        this.#dead
-          ? never<R>()
-          : fn(...a).then(
-              (v) => (this.#dead ? never<R>() : v),
-              (e: unknown) => (this.#dead ? never<R>() : Promise.reject(e instanceof Error ? e : new Error(String(e)))),
-            );
-    return {
-      thingName: j.thingName,
-      reset: j.reset,
-      loadUpdate: guard(() => j.loadUpdate()),
-      saveUpdate: guard((r) => j.saveUpdate(r)),
-      clearUpdate: guard(() => j.clearUpdate()),
-      loadDownloadOffset: guard((id) => j.loadDownloadOffset(id)),
-      saveDownloadOffset: guard((id, o) => j.saveDownloadOffset(id, o)),
-      clearDownloadOffset: guard((id) => j.clearDownloadOffset(id)),
-      enqueueMessage: guard((t, p) => j.enqueueMessage(t, p)),
-      pendingMessages: guard((n) => j.pendingMessages(n)),
-      deleteMessage: guard((id) => j.deleteMessage(id)),
-      enqueueJobUpdate: guard((u) => j.enqueueJobUpdate(u)),
-      pendingJobUpdates: guard(() => j.pendingJobUpdates()),
-      deleteJobUpdate: guard((id) => j.deleteJobUpdate(id)),
-      getMeta: guard((k) => j.getMeta(k)),
-      setMeta: guard((k, v) => j.setMeta(k, v)),
-    };
+    return new LifeJournal(this, j);
   }
 
   /** A step hook that hangs forever once the run is dead. */
   get hang(): Promise<never> {
     return never<never>();
+  }
+}
+
+/** A journal call's answer as a dead run sees it: never. A class, not a wrapper closure per method: one per device. */
+class LifeJournal implements AgentJournal {
+  readonly #life: AgentLife;
+  readonly #j: AgentJournal;
+
+  constructor(life: AgentLife, j: AgentJournal) {
+    this.#life = life;
+    this.#j = j;
+  }
+
+  get thingName(): string {
+    return this.#j.thingName;
+  }
+
+  get reset(): AgentJournal['reset'] {
+    return this.#j.reset;
+  }
+
+  #guard<R>(call: () => Promise<R>): Promise<R> {
+    const life = this.#life;
+    if (life.dead) return never<R>();
+    return call().then(
+      (v) => (life.dead ? never<R>() : v),
+      (e: unknown) => (life.dead ? never<R>() : Promise.reject(e instanceof Error ? e : new Error(String(e)))),
+    );
+  }
+
+  loadUpdate(): Promise<LoadedUpdate> {
+    return this.#guard(() => this.#j.loadUpdate());
+  }
+  saveUpdate(r: Parameters<AgentJournal['saveUpdate']>[0]): Promise<void> {
+    return this.#guard(() => this.#j.saveUpdate(r));
+  }
+  clearUpdate(): Promise<void> {
+    return this.#guard(() => this.#j.clearUpdate());
+  }
+  loadDownloadOffset(id: string): Promise<number | undefined> {
+    return this.#guard(() => this.#j.loadDownloadOffset(id));
+  }
+  saveDownloadOffset(id: string, o: number): Promise<void> {
+    return this.#guard(() => this.#j.saveDownloadOffset(id, o));
+  }
+  clearDownloadOffset(id: string): Promise<void> {
+    return this.#guard(() => this.#j.clearDownloadOffset(id));
+  }
+  enqueueMessage(t: string, p: string): Promise<number> {
+    return this.#guard(() => this.#j.enqueueMessage(t, p));
+  }
+  pendingMessages(n: number): Promise<readonly StoredMessage[]> {
+    return this.#guard(() => this.#j.pendingMessages(n));
+  }
+  deleteMessage(id: number): Promise<void> {
+    return this.#guard(() => this.#j.deleteMessage(id));
+  }
+  enqueueJobUpdate(u: QueuedJobUpdate): Promise<number> {
+    return this.#guard(() => this.#j.enqueueJobUpdate(u));
+  }
+  pendingJobUpdates(): Promise<readonly StoredJobUpdate[]> {
+    return this.#guard(() => this.#j.pendingJobUpdates());
+  }
+  deleteJobUpdate(id: number): Promise<void> {
+    return this.#guard(() => this.#j.deleteJobUpdate(id));
+  }
+  getMeta(k: string): Promise<string | undefined> {
+    return this.#guard(() => this.#j.getMeta(k));
+  }
+  setMeta(k: string, v: string): Promise<void> {
+    return this.#guard(() => this.#j.setMeta(k, v));
   }
 }

@@ -1,4 +1,4 @@
-import type { MqttTransport, TransportSession } from '@otafleet/mqtt-client';
+import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '@otafleet/mqtt-client';
 import { healthReportTopic, parseJobsTopic } from '@otafleet/protocol';
 
 /** What follows the thing name in protocol's health topic ('/health'). */
@@ -42,38 +42,79 @@ function noteJobUpdate(log: TrafficLog, topic: string, payload: Buffer | string)
   }
 }
 
-/** The agent's transport, counting what passes (the connection, backoff and routing above it are the agent's own). */
-export function observedTransport(inner: MqttTransport, log: TrafficLog): MqttTransport {
-  return {
-    kind: inner.kind,
-    endpoint: inner.endpoint,
-    async open(request, events, signal): Promise<TransportSession> {
-      const session = await inner.open(
-        request,
-        {
-          message: (p) => {
-            log.messagesIn += 1;
-            return events.message(p);
-          },
-          lost: (reason) => events.lost(reason),
-        },
-        signal,
-      );
-      return {
-        protocolVersion: session.protocolVersion,
-        sessionPresent: session.sessionPresent,
-        acksAfterHandler: session.acksAfterHandler,
-        subscribe: (f, q) => session.subscribe(f, q),
-        unsubscribe: (f) => session.unsubscribe(f),
-        publish: (topic, payload, qos) => {
-          log.messagesOut += 1;
-          if (topic.endsWith('/update')) noteJobUpdate(log, topic, payload);
-          else if (topic.endsWith(HEALTH_SUFFIX)) log.healthReports += 1;
-          return session.publish(topic, payload, qos);
-        },
-        end: () => session.end(),
-        destroy: () => session.destroy(),
-      };
-    },
-  };
+/** A session that counts what it publishes. A class (shared methods): one lives per connected device. */
+class ObservedSession implements TransportSession {
+  readonly #inner: TransportSession;
+  readonly #log: TrafficLog;
+
+  constructor(inner: TransportSession, log: TrafficLog) {
+    this.#inner = inner;
+    this.#log = log;
+  }
+
+  get protocolVersion(): TransportSession['protocolVersion'] {
+    return this.#inner.protocolVersion;
+  }
+  get sessionPresent(): boolean {
+    return this.#inner.sessionPresent;
+  }
+  get acksAfterHandler(): boolean {
+    return this.#inner.acksAfterHandler;
+  }
+  subscribe(filter: string, qos: 0 | 1): Promise<void> {
+    return this.#inner.subscribe(filter, qos);
+  }
+  unsubscribe(filter: string): Promise<void> {
+    return this.#inner.unsubscribe(filter);
+  }
+  publish(topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> {
+    const log = this.#log;
+    log.messagesOut += 1;
+    if (topic.endsWith('/update')) noteJobUpdate(log, topic, payload);
+    else if (topic.endsWith(HEALTH_SUFFIX)) log.healthReports += 1;
+    return this.#inner.publish(topic, payload, qos);
+  }
+  end(): Promise<void> {
+    return this.#inner.end();
+  }
+  destroy(): void {
+    this.#inner.destroy();
+  }
 }
+
+/** The agent's transport, counting what passes (the connection, backoff and routing above it are the agent's own). */
+class ObservedTransport implements MqttTransport {
+  readonly #inner: MqttTransport;
+  readonly #log: TrafficLog;
+
+  constructor(inner: MqttTransport, log: TrafficLog) {
+    this.#inner = inner;
+    this.#log = log;
+  }
+
+  get kind(): string {
+    return this.#inner.kind;
+  }
+  get endpoint(): string {
+    return this.#inner.endpoint;
+  }
+
+  async open(request: SessionRequest, events: SessionEvents, signal: AbortSignal): Promise<TransportSession> {
+    const log = this.#log;
+    const session = await this.#inner.open(
+      request,
+      {
+        message: (p) => {
+          log.messagesIn += 1;
+          return events.message(p);
+        },
+        lost: (reason) => events.lost(reason),
+      },
+      signal,
+    );
+    return new ObservedSession(session, log);
+  }
+}
+
+export const observedTransport = (inner: MqttTransport, log: TrafficLog): MqttTransport =>
+  new ObservedTransport(inner, log);

@@ -11,7 +11,7 @@ import type {
   StoredJobUpdate,
   StoredMessage,
 } from './types.js';
-import { groupCommitCall, immediateCall } from './group-commit.js';
+import { groupCommitCall, immediateCall, type JournalCall } from './group-commit.js';
 import { decodeUpdateRecord, encodeUpdateRecord, UPDATE_RECORD_SCHEMA_VERSION } from './update-codec.js';
 
 /** The file's layout version (PRAGMA user_version). Another version is treated as unreadable. */
@@ -87,7 +87,7 @@ export function openSqliteJournal(
   const run = group?.call ?? immediateCall;
   db.exec(SCHEMA);
   db.pragma(`user_version = ${JOURNAL_FILE_VERSION}`);
-  const q = {
+  const q: Queries = {
     loadUpdate: db.prepare('SELECT job_id, schema_version, body FROM update_state WHERE thing = ?'),
     saveUpdate: db.prepare(
       'INSERT INTO update_state (thing, job_id, schema_version, body) VALUES (?, ?, ?, ?) ' +
@@ -111,53 +111,7 @@ export function openSqliteJournal(
     ),
   };
 
-  const forThing = (thing: string): AgentJournal => ({
-    thingName: thing,
-    reset,
-    loadUpdate: () =>
-      run((): LoadedUpdate => {
-        const row = q.loadUpdate.get(thing) as { job_id: string; schema_version: number; body: string } | undefined;
-        if (row === undefined) return { kind: 'none' };
-        const decoded = decodeUpdateRecord(row.schema_version, row.body);
-        if (decoded.ok) return { kind: 'ok', record: decoded.value };
-        return {
-          kind: 'corrupt',
-          jobId: typeof row.job_id === 'string' ? row.job_id : undefined,
-          detail: decoded.error,
-        };
-      }),
-    saveUpdate: (record: UpdateRecord) =>
-      run(() => {
-        q.saveUpdate.run(thing, record.jobId, UPDATE_RECORD_SCHEMA_VERSION, encodeUpdateRecord(record));
-      }),
-    clearUpdate: () => run(() => void q.clearUpdate.run(thing)),
-    loadDownloadOffset: (jobId) =>
-      run(() => (q.loadOffset.get(thing, jobId) as { offset: number } | undefined)?.offset),
-    saveDownloadOffset: (jobId, offset) => run(() => void q.saveOffset.run(thing, jobId, offset)),
-    clearDownloadOffset: (jobId) => run(() => void q.clearOffset.run(thing, jobId)),
-    enqueueMessage: (topic, payload) => run(() => Number(q.enqueue.run(thing, topic, payload).lastInsertRowid)),
-    pendingMessages: (limit) => run(() => q.pending.all(thing, limit) as StoredMessage[]),
-    deleteMessage: (id) => run(() => void q.deleteMessage.run(thing, id)),
-    enqueueJobUpdate: (update: QueuedJobUpdate) =>
-      run(() => Number(q.enqueueJob.run(thing, JSON.stringify(update)).lastInsertRowid)),
-    pendingJobUpdates: () =>
-      run(() => {
-        const rows = q.pendingJobs.all(thing) as { id: number; body: string }[];
-        const out: StoredJobUpdate[] = [];
-        for (const row of rows) {
-          try {
-            out.push({ ...(JSON.parse(row.body) as QueuedJobUpdate), id: row.id });
-          } catch {
-            // An undecodable queued update cannot be sent: drop it rather than block the queue behind it.
-            q.deleteJob.run(thing, row.id);
-          }
-        }
-        return out;
-      }),
-    deleteJobUpdate: (id) => run(() => void q.deleteJob.run(thing, id)),
-    getMeta: (key) => run(() => (q.getMeta.get(thing, key) as { value: string } | undefined)?.value),
-    setMeta: (key, value) => run(() => void q.setMeta.run(thing, key, value)),
-  });
+  const forThing = (thing: string): AgentJournal => new ThingJournal(thing, reset, q, run);
 
   return {
     path,
@@ -168,4 +122,121 @@ export function openSqliteJournal(
       db.close();
     },
   };
+}
+
+type Statement = Database.Statement;
+type Queries = Readonly<
+  Record<
+    | 'loadUpdate'
+    | 'saveUpdate'
+    | 'clearUpdate'
+    | 'loadOffset'
+    | 'saveOffset'
+    | 'clearOffset'
+    | 'enqueue'
+    | 'pending'
+    | 'deleteMessage'
+    | 'enqueueJob'
+    | 'pendingJobs'
+    | 'deleteJob'
+    | 'getMeta'
+    | 'setMeta',
+    Statement
+  >
+>;
+
+/** One thing's rows. A class, not a literal of closures: the simulator holds one per virtual device. */
+class ThingJournal implements AgentJournal {
+  readonly thingName: string;
+  readonly reset: JournalReset | undefined;
+  readonly #q: Queries;
+  readonly #run: JournalCall;
+
+  constructor(thing: string, reset: JournalReset | undefined, q: Queries, run: JournalCall) {
+    this.thingName = thing;
+    this.reset = reset;
+    this.#q = q;
+    this.#run = run;
+  }
+
+  loadUpdate(): Promise<LoadedUpdate> {
+    return this.#run((): LoadedUpdate => {
+      const row = this.#q.loadUpdate.get(this.thingName) as
+        { job_id: string; schema_version: number; body: string } | undefined;
+      if (row === undefined) return { kind: 'none' };
+      const decoded = decodeUpdateRecord(row.schema_version, row.body);
+      if (decoded.ok) return { kind: 'ok', record: decoded.value };
+      return {
+        kind: 'corrupt',
+        jobId: typeof row.job_id === 'string' ? row.job_id : undefined,
+        detail: decoded.error,
+      };
+    });
+  }
+
+  saveUpdate(record: UpdateRecord): Promise<void> {
+    return this.#run(() => {
+      this.#q.saveUpdate.run(this.thingName, record.jobId, UPDATE_RECORD_SCHEMA_VERSION, encodeUpdateRecord(record));
+    });
+  }
+
+  clearUpdate(): Promise<void> {
+    return this.#run(() => void this.#q.clearUpdate.run(this.thingName));
+  }
+
+  loadDownloadOffset(jobId: string): Promise<number | undefined> {
+    return this.#run(() => (this.#q.loadOffset.get(this.thingName, jobId) as { offset: number } | undefined)?.offset);
+  }
+
+  saveDownloadOffset(jobId: string, offset: number): Promise<void> {
+    return this.#run(() => void this.#q.saveOffset.run(this.thingName, jobId, offset));
+  }
+
+  clearDownloadOffset(jobId: string): Promise<void> {
+    return this.#run(() => void this.#q.clearOffset.run(this.thingName, jobId));
+  }
+
+  enqueueMessage(topic: string, payload: string): Promise<number> {
+    return this.#run(() => Number(this.#q.enqueue.run(this.thingName, topic, payload).lastInsertRowid));
+  }
+
+  pendingMessages(limit: number): Promise<readonly StoredMessage[]> {
+    return this.#run(() => this.#q.pending.all(this.thingName, limit) as StoredMessage[]);
+  }
+
+  deleteMessage(id: number): Promise<void> {
+    return this.#run(() => void this.#q.deleteMessage.run(this.thingName, id));
+  }
+
+  enqueueJobUpdate(update: QueuedJobUpdate): Promise<number> {
+    return this.#run(() => Number(this.#q.enqueueJob.run(this.thingName, JSON.stringify(update)).lastInsertRowid));
+  }
+
+  pendingJobUpdates(): Promise<readonly StoredJobUpdate[]> {
+    return this.#run(() => {
+      const rows = this.#q.pendingJobs.all(this.thingName) as { id: number; body: string }[];
+      const out: StoredJobUpdate[] = [];
+      for (const row of rows) {
+        try {
+          out.push({ ...(JSON.parse(row.body) as QueuedJobUpdate), id: row.id });
+        } catch {
+          // An undecodable queued update cannot be sent: drop it rather than block the queue behind it.
+          this.#q.deleteJob.run(this.thingName, row.id);
+        }
+      }
+      return out;
+    });
+  }
+
+  deleteJobUpdate(id: number): Promise<void> {
+    return this.#run(() => void this.#q.deleteJob.run(this.thingName, id));
+  }
+
+  getMeta(key: string): Promise<string | undefined> {
+    return this.#run(() => (this.#q.getMeta.get(this.thingName, key) as { value: string } | undefined)?.value);
+  }
+
+  setMeta(key: string, value: string): Promise<void> {
+    return this.#run(() => void this.#q.setMeta.run(this.thingName, key, value));
+  }
 }

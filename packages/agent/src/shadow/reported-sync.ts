@@ -80,6 +80,13 @@ export class ReportedStateSync {
 
   /** The device's state may have changed: report it (debounced) if it did. */
   changed(): void {
+    // What the run would find (synced, nothing pending, the state equals the last accepted one) is checked now,
+    // without arming the debounce timer: the device watch calls this every second.
+    const stored = this.#stored;
+    if (!this.#task.busy && this.#synced && !this.#needsGet && stored !== undefined) {
+      const next = this.#o.build();
+      if (next === undefined || jsonEqual(stored, next)) return;
+    }
     this.#task.schedule(this.#o.debounceMs ?? 500);
   }
 

@@ -35,6 +35,11 @@ export class SerialTask {
     }, ms);
   }
 
+  /** A run is pending (timer, retry) or in progress. */
+  get busy(): boolean {
+    return this.#timer !== undefined || this.#retry !== undefined || this.#running !== undefined;
+  }
+
   /** Resolves once no run is in progress (the current one finished). */
   async idle(): Promise<void> {
     await this.#running;

@@ -1,6 +1,12 @@
 /** One level of the wildcard-filter tree: filters continue by literal level, by `+`, or end in `#` or here. */
 interface Node {
-  readonly literal: Map<string, Node>;
+  /**
+   * The literal children: none, one held inline, or a Map from the second on. The broker holds one set per
+   * connection and most levels have one child (a Map per level was ~7 kB of each virtual device's heap).
+   */
+  oneLevel: string | undefined;
+  one: Node | undefined;
+  literal: Map<string, Node> | undefined;
   plus: Node | undefined;
   /** Filters ending in `#` right below this level. */
   hash: number;
@@ -8,7 +14,31 @@ interface Node {
   end: number;
 }
 
-const newNode = (): Node => ({ literal: new Map(), plus: undefined, hash: 0, end: 0 });
+const newNode = (): Node => ({
+  oneLevel: undefined,
+  one: undefined,
+  literal: undefined,
+  plus: undefined,
+  hash: 0,
+  end: 0,
+});
+const childOf = (node: Node, level: string): Node | undefined =>
+  node.oneLevel === level ? node.one : node.literal?.get(level);
+function addChild(node: Node, level: string): Node {
+  const child = newNode();
+  if (node.one === undefined && node.literal === undefined) {
+    node.oneLevel = level;
+    node.one = child;
+  } else (node.literal ??= new Map()).set(level, child);
+  return child;
+}
+function deleteChild(node: Node, level: string): void {
+  if (node.oneLevel === level) {
+    node.oneLevel = undefined;
+    node.one = undefined;
+  } else node.literal?.delete(level);
+}
+const childCount = (node: Node): number => (node.one === undefined ? 0 : 1) + (node.literal?.size ?? 0);
 const hasWildcard = (filter: string): boolean => filter.includes('+') || filter.includes('#');
 
 /**
@@ -40,9 +70,7 @@ export class FilterSet {
       }
       if (level === '+') node = node.plus ??= newNode();
       else {
-        let next = node.literal.get(level);
-        if (next === undefined) node.literal.set(level, (next = newNode()));
-        node = next;
+        node = childOf(node, level) ?? addChild(node, level);
       }
     }
     node.end++;
@@ -67,7 +95,7 @@ export class FilterSet {
     const levels = topic.split('/');
     // MQTT 4.7.2: filters starting with a wildcard do not match topics starting with `$`.
     if (topic.startsWith('$')) {
-      const next = this.root.literal.get(levels[0] ?? '');
+      const next = childOf(this.root, levels[0] ?? '');
       return next !== undefined && walk(next, levels, 1);
     }
     return walk(this.root, levels, 0);
@@ -86,11 +114,11 @@ export class FilterSet {
       node.hash--;
       return true;
     }
-    const next = level === '+' ? node.plus : node.literal.get(level);
+    const next = level === '+' ? node.plus : childOf(node, level);
     if (next === undefined || !this.remove(next, levels, i + 1)) return false;
-    if (next.end === 0 && next.hash === 0 && next.plus === undefined && next.literal.size === 0) {
+    if (next.end === 0 && next.hash === 0 && next.plus === undefined && childCount(next) === 0) {
       if (level === '+') node.plus = undefined;
-      else node.literal.delete(level);
+      else deleteChild(node, level);
     }
     return true;
   }
@@ -100,7 +128,7 @@ function walk(node: Node, levels: readonly string[], i: number): boolean {
   if (node.hash > 0) return true; // `a/#` also matches `a`
   const level = levels[i];
   if (level === undefined) return node.end > 0;
-  const next = node.literal.get(level);
+  const next = childOf(node, level);
   if (next !== undefined && walk(next, levels, i + 1)) return true;
   return node.plus !== undefined && walk(node.plus, levels, i + 1);
 }
