@@ -43,7 +43,10 @@ const plan = planScenario(scenario, { devices });
 let peakRss = 0;
 const sampler = setInterval(() => (peakRss = Math.max(peakRss, process.memoryUsage().rss)), 250);
 // The run ends itself at its deadline; this ends a run that does not (a part that hangs while closing).
-const watchdog = setTimeout(() => fail(`no report ${deadlineSeconds + 120} s after the start (hung)`), (deadlineSeconds + 120) * 1000);
+const watchdog = setTimeout(
+  () => fail(`no report ${deadlineSeconds + 120} s after the start (hung)`),
+  (deadlineSeconds + 120) * 1000,
+);
 const load0 = loadavg();
 const cpu0 = process.cpuUsage();
 const t0 = performance.now();
