@@ -2,17 +2,17 @@
  * The simulator's CI proof at fleet scale: virtual devices running the real agent against the real local stack.
  * A bad release is caught by the canary and goes no further; a good one reaches every device.
  *
- * 200 devices, not the 1,000 the simulator issue asks for: at 1,000 on this shared 2-core machine the main thread
- * (broker, fleet service, runner) starves while the devices connect (the fleet service's own MQTT connection hits
- * its keepalive timeout, so health reports and job updates arrive late), the run takes over 4.5 minutes, and one
- * run ended in a stack overflow inside the embedded broker's publish queue (aedes/mqemitter). See docs/simulator.md.
+ * 1,000 devices on two worker threads, as the simulator issue asks. What makes that fit on a shared 2-core machine:
+ * at most 50 devices per thread booting at once (BootPacer), an agent whose start failed under load started again,
+ * and a periodic health-report interval that grows with the fleet (20 s here), so the main thread (broker, fleet
+ * service, runner) is not starved while the devices connect. See docs/simulator.md.
  */
 import { describe, expect, it } from 'vitest';
 import { failedChecks, runPreset } from './scenario-harness.js';
 
-const DEVICES = 200;
+const DEVICES = 1_000;
 
-describe('fleet rollouts (200 devices)', () => {
+describe('fleet rollouts (1,000 devices)', () => {
   it('a bad release: the canary catches it, the rollout stops, the canary rolls back, no other device is touched', async () => {
     const report = await runPreset('bad-canary', { devices: DEVICES });
     expect(failedChecks(report)).toBe('');
@@ -35,9 +35,9 @@ describe('fleet rollouts (200 devices)', () => {
     expect(report.rollout.status).toBe('completed');
     expect(report.rollout.waves.map((w) => [w.status, w.devices])).toEqual([
       ['passed', 10],
-      ['passed', 40],
-      ['passed', 50],
-      ['passed', 100],
+      ['passed', 240],
+      ['passed', 250],
+      ['passed', 500],
     ]);
     expect(report.versions).toEqual({ '1.1.0': DEVICES });
     expect(report.rollbacks.total).toBe(0);

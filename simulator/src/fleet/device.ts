@@ -12,6 +12,7 @@ import {
 import { createMqttConnection, mqttJsStreamTransport } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 import { randomFor } from '../faults/random.js';
+import type { BootPacer } from './boot-pacer.js';
 import { virtualFetcher, virtualInstaller, type ThreadBundles } from './bundles.js';
 import type { DeviceObservation, DevicePhase, VirtualDeviceSpec } from './contracts.js';
 import { AgentLife } from './life.js';
@@ -35,12 +36,18 @@ export interface DeviceThread {
   readonly healthReportIntervalSeconds: number;
   /** Epoch ms the fleet started: offline windows count from it. */
   readonly fleetStartedAt: number;
+  /** Bounds the devices of this thread booting at once (start to connected and subscribed). */
+  readonly bootPacer: BootPacer;
 }
 
 /** systemd's RestartSec for an agent that crashed. */
 const CRASH_RESTART_MS = 200;
 /** A reboot's graceful agent stop; then it is killed. */
 const STOP_GRACE_MS = 5_000;
+/** An agent that failed to start (a handshake lost under load) is started again, as systemd would. */
+const START_RETRY_MS = 200;
+/** A boot holds its pacer slot at most this long (a device whose link is down must not block the others). */
+const BOOT_SLOT_MS = 20_000;
 
 /** A factory release's identity: the virtual slots want a manifest digest for it. */
 const factoryDigest = (name: string, version: string): string =>
@@ -146,8 +153,16 @@ export class VirtualDevice {
     };
   }
 
+  /** Boots once the thread's pacer has a slot; the slot is held until connected (or failed, or BOOT_SLOT_MS). */
   #boot(): void {
     if (this.#closed) return;
+    void this.#t.bootPacer.acquire().then((release) => {
+      if (this.#closed) release();
+      else this.#bootNow(release);
+    });
+  }
+
+  #bootNow(releaseSlot: () => void): void {
     const t = this.#t;
     const spec = this.spec;
     const thing = spec.thingName;
@@ -223,9 +238,18 @@ export class VirtualDevice {
       if (life.dead) return;
       this.#agent = agent;
       await agent.start();
+      let slotTimer: ReturnType<typeof setTimeout> | undefined;
+      await Promise.race([
+        connection.waitFor('connected').catch(() => undefined),
+        new Promise((r) => (slotTimer = setTimeout(r, BOOT_SLOT_MS))),
+      ]);
+      clearTimeout(slotTimer);
     };
-    run().catch((e: unknown) => {
-      if (!life.dead) t.logger.error({ err: e, thing }, 'virtual device agent failed to start');
+    run().then(releaseSlot, (e: unknown) => {
+      releaseSlot();
+      if (life.dead || this.#closed) return;
+      t.logger.warn({ err: e, thing }, 'virtual device agent failed to start; starting it again');
+      this.#die(life, 'start failed', START_RETRY_MS);
     });
   }
 

@@ -19,6 +19,8 @@ const DEFAULT_HEALTH_REPORT_SECONDS = 60;
 interface Placement {
   add(specs: readonly VirtualDeviceSpec[]): Promise<void>;
   observe(): Promise<readonly DeviceObservation[]>;
+  /** Devices per phase (and offline), counted where the devices live: no observations cross threads. */
+  count(): Promise<Readonly<Record<string, number>>>;
   close(): Promise<void>;
 }
 
@@ -39,6 +41,7 @@ function mainThreadPlacement(o: VirtualFleetOptions, settings: HostSettings): Pl
   return {
     add: (specs) => Promise.resolve(host.add(specs)),
     observe: () => Promise.resolve(host.observe()),
+    count: () => Promise.resolve(countPhases(host.observe())),
     close: () => host.close(),
   };
 }
@@ -100,6 +103,10 @@ async function workerPlacement(o: VirtualFleetOptions, settings: HostSettings, i
       const m = await ask({ kind: 'observe' });
       return m.kind === 'observed' ? m.observations : [];
     },
+    async count() {
+      const m = await ask({ kind: 'count' });
+      return m.kind === 'counted' ? m.counts : {};
+    },
     async close() {
       if (failure === undefined) await ask({ kind: 'close' });
       streams?.closeAll();
@@ -156,10 +163,11 @@ export async function startVirtualFleet(options: VirtualFleetOptions): Promise<V
   const timer = setInterval(() => {
     if (listeners.size === 0 || ticking) return;
     ticking = true;
-    observe()
-      .then((obs) => {
-        const counts = countPhases(obs);
-        const key = JSON.stringify(counts);
+    Promise.all(placements.map((p) => p.count()))
+      .then((parts) => {
+        const counts: Record<string, number> = {};
+        for (const part of parts) for (const [k, n] of Object.entries(part)) counts[k] = (counts[k] ?? 0) + n;
+        const key = JSON.stringify(Object.entries(counts).sort(([a], [b]) => a.localeCompare(b)));
         if (key === last) return;
         last = key;
         for (const l of listeners) l(counts);

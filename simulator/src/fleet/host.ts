@@ -3,6 +3,7 @@ import { openSqliteJournal } from '@otafleet/agent';
 import { parseTrustStore } from '@otafleet/bundle';
 import { pino, type Logger } from 'pino';
 import { startCorruptingProxy, type CorruptingProxy } from '../faults/corrupting-proxy.js';
+import { BootPacer } from './boot-pacer.js';
 import type { ThreadBundles } from './bundles.js';
 import type { DeviceObservation, VirtualDeviceSpec } from './contracts.js';
 import { VirtualDevice, type DeviceThread } from './device.js';
@@ -19,6 +20,9 @@ export interface HostSettings {
   readonly fleetStartedAt: number;
   readonly protocolVersion: 4 | 'auto';
 }
+
+/** Devices of one thread booting at once (see BootPacer). */
+export const BOOTS_IN_FLIGHT = 50;
 
 /** The journal file all threads share (WAL; a connection and a group commit per thread). */
 export const journalPathOf = (dataDir: string): string => join(dataDir, 'journal.db');
@@ -83,6 +87,7 @@ export class DeviceHost {
       dataDir: settings.dataDir,
       healthReportIntervalSeconds: settings.healthReportIntervalSeconds,
       fleetStartedAt: settings.fleetStartedAt,
+      bootPacer: new BootPacer(BOOTS_IN_FLIGHT),
     };
     this.#closeDb = () => {
       journalDb.close();

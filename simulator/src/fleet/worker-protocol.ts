@@ -14,11 +14,13 @@ export type ToWorker =
       }[];
     }
   | { readonly kind: 'observe'; readonly id: number }
+  | { readonly kind: 'count'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number };
 
 export type FromWorker =
   | { readonly kind: 'ready' }
   | { readonly kind: 'added'; readonly id: number }
   | { readonly kind: 'observed'; readonly id: number; readonly observations: readonly DeviceObservation[] }
+  | { readonly kind: 'counted'; readonly id: number; readonly counts: Readonly<Record<string, number>> }
   | { readonly kind: 'closed'; readonly id: number }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string };

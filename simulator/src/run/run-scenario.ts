@@ -87,6 +87,20 @@ async function bounded(work: Promise<void> | undefined, ms: number, what: string
   clearTimeout(timer);
 }
 
+/**
+ * The devices' periodic health-report interval: 5 s, longer as the fleet grows so the fleet service ingests about
+ * 50 periodic reports a second whatever the size (1,000 devices: 20 s; 10,000: 200 s). An update's outcome is
+ * reported at once (the agent's HealthReporter), not on this interval, so the gate does not wait for it.
+ */
+export const healthReportIntervalFor = (devices: number): number => Math.max(5, Math.ceil(devices / 50));
+
+/**
+ * How often the fleet service looks for late joiners: every second when the scenario has some, else as a
+ * production stack does (30 s). Each look lists the whole target group (40 control-plane calls at 10,000
+ * devices) and reads every device of the rollout: once a second that took a large share of the main thread.
+ */
+const lateJoinerIntervalFor = (plan: ScenarioPlan): number => (plan.lateJoiners.length > 0 ? 1_000 : 30_000);
+
 /** A rollout id the fleet service accepts (≤ 40 of [a-zA-Z0-9_-]), stable for a scenario and seed. */
 const rolloutIdOf = (plan: ScenarioPlan): string =>
   plan.scenario.rollout.id ?? `${plan.scenario.name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 28)}-s${plan.seed}`;
@@ -126,7 +140,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
     await writeFile(trustPath, JSON.stringify(trust));
     const built = await buildReleases(plan.scenario.releases, join(dataDir, 'releases'));
     try {
-      stack = await startSimStack({ dataDir, trustPath, logger });
+      stack = await startSimStack({ dataDir, trustPath, logger, lateJoinerIntervalMs: lateJoinerIntervalFor(plan) });
     } catch (e) {
       throw new RunSetupError(`the local stack did not start: ${e instanceof Error ? e.message : String(e)}`, {
         cause: e,
@@ -161,7 +175,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       },
       trustSetJson: JSON.stringify(trust),
       dataDir: join(dataDir, 'fleet'),
-      healthReportIntervalSeconds: 5,
+      healthReportIntervalSeconds: healthReportIntervalFor(plan.devices.length),
       logger: logger.child({ part: 'fleet' }),
     });
     const unsubscribe = fleet.onProgress((counts) => {
