@@ -195,11 +195,19 @@ class World {
     await exited;
   }
 
+  /** One API call; a 429 is waited out as its Retry-After says, as a well-behaved client does (5 times at most). */
   async call<T>(path: string, init: RequestInit = {}): Promise<T> {
-    const response = await fetch(`${this.port.url}${path}`, {
-      ...init,
-      headers: { authorization: `Bearer ${this.token}`, ...(init.headers as Record<string, string> | undefined) },
-    });
+    let response: Response;
+    for (let attempt = 0; ; attempt++) {
+      response = await fetch(`${this.port.url}${path}`, {
+        ...init,
+        headers: { authorization: `Bearer ${this.token}`, ...(init.headers as Record<string, string> | undefined) },
+      });
+      if (response.status !== 429 || attempt >= 5) break;
+      await response.arrayBuffer();
+      const seconds = Number(response.headers.get('retry-after') ?? '1');
+      await new Promise((r) => setTimeout(r, 1000 * (Number.isFinite(seconds) && seconds > 0 ? seconds : 1)));
+    }
     const body = (await response.json()) as T;
     if (response.status >= 300) throw new Error(`${path}: ${response.status} ${JSON.stringify(body)}`);
     return body;
@@ -294,7 +302,8 @@ class Run {
           `${what}: not reached in ${ms} ms; rollout ${JSON.stringify(s.rollout)}; device failures: ${failures.join('; ')}; service output:\n${this.world.service?.output.join('\n') ?? ''}`,
         );
       }
-      await new Promise((r) => setTimeout(r, 25));
+      // 10 polls a second: under the API's rate limit (20 a second), which the service enforces on tests too.
+      await new Promise((r) => setTimeout(r, 100));
     }
   }
 
