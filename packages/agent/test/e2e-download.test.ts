@@ -182,8 +182,6 @@ describe('download and status updates end to end', () => {
     await core.createJob('dl-down', dev.thing, installDocument(b, dev.appPort));
     const started = await agent.waitForLog((l) => l['msg'] === 'job started');
     await agent.waitForLog((l) => l['msg'] === 'update transition' && l['to'] === 'HealthChecking');
-    proxy!.down();
-    // SUCCEEDED is decided and journaled while nothing can be sent…
     const queuedStatuses = (): string[] => {
       const db = new Database(join(dev.dataDir, 'journal.db'), { readonly: true });
       try {
@@ -194,6 +192,18 @@ describe('download and status updates end to end', () => {
         db.close();
       }
     };
+    // The link goes down once the health-checking update was applied and answered: downed while that update is in
+    // flight, its answer is lost and SUCCEEDED supersedes it unanswered, so no log line would count its version step.
+    await eventually(
+      async () =>
+        (await core.describeExecution('dl-down', dev.thing)).statusDetails?.detailsMap?.['phase'] ===
+          'health-checking' && queuedStatuses().length === 0
+          ? true
+          : undefined,
+      'the health-checking update applied and answered',
+    );
+    proxy!.down();
+    // SUCCEEDED is decided and journaled while nothing can be sent…
     await eventually(
       () => (queuedStatuses().includes('SUCCEEDED') ? true : undefined),
       'SUCCEEDED in the journal',
