@@ -166,7 +166,6 @@ export function createJobsControlPlane(deps: {
 
     describeJob(input: DescribeJobRequest): DescribeJobResponse {
       const job = mustJob(parseJobIdOnly(input).jobId);
-      const executions = store.executionsOfJob(job.jobId);
       const c = job.config;
       return {
         job: {
@@ -198,7 +197,11 @@ export function createJobsControlPlane(deps: {
           createdAt: new Date(job.createdAt),
           lastUpdatedAt: new Date(job.lastUpdatedAt),
           ...(job.completedAt !== undefined ? { completedAt: new Date(job.completedAt) } : {}),
-          jobProcessDetails: jobProcessDetails(job, executions),
+          jobProcessDetails: jobProcessDetails(
+            job,
+            store.countsOfJob(job.jobId),
+            store.unreleased(job.jobId, 1).length > 0,
+          ),
           isConcurrent: false,
         },
       };

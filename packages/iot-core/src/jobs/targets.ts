@@ -2,7 +2,8 @@ import type { JobProcessDetails } from '@aws-sdk/client-iot';
 import { THING_NAME } from '@otafleet/protocol';
 import { AwsServiceError } from '../aws-error.js';
 import type { ArnContext, ThingRegistryView } from '../registry-types.js';
-import type { ExecutionRecord, JobRecord } from './model.js';
+import type { JobRecord } from './model.js';
+import type { StatusCounts } from './store.js';
 
 export type Target =
   { readonly kind: 'thing'; readonly name: string } | { readonly kind: 'group'; readonly name: string };
@@ -64,11 +65,11 @@ export function stillTargeted(
   });
 }
 
-export function jobProcessDetails(job: JobRecord, executions: readonly ExecutionRecord[]): JobProcessDetails {
-  const n = (s: ExecutionRecord['status']): number => executions.filter((e) => e.status === s).length;
-  const unreleased = executions.some((e) => !e.released && e.status === 'QUEUED');
+/** DescribeJob's jobProcessDetails from the job's per-status counts (a query, not every execution read). */
+export function jobProcessDetails(job: JobRecord, counts: StatusCounts, anyUnreleased: boolean): JobProcessDetails {
+  const n = (s: keyof StatusCounts): number => counts[s] ?? 0;
   return {
-    processingTargets: unreleased ? [...job.targets] : [],
+    processingTargets: anyUnreleased ? [...job.targets] : [],
     numberOfCanceledThings: n('CANCELED'),
     numberOfSucceededThings: n('SUCCEEDED'),
     numberOfFailedThings: n('FAILED'),
