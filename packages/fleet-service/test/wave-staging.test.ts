@@ -217,4 +217,56 @@ describe('wave staging', () => {
     const job = await iot.send(new DescribeJobCommand({ jobId: waveJobId('st', 1) }));
     expect(job.job?.targets).toHaveLength(1);
   }, 60_000);
+
+  it('stages every later wave during the canary, one after the other, and deploys a wave once per process', async () => {
+    const iot = client();
+    const calls = new Map<string, number>();
+    const counting = client();
+    counting.middlewareStack.add(
+      (next, context) => async (args) => {
+        calls.set(context.commandName, (calls.get(context.commandName) ?? 0) + 1);
+        return next(args);
+      },
+      { step: 'initialize', name: 'countCalls' },
+    );
+    const engine = engineOn(counting);
+    const def: RolloutDefinition = {
+      ...definition,
+      bundle: { bundleId: bundle.sha256, version: bundle.manifest.version },
+      waves: [{ count: 2 }, { percent: 50 }, { percent: 100 }],
+      seed: 'staging-all',
+    };
+    await engine.create('all', def, 'alice');
+    const later = [1, 2].map(async (w) => (await rollouts.devices('all', w)).map((d) => d.thingName).sort());
+    const [wave1, wave2] = await Promise.all(later);
+    expect((wave1?.length ?? 0) + (wave2?.length ?? 0)).toBe(DEVICES + 1 - 2); // the late joiner of the test above
+
+    await engine.tickAll(10); // start, deploy the canary, the first deploying tick starts staging
+    for (const [w, want] of [
+      [1, wave1],
+      [2, wave2],
+    ] as const) {
+      const got = await eventually(async () => {
+        const members = (await thingsInGroup(iot, waveGroupName('all', w))).sort();
+        return members.length === want?.length ? members : undefined;
+      }, `wave ${w} staged`);
+      expect(got).toEqual(want);
+    }
+    // Still on the canary (no device of it reports): neither later wave has a job.
+    expect((await rollouts.waves('all')).map((w) => w.status)).toEqual(['deploying', 'pending', 'pending']);
+    for (const w of [1, 2]) {
+      await expect(iot.send(new DescribeJobCommand({ jobId: waveJobId('all', w) }))).rejects.toMatchObject({
+        name: 'ResourceNotFoundException',
+      });
+    }
+
+    // Twenty more ticks while the canary deploys: the gate is read each time, the wave is not deployed again.
+    const before = { create: calls.get('CreateJobCommand'), group: calls.get('CreateThingGroupCommand') };
+    for (let i = 0; i < 20; i++) await engine.tick('all');
+    expect(calls.get('CreateJobCommand')).toBe(before.create);
+    expect(calls.get('CreateThingGroupCommand')).toBe(before.group);
+    // This engine's first ticks deployed the canary and, once, the other rollout's deploying wave (tickAll).
+    expect(calls.get('CreateJobCommand')).toBe(2);
+    expect(calls.get('DescribeJobCommand') ?? 0).toBeGreaterThanOrEqual(20);
+  }, 60_000);
 });

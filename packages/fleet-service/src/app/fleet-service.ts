@@ -85,6 +85,9 @@ export interface FleetServiceConfig {
   readonly backup?: BackupScheduleConfig;
 }
 
+/** The gate's baselines (before-update and not-updated samples) are reread at most this often. */
+const BASELINE_REFRESH_MS = 2_000;
+
 export interface FleetService {
   readonly apiEndpoint: string;
   /** Set on the first start only: the admin token created then (also in `<dataDir>/operator-token`). */
@@ -248,6 +251,7 @@ export async function startFleetService(
       now: Date.now,
       logger: logger.child({ part: 'rollouts' }),
       onJobCounts: (rolloutId, wave, counts) => metrics.observeJobCounts(rolloutId, wave, counts),
+      baselineRefreshMs: BASELINE_REFRESH_MS,
     });
 
     const api: FastifyInstance = await buildApi({
@@ -288,6 +292,7 @@ export async function startFleetService(
     let stopping = false;
     let lastJoinCheck = 0;
     let loop: Promise<void> = Promise.resolve();
+    let stepping = false;
     const step = async (): Promise<void> => {
       try {
         await engine.tickAll(100);
@@ -299,8 +304,11 @@ export async function startFleetService(
         logger.error({ err: e }, 'rollout tick failed; the next tick retries');
       }
     };
+    // A step slower than the interval is not queued behind itself: the next tick starts after it, not a backlog.
     const timer = setInterval(() => {
-      if (!stopping) loop = loop.then(step);
+      if (stopping || stepping) return;
+      stepping = true;
+      loop = step().finally(() => (stepping = false));
     }, config.tickIntervalMs);
     opened.push({
       close: async () => {

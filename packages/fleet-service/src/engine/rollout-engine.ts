@@ -4,7 +4,7 @@ import type { BundleStore, StoredBundle } from '../bundles/bundle-store.js';
 import { ensureQueryGroup } from '../devices/query-target.js';
 import type { JobPresignedUrlConfig } from '../bundles/types.js';
 import type { HealthStore } from '../health/types.js';
-import { evaluateGate, type GateVerdict, type WaveInstallCounts } from '../rollout/health-gate.js';
+import { evaluateGate, type GateVerdict, type HealthSample, type WaveInstallCounts } from '../rollout/health-gate.js';
 import type { OperatorAction, RolloutEvent } from '../rollout/states.js';
 import { isRolloutStopped } from '../rollout/transitions.js';
 import { checkWaves, planWaves, rolloutRank, waveForLateJoiner } from '../rollout/wave-plan.js';
@@ -42,6 +42,12 @@ export interface RolloutEngineDeps {
    * hand-off after a passed gate is one CreateJob, not one AddThingToThingGroup per device.
    */
   readonly stageNextWave?: boolean;
+  /**
+   * How long the gate reuses its baselines (the wave's own figures from before the update and the not-yet-updated
+   * devices' sample), in ms of monotonic time; default 0, read every tick. Baselines move slowly (a report per
+   * device per health interval), and each is a query over thousands of devices, every tick of every wave.
+   */
+  readonly baselineRefreshMs?: number;
   /** Told each wave job's counts as read (for metrics). */
   readonly onJobCounts?: (rolloutId: string, wave: number, counts: WaveInstallCounts) => void;
 }
@@ -82,13 +88,57 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   const policy = deps.devicePolicy ?? DEFAULT_DEVICE_POLICY;
   const log = deps.logger;
   const staging = createWaveStaging(deps.iot, log);
-  const devicesOf = async (id: string, wave: number): Promise<string[]> =>
-    (await deps.store.devices(id, wave)).map((d) => d.thingName);
+  // A rollout's devices only grow (late joiners, through this engine), so they are read once per process and
+  // kept per wave; the gate asks for them every tick.
+  const rolloutDevices = new Map<string, Promise<ReadonlyMap<number, readonly string[]>>>();
+  const devicesByWave = (id: string): Promise<ReadonlyMap<number, readonly string[]>> => {
+    let cached = rolloutDevices.get(id);
+    if (cached === undefined) {
+      cached = deps.store.devices(id).then((all) => {
+        const byWave = new Map<number, string[]>();
+        for (const d of all) {
+          const list = byWave.get(d.wave);
+          if (list === undefined) byWave.set(d.wave, [d.thingName]);
+          else list.push(d.thingName);
+        }
+        return byWave;
+      });
+      cached.catch(() => rolloutDevices.delete(id));
+      rolloutDevices.set(id, cached);
+    }
+    return cached;
+  };
+  const devicesOf = async (id: string, wave: number): Promise<readonly string[]> =>
+    (await devicesByWave(id)).get(wave) ?? [];
+  // Waves whose group and job this process has ensured: a deploying wave is deployed once per process (after a
+  // restart, once more, as the journal cannot say how far the last process got), not on every tick.
+  const deployed = new Set<string>();
+  const waveKey = (id: string, wave: number): string => `${id}\u0000${wave}`;
+  // The gate's baselines per wave, with when they were read (monotonic ms).
+  const baselines = new Map<
+    string,
+    { readonly at: number; readonly before: HealthSample; readonly notUpdated: HealthSample | undefined }
+  >();
 
-  /** Starts staging the wave after `wave` (if any, and if enabled); idempotent, so every tick may call it. */
+  /** Drops what this process keeps about a finished rollout. */
+  function forget(id: string): void {
+    rolloutDevices.delete(id);
+    for (const k of [...deployed, ...baselines.keys()]) {
+      if (k.startsWith(`${id}\u0000`)) {
+        deployed.delete(k);
+        baselines.delete(k);
+      }
+    }
+  }
+
+  /**
+   * Starts staging every wave after `wave` (if enabled), one group after the other in the background: the
+   * canary's minutes of health checks leave the service idle enough to fill all of them. Idempotent, so every
+   * tick may call it.
+   */
   function stageAfter(r: RolloutRecord, wave: WaveRecord, waveCount: number): void {
-    if (deps.stageNextWave === false || wave.index + 1 >= waveCount) return;
-    staging.stage(r.id, wave.index + 1, () => devicesOf(r.id, wave.index + 1));
+    if (deps.stageNextWave === false) return;
+    for (let next = wave.index + 1; next < waveCount; next++) staging.stage(r.id, next, () => devicesOf(r.id, next));
   }
 
   /** A query target is read through the dynamic thing group made for it (an invalid query: INVALID_ROLLOUT). */
@@ -158,6 +208,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
   }
 
   async function deployWave(r: RolloutRecord, wave: WaveRecord): Promise<void> {
+    if (deployed.has(waveKey(r.id, wave.index))) return;
     const bundle = await bundleOf(r);
     const devices = await devicesOf(r.id, wave.index);
     const groupArn = await ensureWaveGroup(deps.iot, r.id, wave.index);
@@ -181,22 +232,36 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       ...(r.definition.rate === undefined ? {} : { rolloutConfig: r.definition.rate }),
       ...(r.definition.maintenance === undefined ? {} : { maintenanceWindows: r.definition.maintenance.aws }),
     });
+    deployed.add(waveKey(r.id, wave.index));
   }
 
   async function gateInput(r: RolloutRecord, wave: WaveRecord, install: WaveInstallCounts, soaked: boolean) {
-    const all = await deps.store.devices(r.id);
-    const mine = all.filter((d) => d.wave === wave.index).map((d) => d.thingName);
-    const later = all
-      .filter((d) => d.wave > wave.index)
-      .slice(0, deps.baselineSampleSize ?? 5_000)
-      .map((d) => d.thingName);
+    const byWave = await devicesByWave(r.id);
+    const mine = byWave.get(wave.index) ?? [];
     const version = r.definition.bundle.version;
+    const key = waveKey(r.id, wave.index);
+    const now = performance.now();
+    let baseline = baselines.get(key);
+    if (baseline === undefined || now - baseline.at >= (deps.baselineRefreshMs ?? 0)) {
+      const later: string[] = [];
+      const limit = deps.baselineSampleSize ?? 5_000;
+      for (const [index, things] of [...byWave].sort((a, b) => a[0] - b[0])) {
+        if (index <= wave.index) continue;
+        for (const t of things) if (later.length < limit) later.push(t);
+      }
+      baseline = {
+        at: now,
+        before: await deps.health.sample(mine, { firmwareVersion: version, not: true }),
+        notUpdated:
+          later.length === 0 ? undefined : await deps.health.sample(later, { firmwareVersion: version, not: true }),
+      };
+      baselines.set(key, baseline);
+    }
     return {
       install,
       updated: await deps.health.sample(mine, { firmwareVersion: version }),
-      updatedBefore: await deps.health.sample(mine, { firmwareVersion: version, not: true }),
-      notUpdated:
-        later.length === 0 ? undefined : await deps.health.sample(later, { firmwareVersion: version, not: true }),
+      updatedBefore: baseline.before,
+      notUpdated: baseline.notUpdated,
       soaked,
     };
   }
@@ -321,6 +386,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
           : { kind: 'idle', why: r.status };
       case 'completed':
       case 'rolled-back':
+        forget(r.id);
         return { kind: 'idle', why: r.status };
       case 'running': {
         const waves = await deps.store.waves(r.id);
@@ -414,7 +480,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       const r = await deps.store.getRollout(id);
       if (r === undefined) throw new RolloutEngineError('UNKNOWN_ROLLOUT', `no rollout ${id}`);
       if (isRolloutStopped(r.status)) return [];
-      const known = new Set((await deps.store.devices(id)).map((d) => d.thingName));
+      const known = new Set([...(await devicesByWave(id)).values()].flat());
       const joiners = (await targetDevices(r.definition)).filter((t) => !known.has(t));
       if (joiners.length === 0) return [];
       const waves = await deps.store.waves(id);
@@ -426,6 +492,7 @@ export function createRolloutEngine(deps: RolloutEngineDeps): RolloutEngine {
       const added: string[] = [];
       for (const [index, things] of byWave) {
         const fresh = must(await deps.store.addDevices(id, index, things, { at: deps.now(), actor: SERVICE }));
+        rolloutDevices.delete(id);
         const wave = waves[index];
         if (wave !== undefined && wave.deployedAt !== undefined) {
           await ensureWaveGroup(deps.iot, id, index);

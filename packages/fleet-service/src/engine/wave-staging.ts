@@ -24,25 +24,30 @@ export interface WaveStaging {
 
 export function createWaveStaging(iot: IoTClient, logger: Logger): WaveStaging {
   const runs = new Map<string, Promise<ReadonlySet<string> | undefined>>();
+  // One group fills at a time (in the order asked: the next wave first), so staging stays in the background.
+  let tail: Promise<unknown> = Promise.resolve();
   const key = (rolloutId: string, wave: number): string => `${rolloutId}\u0000${wave}`;
   return {
     stage(rolloutId, wave, devices) {
       const k = key(rolloutId, wave);
       if (runs.has(k)) return;
-      const started = Date.now();
-      const run = (async () => {
-        const names = await devices();
-        await ensureWaveGroup(iot, rolloutId, wave);
-        await addToWaveGroup(iot, rolloutId, wave, names);
-        logger.info({ rolloutId, wave, devices: names.length, ms: Date.now() - started }, 'next wave staged');
-        return new Set(names);
-      })().catch((e: unknown) => {
-        // Not fatal: deploying the wave adds whatever is missing. Forget the run so a later tick stages again.
-        logger.warn({ err: e, rolloutId, wave }, 'staging the next wave failed; it will be filled when deployed');
-        runs.delete(k);
-        return undefined;
-      });
+      const run = tail
+        .then(async () => {
+          const started = Date.now();
+          const names = await devices();
+          await ensureWaveGroup(iot, rolloutId, wave);
+          await addToWaveGroup(iot, rolloutId, wave, names);
+          logger.info({ rolloutId, wave, devices: names.length, ms: Date.now() - started }, 'next wave staged');
+          return new Set(names);
+        })
+        .catch((e: unknown) => {
+          // Not fatal: deploying the wave adds whatever is missing. Forget the run so a later tick stages again.
+          logger.warn({ err: e, rolloutId, wave }, 'staging the next wave failed; it will be filled when deployed');
+          runs.delete(k);
+          return undefined;
+        });
       runs.set(k, run);
+      tail = run;
     },
     async staged(rolloutId, wave) {
       return runs.get(key(rolloutId, wave));
