@@ -276,7 +276,10 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
           );
         }
         void slots.state().then(
-          (s) => (slotState = s),
+          (s) => {
+            slotState = s;
+            deviceFacing.changed();
+          },
           () => undefined,
         );
       });
@@ -308,6 +311,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         reporter,
         connection,
         bootSlots: boot,
+        onOutcome: () => deviceFacing.changed(),
         ...(agentSlots === undefined || agentInstaller === undefined || agentSlotState === undefined
           ? {}
           : { agentSelf: { slots: agentSlots, installer: agentInstaller, bootSlots: agentSlotState } }),

@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { OTA_CONFIG_SHADOW_NAME } from '@otafleet/protocol';
-import type { Clock, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
+import type { Clock, MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/schema.js';
 import type {
@@ -20,8 +20,6 @@ import { ReportedStateSync } from './shadow/reported-sync.js';
 import { ShadowClient } from './shadow/shadow-client.js';
 
 export const DEFAULT_HEALTH_REPORT_INTERVAL_SECONDS = 300;
-/** How often the snapshot is compared for changes the update flow does not announce (its outcome). */
-const WATCH_INTERVAL_MS = 1_000;
 
 export interface DeviceFacingOptions {
   readonly config: AgentConfig;
@@ -58,7 +56,6 @@ export class DeviceFacing {
   #config: ConfigShadowSync | undefined;
   #health: HealthReporter | undefined;
   #endpoint: LocalEndpoint | undefined;
-  #watch: TimerHandle | undefined;
   #boot: BootIdentity | undefined;
   #closed = false;
 
@@ -157,7 +154,6 @@ export class DeviceFacing {
     this.#reported.start();
     this.#config.start();
     this.#health.start();
-    this.#armWatch();
     const port = config.localEndpointPort ?? 0;
     if (port > 0) {
       this.#endpoint = await startLocalEndpoint(
@@ -179,26 +175,22 @@ export class DeviceFacing {
     }
   }
 
-  /** The device's state may have changed (a journal step, a slot switch): report what did. */
+  /**
+   * The device's state may have changed: report what did. Every change the reported state carries is announced
+   * here (the update flow's steps and outcome, the slots read after a reconnect); no timer polls for them, as an
+   * idle device should cost nothing between keepalives (the simulator runs 50,000 in one process).
+   */
   changed(): void {
+    if (this.#closed) return;
     this.#reported?.changed();
     this.#health?.updateFinished();
   }
 
   async close(): Promise<void> {
     this.#closed = true;
-    if (this.#watch !== undefined) this.#o.clock.clearTimeout(this.#watch);
     await this.#endpoint?.close();
     await Promise.all([this.#reported?.close(), this.#config?.close(), this.#health?.close()]);
     this.#classic.close();
     this.#configShadow.close();
-  }
-
-  #armWatch(): void {
-    if (this.#closed) return;
-    this.#watch = this.#o.clock.setTimeout(() => {
-      this.changed();
-      this.#armWatch();
-    }, WATCH_INTERVAL_MS);
   }
 }

@@ -224,7 +224,8 @@ describe('wave staging', () => {
     const counting = client();
     counting.middlewareStack.add(
       (next, context) => async (args) => {
-        calls.set(context.commandName, (calls.get(context.commandName) ?? 0) + 1);
+        const name = context.commandName ?? 'unknown';
+        calls.set(name, (calls.get(name) ?? 0) + 1);
         return next(args);
       },
       { step: 'initialize', name: 'countCalls' },

@@ -42,6 +42,11 @@ export interface JobsRunnerOptions {
   readonly bootSlots: SlotState;
   /** Pause before asking again after a lost answer (default 5 s). */
   readonly retryDelayMs?: number;
+  /**
+   * Told once an update's outcome (lastUpdate, the rollback count) is set, after the flow's last step: the reported
+   * state and the health report carry it, and nothing else announces it.
+   */
+  readonly onOutcome?: () => void;
 }
 
 /** States whose job is already reporting its end: a cancel seen now changes nothing. */
@@ -400,6 +405,7 @@ export class JobsRunner {
         await ctx.journal.setMeta(META_ROLLBACKS, String(this.#rollbacks));
       }
       this.#lastUpdate = end.lastUpdate;
+      this.#o.onOutcome?.();
       if (!end.keepBundle) await ctx.fetcher.discard(record.jobId);
       await ctx.journal.clearUpdate();
       ctx.logger.info({ jobId: record.jobId, lastUpdate: end.lastUpdate }, 'update finished');
