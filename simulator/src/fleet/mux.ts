@@ -165,8 +165,12 @@ export class MainStreams {
       } else if (f.kind === DATA) {
         this.#streams.get(f.id)?.write(f.data);
       } else {
+        // The device ended its side (after its DISCONNECT): the broker's side closes, and says so, as a TCP peer
+        // answers a FIN. Without the END back the device's stream never sees its readable end and never closes,
+        // so a graceful MQTT end waits for its backstop (5 s per reboot, whenever DISCONNECT and END share a batch).
         const s = this.#streams.get(f.id);
         this.#streams.delete(f.id);
+        if (s !== undefined) this.#writer.frame(f.id, END);
         s?.destroy();
       }
     }
