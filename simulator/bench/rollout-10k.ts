@@ -6,7 +6,7 @@
  * fails (exit 1, the failed checks on stderr) when the rollout does not complete, a wave times out or the run passes
  * its deadline; a watchdog ends a run that hangs past the deadline.
  *
- *   pnpm --filter @otafleet/simulator bench:rollout   (node --max-semi-space-size=32, as `pnpm sim` runs: GC is a fifth of the CPU)
+ *   pnpm --filter @otafleet/simulator bench:rollout   (node --max-semi-space-size=32, as `pnpm sim` runs)
  *   env: BENCH_DEVICES (10000) BENCH_WORKERS (2) BENCH_DEADLINE_S (600) BENCH_WAVE_TIMEOUT_S (300) BENCH_REPORT (file)
  *   main-thread profile: add --cpu-prof --cpu-prof-dir=DIR to node's options (NODE_OPTIONS, or run node directly)
  */

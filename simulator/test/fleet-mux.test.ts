@@ -4,8 +4,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
-import type { Duplex } from 'node:stream';
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Duplex } from 'node:stream';
+import { within } from '@otafleet/iot-core/testing';
 import { isFrameBatch, MainStreams, WorkerStreams } from '../src/fleet/mux.js';
 
 const ports: MessagePort[] = [];
@@ -36,12 +36,6 @@ function wire(): { worker: WorkerStreams; brokerSides: Map<string, Duplex> } {
   });
   return { worker, brokerSides };
 }
-
-const within = <T>(p: Promise<T>, ms: number, what: string): Promise<T> =>
-  Promise.race([
-    p,
-    new Promise<T>((_r, reject) => setTimeout(() => reject(new Error(`${what}: not within ${ms} ms`)), ms)),
-  ]);
 
 describe('the stream multiplexer', () => {
   it('carries each device stream both ways over one port', async () => {
