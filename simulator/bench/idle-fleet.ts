@@ -9,6 +9,7 @@
  *
  *   pnpm --filter @otafleet/simulator bench     (or: npx tsx --conditions=source simulator/bench/idle-fleet.ts)
  *   env: BENCH_DEVICES (2000) BENCH_WORKERS (0) BENCH_IDLE_MS (20000) BENCH_CONCURRENCY (500)
+ *   BENCH_BOOT_CPU_PROFILE=PREFIX writes PREFIX.<side>.cpuprofile of the way to ready (main thread only: use workers 0)
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
@@ -72,6 +73,20 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (c.user + c.system) / 1e6;
 };
 
+/** Samples this thread's CPU into `path` (a .cpuprofile) until the returned stop is called; no path, no profile. */
+async function startCpuProfile(path: string | undefined): Promise<() => Promise<void>> {
+  if (!path) return () => Promise.resolve();
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post('Profiler.enable');
+  await inspector.post('Profiler.start');
+  return async () => {
+    const { profile } = await inspector.post('Profiler.stop');
+    await writeFile(path, JSON.stringify(profile));
+    inspector.disconnect();
+  };
+}
+
 async function runSide(side: Side): Promise<SideResult> {
   const core = await startTestCore({ logger: silentLogger });
   const broker = core.core.broker;
@@ -87,6 +102,8 @@ async function runSide(side: Side): Promise<SideResult> {
   const rss0 = await settle();
   const heap0 = process.memoryUsage().heapUsed;
   process.stderr.write(`  ${side} before: ${JSON.stringify(process.memoryUsage())}\n`);
+  const bootProfile = process.env['BENCH_BOOT_CPU_PROFILE'];
+  const stopBootProfile = await startCpuProfile(bootProfile && `${bootProfile}.${side}.cpuprofile`);
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let close: () => Promise<void>;
@@ -163,6 +180,7 @@ async function runSide(side: Side): Promise<SideResult> {
   }
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(cpu0);
+  await stopBootProfile();
   const rss1 = await settle();
   const heap1 = process.memoryUsage().heapUsed;
   process.stderr.write(`  ${side} after GC: ${JSON.stringify(process.memoryUsage())}\n`);
@@ -170,13 +188,7 @@ async function runSide(side: Side): Promise<SideResult> {
   if (snapshotDir !== undefined) writeHeapSnapshot(join(snapshotDir, `${side}-${devices}.heapsnapshot`));
   const idle0 = process.cpuUsage();
   const i0 = performance.now();
-  const profile = process.env['BENCH_IDLE_CPU_PROFILE'];
-  const inspector = profile === undefined ? undefined : new Session();
-  if (inspector !== undefined) {
-    inspector.connect();
-    await inspector.post('Profiler.enable');
-    await inspector.post('Profiler.start');
-  }
+  const stopIdleProfile = await startCpuProfile(process.env['BENCH_IDLE_CPU_PROFILE']);
   // In slices, so a tail of boot work (decaying) shows apart from steady timers.
   for (let left = idleMs; left > 0; left -= 5_000) {
     const slice0 = process.cpuUsage();
@@ -186,10 +198,7 @@ async function runSide(side: Side): Promise<SideResult> {
     );
   }
   const idleCpu = cpuSeconds(idle0);
-  if (inspector !== undefined && profile !== undefined) {
-    const { profile: p } = await inspector.post('Profiler.stop');
-    await writeFile(profile, JSON.stringify(p));
-  }
+  await stopIdleProfile();
   const idleSeconds = (performance.now() - i0) / 1000;
   clearInterval(peakTimer);
   const result: SideResult = {
@@ -225,6 +234,8 @@ for (const side of ['bare', 'virtual'] as const) {
     [
       '--expose-gc',
       '--max-old-space-size=20480',
+      // As `pnpm sim` and bench:rollout run (a larger young generation: boot's short-lived garbage dies there).
+      '--max-semi-space-size=32',
       '--conditions=source',
       '--import',
       'tsx',

@@ -220,6 +220,36 @@ export function describeMqttContract(
       });
     }
 
+    it('filters subscribed together go out together, at most 8 per SUBSCRIBE (AWS IoT Core quota), before and after connecting', async () => {
+      const h = make();
+      const early = Array.from({ length: 10 }, (_v, i) => `dt/${THING}/early/${i}`);
+      const got: string[] = [];
+      const earlyGranted = Promise.all(early.map((f) => h.connection.subscribe(f, (m) => void got.push(text(m)))));
+      h.connection.start();
+      await h.connection.waitFor('connected');
+      await earlyGranted;
+      expect(h.transport.subscribes.map((b) => b.length)).toEqual([8, 2]);
+      expect(h.transport.subscribes.flat()).toEqual(early);
+
+      // While connected: one component's filters subscribed in one go share SUBSCRIBEs; a refused one fails alone.
+      const late = Array.from({ length: 9 }, (_v, i) => `dt/${THING}/late/${i}`);
+      const wanted =
+        caps.refusedFilter === undefined ? late : [...late.slice(0, 4), caps.refusedFilter, ...late.slice(4)];
+      const outcomes = await Promise.allSettled(
+        wanted.map((f) => h.connection.subscribe(f, (m) => void got.push(text(m)))),
+      );
+      expect(h.transport.subscribes.slice(2).map((b) => b.length)).toEqual([8, wanted.length - 8]);
+      expect(outcomes.filter((o) => o.status === 'fulfilled')).toHaveLength(late.length);
+      if (caps.refusedFilter !== undefined)
+        expect(outcomes[4]).toMatchObject({ status: 'rejected', reason: { code: 'SubscribeRefused' } });
+      const other = await peer();
+      await other.publishAsync(`dt/${THING}/early/9`, 'e', { qos: 1 });
+      await other.publishAsync(`dt/${THING}/late/8`, 'l', { qos: 1 });
+      await until(() => got.length === 2, 'a message on the last filter of each batch');
+      expect(got.sort()).toEqual([`dt/${THING}/early/9 e`, `dt/${THING}/late/8 l`]);
+      expect(h.connection.state.kind).toBe('connected');
+    });
+
     it('a refused publish rejects PublishRefused; publishing elsewhere still works', async () => {
       const h = await connected();
       const outcome = await settleThroughBackoff(h, h.connection.publish(caps.refusedTopic, 'forged'));

@@ -5,26 +5,52 @@ import {
   type MqttConnection,
   type MqttConnectionOptions,
   type MqttTransport,
+  type TransportSession,
 } from '@otafleet/mqtt-client';
 import { logger, THING } from './brokers.js';
 
-/** Counts open() calls on a transport, and the most ever in flight at once ("one reconnect at a time"). */
+/**
+ * Counts open() calls on a transport, and the most ever in flight at once ("one reconnect at a time"); records
+ * the filters of every subscribe() its sessions were asked for (one SUBSCRIBE each, where the library allows).
+ */
 export interface CountedTransport extends MqttTransport {
   readonly opens: { total: number; inFlight: number; maxInFlight: number };
+  readonly subscribes: (readonly string[])[];
 }
 
 export function counted(transport: MqttTransport): CountedTransport {
   const opens = { total: 0, inFlight: 0, maxInFlight: 0 };
+  const subscribes: (readonly string[])[] = [];
+  const recording = (s: TransportSession): TransportSession => ({
+    get protocolVersion() {
+      return s.protocolVersion;
+    },
+    get sessionPresent() {
+      return s.sessionPresent;
+    },
+    get acksAfterHandler() {
+      return s.acksAfterHandler;
+    },
+    subscribe: (requests) => {
+      subscribes.push(requests.map((r) => r.filter));
+      return s.subscribe(requests);
+    },
+    unsubscribe: (filter) => s.unsubscribe(filter),
+    publish: (topic, payload, qos) => s.publish(topic, payload, qos),
+    end: () => s.end(),
+    destroy: () => s.destroy(),
+  });
   return {
     kind: transport.kind,
     endpoint: transport.endpoint,
     opens,
+    subscribes,
     async open(request, events, signal) {
       opens.total++;
       opens.inFlight++;
       opens.maxInFlight = Math.max(opens.maxInFlight, opens.inFlight);
       try {
-        return await transport.open(request, events, signal);
+        return recording(await transport.open(request, events, signal));
       } finally {
         opens.inFlight--;
       }

@@ -1,7 +1,7 @@
 /** A device's MQTT connection, a privileged watcher and AWS's data-plane client against one local IoT core. */
 import { readFile } from 'node:fs/promises';
 import { GetThingShadowCommand, IoTDataPlaneClient, UpdateThingShadowCommand } from '@aws-sdk/client-iot-data-plane';
-import { createMqttConnection, mqttJsTransport, type MqttConnection } from '@otafleet/mqtt-client';
+import { createMqttConnection, mqttJsTransport, type MqttConnection, type MqttTransport } from '@otafleet/mqtt-client';
 import {
   DEV_ACCESS_KEY_ID,
   DEV_SECRET_ACCESS_KEY,
@@ -60,16 +60,36 @@ export async function closeConnections(): Promise<void> {
   await Promise.all(connections.splice(0).map((c) => c.close()));
 }
 
+/** The transport, calling `onInbound` with the topic of every PUBLISH the broker delivers. */
+const spied = (transport: MqttTransport, onInbound: (topic: string) => void): MqttTransport => ({
+  kind: transport.kind,
+  endpoint: transport.endpoint,
+  open: (request, events, signal) =>
+    transport.open(
+      request,
+      {
+        message: (p) => {
+          onInbound(p.topic);
+          return events.message(p);
+        },
+        lost: (reason) => events.lost(reason),
+      },
+      signal,
+    ),
+});
+
 async function connectTls(
   port: number,
   clientId: string,
   paths: { readonly caPath: string; readonly certPath: string; readonly keyPath: string },
+  onInbound?: (topic: string) => void,
 ): Promise<MqttConnection> {
   const [ca, cert, key] = await Promise.all(
     [paths.caPath, paths.certPath, paths.keyPath].map((p) => readFile(p, 'utf8')),
   );
+  const transport = mqttJsTransport({ url: `mqtts://127.0.0.1:${port}`, tls: { ca: ca!, cert: cert!, key: key! } });
   const c = createMqttConnection({
-    transport: mqttJsTransport({ url: `mqtts://127.0.0.1:${port}`, tls: { ca: ca!, cert: cert!, key: key! } }),
+    transport: onInbound === undefined ? transport : spied(transport, onInbound),
     clientId,
     clock: systemAgentClock,
     logger: silent,
@@ -79,9 +99,16 @@ async function connectTls(
   return c;
 }
 
-/** A device's connection (idle: the caller starts it, so it can set things up while offline first). */
-export async function deviceConnection(core: E2eCore, thing: string): Promise<MqttConnection> {
-  return connectTls(core.mqttPort, thing, await core.addDevice(thing));
+/**
+ * A device's connection (idle: the caller starts it, so it can set things up while offline first); `onInbound`
+ * sees the topic of every message the broker delivers to it.
+ */
+export async function deviceConnection(
+  core: E2eCore,
+  thing: string,
+  onInbound?: (topic: string) => void,
+): Promise<MqttConnection> {
+  return connectTls(core.mqttPort, thing, await core.addDevice(thing), onInbound);
 }
 
 /** A privileged client (a service certificate): may publish and subscribe anywhere. Started. */

@@ -72,7 +72,8 @@ async function startSync(
   connectNow = true,
   build = (b: () => ReturnType<typeof buildReportedState>) => b(),
 ) {
-  const connection = await deviceConnection(core, thing);
+  const inbound: string[] = [];
+  const connection = await deviceConnection(core, thing, (topic) => void inbound.push(topic));
   const shadow = new ShadowClient({ connection, thingName: thing, clock: systemAgentClock, logger: silent });
   void shadow.start(); // made while idle: active once connected
   const deltas: Record<string, unknown>[] = [];
@@ -89,7 +90,7 @@ async function startSync(
   sync.start();
   closers.push(() => sync.close());
   if (connectNow) connection.start();
-  return { connection, shadow, sync, state, deltas };
+  return { connection, shadow, sync, state, deltas, inbound };
 }
 
 describe('ReportedStateSync', () => {
@@ -110,6 +111,22 @@ describe('ReportedStateSync', () => {
       bootId: boot.bootId,
       bootCount: 3,
     });
+  });
+
+  it('receives the answers to its own requests but not update/documents, which the service publishes on every update', async () => {
+    const watcher = await serviceConnection(core, 'documents-watcher');
+    const documents: string[] = [];
+    const documentsTopic = shadowTopic({ thingName: 'shadow-docs', operation: 'update', responseType: 'documents' });
+    await watcher.subscribe(documentsTopic, (m) => void documents.push(m.topic));
+    const { sync, connection, inbound } = await startSync('shadow-docs');
+    await connection.waitFor('connected');
+    await eventually(
+      () => (sync.synced && documents.length > 0 ? true : undefined),
+      'synced, and a documents message out',
+    );
+    const accepted = shadowTopic({ thingName: 'shadow-docs', operation: 'update', responseType: 'accepted' });
+    expect(inbound).toContain(accepted);
+    expect(inbound).not.toContain(documentsTopic);
   });
 
   it('reports a change once, replacing the section exactly (a rolled-back update names its reason)', async () => {

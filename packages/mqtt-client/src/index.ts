@@ -25,6 +25,8 @@ export type {
   MqttTransport,
   SessionEvents,
   SessionRequest,
+  SubscribeOutcome,
+  SubscriptionRequest,
   TransportSession,
 } from './transport.js';
 export {

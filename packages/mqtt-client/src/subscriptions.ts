@@ -1,8 +1,9 @@
 import type { Logger } from 'pino';
+import { MAX_FILTERS_PER_SUBSCRIBE } from '@otafleet/protocol';
 import type { InboundMessage, MessageHandler } from './message-bus.js';
 import { MqttClientError } from './errors.js';
 import { compileRoute } from './topic-rules.js';
-import type { InboundPublish, TransportSession } from './transport.js';
+import type { InboundPublish, SubscribeOutcome, TransportSession } from './transport.js';
 
 interface Waiter {
   readonly resolve: () => void;
@@ -26,12 +27,16 @@ interface Entry {
 
 /**
  * The application's subscriptions, kept across sessions: sent on subscribe when connected, again on every new
- * session that does not resume the old one, and used to route each inbound message to its handlers.
+ * session that does not resume the old one, and used to route each inbound message to its handlers. Filters go
+ * out together, up to MAX_FILTERS_PER_SUBSCRIBE per SUBSCRIBE: all of them on a new session, and those added in
+ * one turn of the event loop's microtasks (a component subscribing its filters at once) while connected.
  */
 export class SubscriptionTable {
   readonly #entries = new Map<string, Entry>();
   readonly #logger: Logger;
   #current: TransportSession | undefined;
+  /** Added while connected, to go out in the next SUBSCRIBE on #current. */
+  #unsent: Entry[] = [];
 
   constructor(logger: Logger) {
     this.#logger = logger;
@@ -68,7 +73,12 @@ export class SubscriptionTable {
     };
     this.#entries.set(filter, entry);
     const active = new Promise<void>((resolve, reject) => entry.waiters.push({ resolve, reject }));
-    if (this.#current !== undefined) void this.#send(entry, this.#current);
+    const session = this.#current;
+    if (session !== undefined && this.#unsent.push(entry) === 1)
+      queueMicrotask(() => {
+        if (session !== this.#current) return; // activate() sent them on the new session
+        void this.#sendAll(this.#unsent.splice(0), session);
+      });
     return active;
   }
 
@@ -93,20 +103,23 @@ export class SubscriptionTable {
    */
   async activate(session: TransportSession): Promise<void> {
     this.#current = session;
+    this.#unsent = [];
     const toSend = [...this.#entries.values()].filter((e) => !(session.sessionPresent && e.granted));
     for (const e of this.#entries.values()) if (!toSend.includes(e)) this.#markActive(e, session);
-    await Promise.all(toSend.map((e) => this.#send(e, session)));
+    await this.#sendAll(toSend, session);
   }
 
   /** The session went away: every filter waits for the next one. */
   deactivate(): void {
     this.#current = undefined;
+    this.#unsent = [];
     for (const e of this.#entries.values()) e.activeOn = undefined;
   }
 
   /** Rejects every waiting subscribe and forgets every filter. */
   clear(reason: MqttClientError): void {
     this.#current = undefined;
+    this.#unsent = [];
     for (const e of this.#entries.values()) for (const w of e.waiters.splice(0)) w.reject(reason);
     this.#entries.clear();
   }
@@ -156,21 +169,36 @@ export class SubscriptionTable {
     for (const w of entry.waiters.splice(0)) w.resolve();
   }
 
-  async #send(entry: Entry, session: TransportSession): Promise<void> {
+  async #sendAll(entries: readonly Entry[], session: TransportSession): Promise<void> {
+    const batches: Promise<void>[] = [];
+    for (let i = 0; i < entries.length; i += MAX_FILTERS_PER_SUBSCRIBE)
+      batches.push(this.#send(entries.slice(i, i + MAX_FILTERS_PER_SUBSCRIBE), session));
+    await Promise.all(batches);
+  }
+
+  /** One SUBSCRIBE: each granted filter becomes active, each refused one is dropped and its waiters rejected. */
+  async #send(batch: readonly Entry[], session: TransportSession): Promise<void> {
+    let outcomes: readonly SubscribeOutcome[];
     try {
-      await session.subscribe(entry.filter, entry.qos);
-    } catch (e) {
-      if (!(e instanceof MqttClientError && e.code === 'SubscribeRefused')) return; // the session dropped: retried on the next
-      if (this.#entries.get(entry.filter) !== entry || session !== this.#current) return;
+      outcomes = await session.subscribe(batch.map((e) => ({ filter: e.filter, qos: e.qos })));
+    } catch {
+      return; // the session dropped: sent again on the next
+    }
+    batch.forEach((entry, i) => {
+      if (this.#entries.get(entry.filter) !== entry) return; // unsubscribed meanwhile
+      const refusal = outcomes[i];
+      if (refusal === undefined) {
+        this.#markActive(entry, session);
+        return;
+      }
+      if (session !== this.#current) return;
       this.#entries.delete(entry.filter);
       if (entry.granted)
         this.#logger.error(
-          { filter: entry.filter, err: e.message },
+          { filter: entry.filter, err: refusal.message },
           'mqtt: broker refused a resubscription, dropped it',
         );
-      for (const w of entry.waiters.splice(0)) w.reject(e);
-      return;
-    }
-    if (this.#entries.get(entry.filter) === entry) this.#markActive(entry, session);
+      for (const w of entry.waiters.splice(0)) w.reject(refusal);
+    });
   }
 }

@@ -1,4 +1,5 @@
 import type { MqttProtocolVersion } from './connection-state.js';
+import type { MqttClientError } from './errors.js';
 
 /**
  * What the connection asks of a transport: one MQTT session per `open()`, nothing more. Reconnection,
@@ -37,6 +38,14 @@ export interface SessionRequest {
   readonly connectTimeoutMs: number;
 }
 
+export interface SubscriptionRequest {
+  readonly filter: string;
+  readonly qos: 0 | 1;
+}
+
+/** One filter's answer in a SUBACK: undefined when granted, a `SubscribeRefused` error when refused. */
+export type SubscribeOutcome = MqttClientError | undefined;
+
 export interface InboundPublish {
   readonly topic: string;
   readonly payload: Buffer;
@@ -67,8 +76,11 @@ export interface TransportSession {
   readonly sessionPresent: boolean;
   /** False where the library acknowledges QoS 1 on receipt (aws-crt's MQTT 3.1.1 connection). */
   readonly acksAfterHandler: boolean;
-  /** Resolves once granted; rejects SubscribeRefused on a SUBACK failure code, or with the connection error. */
-  subscribe(filter: string, qos: 0 | 1): Promise<void>;
+  /**
+   * One SUBSCRIBE for all of `requests` (at most MAX_FILTERS_PER_SUBSCRIBE, AWS IoT Core's quota). Resolves with
+   * each filter's outcome in request order once the SUBACK is in; rejects only when the connection went away.
+   */
+  subscribe(requests: readonly SubscriptionRequest[]): Promise<readonly SubscribeOutcome[]>;
   unsubscribe(filter: string): Promise<void>;
   /**
    * Resolves on PUBACK (QoS 1) or once written (QoS 0). Rejects PublishRefused on a PUBACK failure code; any

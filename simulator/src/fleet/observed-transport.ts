@@ -1,4 +1,11 @@
-import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '@otafleet/mqtt-client';
+import type {
+  MqttTransport,
+  SessionEvents,
+  SessionRequest,
+  SubscribeOutcome,
+  SubscriptionRequest,
+  TransportSession,
+} from '@otafleet/mqtt-client';
 import { healthReportTopic, parseJobsTopic } from '@otafleet/protocol';
 
 /** What follows the thing name in protocol's health topic ('/health'). */
@@ -61,8 +68,8 @@ class ObservedSession implements TransportSession {
   get acksAfterHandler(): boolean {
     return this.#inner.acksAfterHandler;
   }
-  subscribe(filter: string, qos: 0 | 1): Promise<void> {
-    return this.#inner.subscribe(filter, qos);
+  subscribe(requests: readonly SubscriptionRequest[]): Promise<readonly SubscribeOutcome[]> {
+    return this.#inner.subscribe(requests);
   }
   unsubscribe(filter: string): Promise<void> {
     return this.#inner.unsubscribe(filter);

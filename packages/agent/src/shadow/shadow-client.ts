@@ -8,6 +8,7 @@ import {
   type ShadowDelta,
   type ShadowErrorResponse,
   type ShadowGetAccepted,
+  type ShadowResponseType,
   type ShadowSection,
   type ShadowUpdateAccepted,
 } from '@otafleet/protocol';
@@ -22,6 +23,8 @@ export class ShadowRequestTimeout extends Error {
 export type ShadowAnswer<T> =
   | { readonly kind: 'accepted'; readonly response: T }
   | { readonly kind: 'rejected'; readonly error: ShadowErrorResponse };
+
+const UPDATE_ANSWERS: readonly ShadowResponseType[] = ['accepted', 'rejected', 'delta'];
 
 /** A document holds 8 KB of state plus metadata; anything far past that is not the Shadow service's. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -68,11 +71,17 @@ export class ShadowClient {
     return this.#o.shadowName ?? 'classic';
   }
 
-  /** Subscribes to get/+ and update/+ (accepted, rejected, delta, documents); resolves once granted. */
+  /**
+   * Subscribes to get/+ (accepted, rejected), update/accepted, update/rejected and update/delta; resolves once
+   * granted. Not update/documents: the service publishes one (the whole document twice) on every update, and
+   * nothing here reads it.
+   */
   async start(): Promise<void> {
     const prefix = shadowTopicPrefix(this.#o.thingName, this.#o.shadowName);
     await Promise.all(
-      [`${prefix}/get/+`, `${prefix}/update/+`].map((f) => this.#o.connection.subscribe(f, this.#handler)),
+      [`${prefix}/get/+`, ...UPDATE_ANSWERS.map((answer) => `${prefix}/update/${answer}`)].map((f) =>
+        this.#o.connection.subscribe(f, this.#handler),
+      ),
     );
   }
 

@@ -5,7 +5,7 @@
 import { io, iot, mqtt, mqtt5 } from 'aws-iot-device-sdk-v2';
 import { abortReasonOf, MqttClientError } from '../errors.js';
 import { InOrderAcks } from '../in-order-acks.js';
-import type { SessionEvents, SessionRequest, TransportSession } from '../transport.js';
+import type { SessionEvents, SessionRequest, SubscribeOutcome, TransportSession } from '../transport.js';
 import type { ResolvedSdkOptions } from './aws-iot-sdk-options.js';
 import { crtConnectErrorOf, isCrtValidationError } from './crt-errors.js';
 
@@ -38,17 +38,36 @@ const lostError = (endpoint: string, e: unknown): MqttClientError =>
     },
   );
 
+/** aws-crt's refusal to send an operation on a topic it finds invalid, as the broker's refusal would read. */
+const crtRefusal = (
+  e: unknown,
+  code: 'SubscribeRefused' | 'PublishRefused',
+  topic: string,
+): MqttClientError | undefined =>
+  isCrtValidationError(e)
+    ? new MqttClientError(
+        code,
+        `aws-crt refused the operation on ${topic}: ${e instanceof Error ? e.message : String(e)}`,
+        { cause: e },
+      )
+    : undefined;
+
 const refusedIfInvalid = (e: unknown, code: 'SubscribeRefused' | 'PublishRefused', topic: string): never => {
-  if (isCrtValidationError(e))
-    throw new MqttClientError(
-      code,
-      `aws-crt refused the operation on ${topic}: ${e instanceof Error ? e.message : String(e)}`,
-      {
-        cause: e,
-      },
-    );
-  throw e instanceof Error ? e : new Error(String(e));
+  throw crtRefusal(e, code, topic) ?? (e instanceof Error ? e : new Error(String(e)));
 };
+
+/** A filter aws-crt refused to send is refused; any other failure means the connection went away. */
+const refusalOrThrow = (e: unknown, filter: string): SubscribeOutcome => {
+  const refusal = crtRefusal(e, 'SubscribeRefused', filter);
+  if (refusal === undefined) throw e instanceof Error ? e : new Error(String(e));
+  return refusal;
+};
+
+/** A SUBACK reason code (MQTT 5) or granted QoS (3.1.1): 0x80 and up refuse. */
+const refusalOf = (filter: string, code: unknown): SubscribeOutcome =>
+  code !== undefined && Number(code) < REFUSED
+    ? undefined
+    : new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(code)})`);
 
 /** MQTT 5 through Mqtt5Client: manual PUBACK control, so a handler's promise holds the acknowledgement back. */
 export function openMqtt5Session(
@@ -141,13 +160,27 @@ export function openMqtt5Session(
         protocolVersion: 5,
         sessionPresent: e.connack.sessionPresent,
         acksAfterHandler: true,
-        async subscribe(filter, qos) {
-          const suback = await client
-            .subscribe({ subscriptions: [{ topicFilter: filter, qos }] })
-            .catch((e: unknown) => refusedIfInvalid(e, 'SubscribeRefused', filter));
-          const code = suback.reasonCodes[0];
-          if (code === undefined || Number(code) >= REFUSED)
-            throw new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(code)})`);
+        async subscribe(requests) {
+          const one = async (subscriptions: readonly { topicFilter: string; qos: 0 | 1 }[]) =>
+            (await client.subscribe({ subscriptions: [...subscriptions] })).reasonCodes;
+          const asked = requests.map((r) => ({ topicFilter: r.filter, qos: r.qos }));
+          let codes: readonly unknown[];
+          try {
+            codes = await one(asked);
+          } catch (e) {
+            // aws-crt checks every filter before sending and refuses the whole SUBSCRIBE for one bad filter:
+            // then each goes alone, so only that one is refused.
+            if (requests.length === 1 || !isCrtValidationError(e)) return [refusalOrThrow(e, requests[0]!.filter)];
+            return Promise.all(
+              asked.map((a) =>
+                one([a]).then(
+                  (c) => refusalOf(a.topicFilter, c[0]),
+                  (err: unknown) => refusalOrThrow(err, a.topicFilter),
+                ),
+              ),
+            );
+          }
+          return requests.map((r, i) => refusalOf(r.filter, codes[i]));
         },
         async unsubscribe(filter) {
           await client.unsubscribe({ topicFilters: [filter] });
@@ -263,16 +296,16 @@ export async function openMqtt311Session(
     protocolVersion: 4,
     sessionPresent,
     acksAfterHandler: false,
-    async subscribe(filter, qos) {
-      const granted = await connection
-        .subscribe(filter, qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce)
-        .catch((e: unknown) => refusedIfInvalid(e, 'SubscribeRefused', filter));
-      if (Number(granted.qos) >= REFUSED)
-        throw new MqttClientError(
-          'SubscribeRefused',
-          `broker refused subscription to ${filter} (${String(granted.qos)})`,
-        );
-    },
+    // aws-crt's MQTT 3.1.1 connection subscribes one filter per SUBSCRIBE.
+    subscribe: (requests) =>
+      Promise.all(
+        requests.map((r) =>
+          connection.subscribe(r.filter, r.qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce).then(
+            (granted) => refusalOf(r.filter, granted.qos),
+            (e: unknown) => refusalOrThrow(e, r.filter),
+          ),
+        ),
+      ),
     async unsubscribe(filter) {
       await connection.unsubscribe(filter);
     },

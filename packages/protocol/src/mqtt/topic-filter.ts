@@ -29,3 +29,9 @@ function levelsMatch(levels: readonly string[], topic: string): boolean {
   }
   return start === topic.length + 1;
 }
+
+/**
+ * AWS IoT Core takes at most 8 topic filters in one SUBSCRIBE (a hard quota, "Topic subscriptions per SUBSCRIBE
+ * call"); a client with more sends several.
+ */
+export const MAX_FILTERS_PER_SUBSCRIBE = 8;
