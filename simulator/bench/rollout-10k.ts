@@ -8,6 +8,7 @@
  *
  *   pnpm --filter @otafleet/simulator bench:rollout   (node --max-semi-space-size=32, as `pnpm sim` runs)
  *   env: BENCH_DEVICES (10000) BENCH_WORKERS (2) BENCH_DEADLINE_S (600) BENCH_WAVE_TIMEOUT_S (300) BENCH_REPORT (file)
+ *        BENCH_VERIFY (per-content-hash, the simulator's default | per-device: how devices check the shared bundle)
  *   main-thread profile: add --cpu-prof --cpu-prof-dir=DIR to node's options (NODE_OPTIONS, or run node directly)
  */
 import { writeFileSync } from 'node:fs';
@@ -20,6 +21,7 @@ const workers = Number(process.env['BENCH_WORKERS'] ?? 2);
 const deadlineSeconds = Number(process.env['BENCH_DEADLINE_S'] ?? 600);
 const waveTimeoutSeconds = Number(process.env['BENCH_WAVE_TIMEOUT_S'] ?? 300);
 const reportPath = process.env['BENCH_REPORT'];
+const bundleVerification = process.env['BENCH_VERIFY'] ?? 'per-content-hash';
 const out = (line: string): void => void process.stdout.write(`${line}\n`);
 const fail = (why: string): never => {
   process.stderr.write(`rollout-10k: FAILED: ${why}\n`);
@@ -29,6 +31,8 @@ const fail = (why: string): never => {
 for (const [name, v] of Object.entries({ devices, workers, deadlineSeconds, waveTimeoutSeconds })) {
   if (!Number.isInteger(v) || v < (name === 'workers' ? 0 : 1)) fail(`${name} must be a whole number (got ${v})`);
 }
+if (bundleVerification !== 'per-device' && bundleVerification !== 'per-content-hash')
+  fail(`BENCH_VERIFY must be per-device or per-content-hash (got ${bundleVerification})`);
 
 const loaded = await loadScenario('happy-path');
 if (!loaded.ok) fail(`the happy-path preset did not load: ${String(loaded.error)}`);
@@ -54,6 +58,7 @@ let lastStage = '';
 const report = await runScenario({
   plan,
   workers,
+  bundleVerification: bundleVerification as 'per-device' | 'per-content-hash',
   logger: pino({ level: process.env['BENCH_LOG'] ?? 'warn' }, pino.destination(2)),
   pollMs: 250,
   onProgress: (p) => {
@@ -75,6 +80,7 @@ const result = {
   bench: 'rollout-10k',
   devices: report.devices,
   workers,
+  bundleVerification,
   passed: report.passed,
   rollout: report.rollout.status,
   waves: report.rollout.waves.map((w, i) => ({

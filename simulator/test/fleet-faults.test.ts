@@ -63,6 +63,7 @@ describe('faults on virtual devices', () => {
         broker: stack.broker,
         trustSetJson: stack.trustSetJson,
         dataDir: join(stack.dir, 'fleet-faults'),
+        bundleVerification: 'per-device', // every device verifies in full; the test below covers the default
         logger: silentLogger,
       });
       const f = fleet;
@@ -118,6 +119,69 @@ describe('faults on virtual devices', () => {
       await stack.createJob('faults-110-retry', ['f-corrupt'], installDocument(v110));
       const retry = await stack.waitForExecution('faults-110-retry', 'f-corrupt', isTerminal, 60_000);
       expect(retry.status).toBe('SUCCEEDED');
+    } finally {
+      await fleet?.close();
+    }
+  }, 120_000);
+});
+
+describe("bundleVerification 'per-content-hash'", () => {
+  it("checks the shared file's signature once, yet each device's own clock, hardware and copy still decide", async () => {
+    const devices = [
+      spec('h-ok-1', {}),
+      spec('h-ok-2', {}),
+      spec('h-ok-3', {}),
+      // Its clock is 100 years ahead: the bundle (valid until 2099) has expired by its reckoning, not by the others'.
+      spec('h-skew', { clockSkewMs: 100 * 365 * 24 * 3600 * 1000 }),
+      spec('h-other-board', {}, { hardwareType: 'other-board' }),
+      // Its own copy, flipped in transit: verified in full, whatever the shared file's check said.
+      spec('h-corrupt', { corruptDownload: true }),
+    ];
+    const things = devices.map((d) => d.thingName);
+    await stack.addThings(things);
+    let fleet: VirtualFleet | undefined;
+    try {
+      fleet = await startVirtualFleet({
+        devices,
+        seed: 5,
+        workers: 0,
+        broker: stack.broker,
+        trustSetJson: stack.trustSetJson,
+        dataDir: join(stack.dir, 'fleet-verify-once'),
+        bundleVerification: 'per-content-hash',
+        logger: silentLogger,
+      });
+      const f = fleet;
+      await eventually(async () => ((await f.observe()).every((o) => o.online) ? true : undefined), 'all online');
+      const v120 = await stack.bundle('1.2.0');
+      await stack.createJob('verify-once-120', things, installDocument(v120));
+      const final = (t: string) => stack.waitForExecution('verify-once-120', t, isTerminal, 60_000);
+      const reason = async (t: string) => {
+        const e = await final(t);
+        return { t, status: e.status, reasonCode: e.statusDetails?.detailsMap?.['reasonCode'] };
+      };
+      for (const t of ['h-ok-1', 'h-ok-2', 'h-ok-3']) expect((await reason(t)).status).toBe('SUCCEEDED');
+      expect(await reason('h-skew')).toEqual({ t: 'h-skew', status: 'FAILED', reasonCode: 'BUNDLE_EXPIRED' });
+      // Not this device's hardware: the agent refuses the job (REJECTED), as it would after a full verification.
+      expect(await reason('h-other-board')).toEqual({
+        t: 'h-other-board',
+        status: 'REJECTED',
+        reasonCode: 'BUNDLE_HARDWARE_MISMATCH',
+      });
+      expect((await reason('h-corrupt')).reasonCode).toMatch(/^(DOWNLOAD|BUNDLE_PAYLOAD)_DIGEST_MISMATCH$/);
+      const obs = await eventually(async () => {
+        const o = await f.observe();
+        return o.every((d) => d.phase === 'idle') ? o : undefined;
+      }, 'all settled');
+      const running = Object.fromEntries(obs.map((o) => [o.thingName, o.runningVersion]));
+      expect(running).toEqual({
+        'h-ok-1': '1.2.0',
+        'h-ok-2': '1.2.0',
+        'h-ok-3': '1.2.0',
+        'h-skew': '1.0.0',
+        'h-other-board': '1.0.0',
+        'h-corrupt': '1.0.0',
+      });
     } finally {
       await fleet?.close();
     }

@@ -67,6 +67,9 @@ describe('pnpm sim', () => {
     const flag = await sim('run', 'happy-path', '--devices', 'many');
     expect(flag.code).toBe(2);
     expect(flag.stderr).toContain('--devices must be a whole number from 1 to 1000000, got many');
+    const verify = await sim('run', 'happy-path', '--verify', 'sometimes');
+    expect(verify.code).toBe(2);
+    expect(verify.stderr).toContain('--verify must be per-device or per-content-hash');
     const missing = await sim('run', 'no-such-preset');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no scenario file no-such-preset and no preset of that name');

@@ -7,6 +7,8 @@ export const SIM_HELP = `Usage: pnpm sim -- run SCENARIO [options]
   --report FILE      write the JSON report (docs/simulator.md) to FILE
   --workers N        worker threads for the devices (default: 2 from 500 devices, else 0)
   --enrol HOW        sdk (AWS's IoT client over SigV4 HTTP) or registry (the core's registry directly; default)
+  --verify HOW       per-content-hash (default: signature and digests once per bundle per thread; each device
+                     checks the key at its clock and its own policy) or per-device (each verifies it in full)
   --keep-data        keep the scratch data directory (its path is printed)
   --log-level L      stack and fleet logs on stderr (default warn)
 Exit: 0 the expected outcome held, 1 it did not, 2 a bad scenario or setup.`;
@@ -22,6 +24,7 @@ export interface RunCommand {
   readonly report: string | undefined;
   readonly workers: number | undefined;
   readonly enrolment: 'sdk' | 'registry';
+  readonly bundleVerification: 'per-device' | 'per-content-hash';
   readonly keepData: boolean;
   readonly logLevel: string;
 }
@@ -53,6 +56,7 @@ export function parseCommand(argv: readonly string[]): RunCommand {
         workers: { type: 'string' },
         'keep-data': { type: 'boolean' },
         enrol: { type: 'string' },
+        verify: { type: 'string' },
         'log-level': { type: 'string' },
       },
     });
@@ -68,9 +72,13 @@ export function parseCommand(argv: readonly string[]): RunCommand {
   if (!LEVELS.includes(logLevel)) throw new UsageError(`--log-level must be one of ${LEVELS.join(', ')}`);
   const enrolment = v.enrol ?? 'registry';
   if (enrolment !== 'sdk' && enrolment !== 'registry') throw new UsageError('--enrol must be sdk or registry');
+  const bundleVerification = v.verify ?? 'per-content-hash';
+  if (bundleVerification !== 'per-device' && bundleVerification !== 'per-content-hash')
+    throw new UsageError('--verify must be per-device or per-content-hash');
   return {
     scenario,
     enrolment,
+    bundleVerification,
     devices: wholeNumber('devices', v.devices, 1, 1_000_000),
     seed: wholeNumber('seed', v.seed, 0, 2 ** 31 - 1),
     report: v.report,

@@ -52,6 +52,7 @@ async function main(argv: readonly string[]): Promise<number> {
       ...(command.workers === undefined ? {} : { workers: command.workers }),
       keepData: command.keepData,
       enrolment: command.enrolment,
+      bundleVerification: command.bundleVerification,
       onProgress: (p) => progress.update(p),
       signal: stop.signal,
     });

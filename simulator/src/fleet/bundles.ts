@@ -1,7 +1,14 @@
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
-import { verifyBundleFile, type TrustStore } from '@otafleet/bundle';
+import {
+  checkBundlePolicy,
+  resolveVerificationKey,
+  verifyBundleFile,
+  type DevicePolicy,
+  type TrustStore,
+  type VerifiedBundle,
+} from '@otafleet/bundle';
 import {
   createHttpBundleFetcher,
   downloadAndVerifyBundle,
@@ -22,10 +29,42 @@ export interface ThreadBundles {
   /** Per-device downloads go to `<dir>/devices/<thing>`, the shared cache to `<dir>/cache`. */
   readonly dir: string;
   readonly mode: 'per-device' | 'shared-by-hash';
+  /** How a device checks a file of the shared cache (see VirtualFleetOptions.bundleVerification). */
+  readonly verification: 'per-device' | 'per-content-hash';
   readonly logger: Logger;
   corruptingProxy(): Promise<CorruptingProxy>;
   /** In-flight and finished shared downloads by the bundle's SHA-256. */
   readonly cache: Map<string, Promise<string>>;
+  /** 'per-content-hash': each shared file's signature, manifest and payload digests, checked once, by path. */
+  readonly verified: Map<string, Promise<VerifiedBundle>>;
+}
+
+const sharedCacheDir = (t: ThreadBundles): string => join(t.dir, 'cache');
+
+/**
+ * A device's check of a bundle file against its own policy at its own clock. A shared file under
+ * 'per-content-hash' has its signature and payload digests checked once per thread; the device still checks the
+ * signing key at its clock (expiry, revocation) and its policy (hardware, versions, anti-rollback). A device's own
+ * copy (link faults, 'per-device' downloads) is always verified in full.
+ */
+async function verifyFor(
+  t: ThreadBundles,
+  path: string,
+  policy: DevicePolicy | undefined,
+  now: Date,
+): Promise<Pick<VerifiedBundle, 'manifest' | 'manifestSha256'>> {
+  const shared = t.verification === 'per-content-hash' && path.startsWith(sharedCacheDir(t));
+  if (!shared) return verifyBundleFile(path, { trust: t.trust, ...(policy === undefined ? {} : { policy }), now });
+  let once = t.verified.get(path);
+  if (once === undefined) {
+    once = verifyBundleFile(path, { trust: t.trust, now });
+    t.verified.set(path, once);
+    once.catch(() => t.verified.delete(path)); // the next device checks it again (and gets its own error)
+  }
+  const bundle = await once;
+  resolveVerificationKey(t.trust, bundle.keyId, bundle.algorithm, now);
+  checkBundlePolicy(bundle.manifest, policy ?? {}, now);
+  return bundle;
 }
 
 function memoryProgress(): DownloadProgressStore {
@@ -47,7 +86,7 @@ function sharedDownload(t: ThreadBundles, r: FetchRequest): Promise<string> {
   let entry = t.cache.get(sha);
   if (entry === undefined) {
     entry = (async () => {
-      const dir = join(t.dir, 'cache');
+      const dir = sharedCacheDir(t);
       await mkdir(dir, { recursive: true });
       const path = join(dir, `${sha}.otab`);
       // Another thread (or an earlier run) may have it already: each device verifies it anyway.
@@ -109,7 +148,7 @@ export function virtualFetcher(o: {
     async fetch(r) {
       if (!ownCopy) {
         const path = await sharedDownload(t, r);
-        const bundle = await verifyBundleFile(path, { trust: t.trust, policy: r.policy, now: new Date(o.clock.now()) });
+        const bundle = await verifyFor(t, path, r.policy, new Date(o.clock.now()));
         r.onProgress(r.download.size, r.download.size);
         const m = bundle.manifest;
         return {
@@ -142,10 +181,10 @@ export function virtualFetcher(o: {
 }
 
 /** The virtual slots record what was installed: verify the file again (as the real installer does), read nothing. */
-export function virtualInstaller(o: { readonly trust: TrustStore; readonly clock: AgentClock }): BundleInstaller {
+export function virtualInstaller(o: { readonly thread: ThreadBundles; readonly clock: AgentClock }): BundleInstaller {
   return {
     async prepare({ bundlePath, policy }) {
-      const bundle = await verifyBundleFile(bundlePath, { trust: o.trust, policy, now: new Date(o.clock.now()) });
+      const bundle = await verifyFor(o.thread, bundlePath, policy, new Date(o.clock.now()));
       const m = bundle.manifest;
       const size = m.payloads.reduce((n, p) => n + p.size, 0);
       return {

@@ -230,7 +230,7 @@ export class VirtualDevice {
           faults: spec.faults,
           corrupted: this.#corrupted,
         }),
-        installer: virtualInstaller({ trust: t.bundles.trust, clock }),
+        installer: virtualInstaller({ thread: t.bundles, clock }),
         trust: t.bundles.trust,
         onStep,
         kernelBootIdPath: join(this.#t.dataDir, 'no-kernel-boot-id'),

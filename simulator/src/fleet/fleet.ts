@@ -130,6 +130,7 @@ export async function startVirtualFleet(options: VirtualFleetOptions): Promise<V
     dataDir: options.dataDir,
     trustSetJson: options.trustSetJson,
     downloadCache: options.downloadCache ?? 'shared-by-hash',
+    bundleVerification: options.bundleVerification ?? 'per-content-hash',
     seed: options.seed,
     healthReportIntervalSeconds: options.healthReportIntervalSeconds ?? DEFAULT_HEALTH_REPORT_SECONDS,
     fleetStartedAt: Date.now(),

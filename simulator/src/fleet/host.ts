@@ -15,6 +15,7 @@ export interface HostSettings {
   readonly dataDir: string;
   readonly trustSetJson: string;
   readonly downloadCache: 'per-device' | 'shared-by-hash';
+  readonly bundleVerification: 'per-device' | 'per-content-hash';
   readonly seed: number;
   readonly healthReportIntervalSeconds: number;
   readonly fleetStartedAt: number;
@@ -22,7 +23,7 @@ export interface HostSettings {
 }
 
 /** Devices of one thread booting at once (see BootPacer). */
-export const BOOTS_IN_FLIGHT = 50;
+export const BOOTS_IN_FLIGHT = 150;
 
 /** The journal file all threads share (WAL; a connection and a group commit per thread). */
 export const journalPathOf = (dataDir: string): string => join(dataDir, 'journal.db');
@@ -71,8 +72,10 @@ export class DeviceHost {
       trust: parseTrustStore(settings.trustSetJson),
       dir: settings.dataDir,
       mode: settings.downloadCache,
+      verification: settings.bundleVerification,
       logger,
       cache: new Map(),
+      verified: new Map(),
       corruptingProxy: () => (this.#proxy ??= startCorruptingProxy()),
     };
     this.#thread = {

@@ -47,6 +47,8 @@ export interface RunOptions {
    * signed HTTP requests: the default, as enrolment is setup, not what a scenario tests).
    */
   readonly enrolment?: 'sdk' | 'registry';
+  /** How devices check the shared bundle file (VirtualFleetOptions.bundleVerification); default per-content-hash. */
+  readonly bundleVerification?: 'per-device' | 'per-content-hash';
   /** How often the rollout is polled (ms); default 500. */
   readonly pollMs?: number;
 }
@@ -165,6 +167,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       devices: plan.devices.map((d) => d.spec),
       seed: plan.seed,
       workers: options.workers ?? (plan.devices.length >= 500 ? 2 : 0),
+      ...(options.bundleVerification === undefined ? {} : { bundleVerification: options.bundleVerification }),
       broker: {
         kind: 'in-memory',
         connect(thingName) {
