@@ -110,8 +110,8 @@ export interface VirtualFleetOptions {
    * key at its own clock and the manifest against its own policy (hardware, versions, expiry), so every device
    * ends as it would have. A device's own copy (link faults, 'per-device' downloads) is always verified in full.
    * 'per-device': every device verifies the shared file in full too, before install and again at install, as a
-   * real device would: two file reads, a signature check and a manifest decode per device (at 10,000 devices,
-   * 30 % of a rollout's CPU).
+   * real device would: two file reads, a signature check and a manifest decode per device (the 10,000-device
+   * rollout bench: 135.8 against 112.2 CPU seconds in one pair of runs).
    */
   readonly bundleVerification?: 'per-device' | 'per-content-hash';
   /** Agent timing knobs passed to the agent (e.g. health report interval); defaults suit a simulation. */
