@@ -38,6 +38,12 @@ export class MqttClientError extends Error {
 export const isMqttClientError = (e: unknown, code?: MqttClientErrorCode): e is MqttClientError =>
   e instanceof MqttClientError && (code === undefined || e.code === code);
 
+/** One filter's code in a SUBACK (an MQTT 5 reason code, a 3.1.1 granted QoS): 0x80 and up refuse it. */
+export const subscribeOutcomeOf = (filter: string, code: unknown): MqttClientError | undefined =>
+  code !== undefined && code !== null && Number(code) < 0x80
+    ? undefined
+    : new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(code)})`);
+
 /** Failures after which another attempt cannot succeed with the same options: the connection closes. */
 export const isFatalConnectError = (e: MqttClientError): boolean =>
   e.code === 'NotAuthorized' || e.code === 'UnsupportedProtocolVersion' || e.code === 'InvalidOptions';

@@ -77,9 +77,11 @@ export class ShadowClient {
    * nothing here reads it.
    */
   async start(): Promise<void> {
-    const prefix = shadowTopicPrefix(this.#o.thingName, this.#o.shadowName);
+    const { thingName, shadowName } = this.#o;
+    const shadow = { thingName, ...(shadowName === undefined ? {} : { shadowName }) };
+    const answers = UPDATE_ANSWERS.map((responseType) => shadowTopic({ ...shadow, operation: 'update', responseType }));
     await Promise.all(
-      [`${prefix}/get/+`, ...UPDATE_ANSWERS.map((answer) => `${prefix}/update/${answer}`)].map((f) =>
+      [`${shadowTopicPrefix(thingName, shadowName)}/get/+`, ...answers].map((f) =>
         this.#o.connection.subscribe(f, this.#handler),
       ),
     );

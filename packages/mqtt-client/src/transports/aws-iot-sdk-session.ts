@@ -3,7 +3,7 @@
  * loads aws-crt's native binary.
  */
 import { io, iot, mqtt, mqtt5 } from 'aws-iot-device-sdk-v2';
-import { abortReasonOf, MqttClientError } from '../errors.js';
+import { abortReasonOf, MqttClientError, subscribeOutcomeOf } from '../errors.js';
 import { InOrderAcks } from '../in-order-acks.js';
 import type { SessionEvents, SessionRequest, SubscribeOutcome, TransportSession } from '../transport.js';
 import type { ResolvedSdkOptions } from './aws-iot-sdk-options.js';
@@ -62,12 +62,6 @@ const refusalOrThrow = (e: unknown, filter: string): SubscribeOutcome => {
   if (refusal === undefined) throw e instanceof Error ? e : new Error(String(e));
   return refusal;
 };
-
-/** A SUBACK reason code (MQTT 5) or granted QoS (3.1.1): 0x80 and up refuse. */
-const refusalOf = (filter: string, code: unknown): SubscribeOutcome =>
-  code !== undefined && Number(code) < REFUSED
-    ? undefined
-    : new MqttClientError('SubscribeRefused', `broker refused subscription to ${filter} (${String(code)})`);
 
 /** MQTT 5 through Mqtt5Client: manual PUBACK control, so a handler's promise holds the acknowledgement back. */
 export function openMqtt5Session(
@@ -174,13 +168,13 @@ export function openMqtt5Session(
             return Promise.all(
               asked.map((a) =>
                 one([a]).then(
-                  (c) => refusalOf(a.topicFilter, c[0]),
+                  (c) => subscribeOutcomeOf(a.topicFilter, c[0]),
                   (err: unknown) => refusalOrThrow(err, a.topicFilter),
                 ),
               ),
             );
           }
-          return requests.map((r, i) => refusalOf(r.filter, codes[i]));
+          return requests.map((r, i) => subscribeOutcomeOf(r.filter, codes[i]));
         },
         async unsubscribe(filter) {
           await client.unsubscribe({ topicFilters: [filter] });
@@ -301,7 +295,7 @@ export async function openMqtt311Session(
       Promise.all(
         requests.map((r) =>
           connection.subscribe(r.filter, r.qos === 0 ? mqtt.QoS.AtMostOnce : mqtt.QoS.AtLeastOnce).then(
-            (granted) => refusalOf(r.filter, granted.qos),
+            (granted) => subscribeOutcomeOf(r.filter, granted.qos),
             (e: unknown) => refusalOrThrow(e, r.filter),
           ),
         ),

@@ -1,7 +1,7 @@
 import type * as MqttJs from 'mqtt';
 import type { IClientOptions, MqttClient } from 'mqtt';
 import type { Duplex } from 'node:stream';
-import { abortReasonOf, MqttClientError } from '../errors.js';
+import { abortReasonOf, MqttClientError, subscribeOutcomeOf } from '../errors.js';
 import type { MqttTransport, SessionEvents, SessionRequest, TransportSession } from '../transport.js';
 import { InOrderAcks } from '../in-order-acks.js';
 import { connectErrorOf, numericCodeOf } from './mqttjs-errors.js';
@@ -347,17 +347,7 @@ function mqttJsSession(
             return;
           }
           const codeOf = new Map(sent.map((s, i): [string, unknown] => [s.topic, codes[i]]));
-          resolve(
-            requests.map((r) => {
-              const code = codeOf.get(r.filter);
-              return typeof code === 'number' && code < 0x80
-                ? undefined
-                : new MqttClientError(
-                    'SubscribeRefused',
-                    `broker refused subscription to ${r.filter} (${String(code)})`,
-                  );
-            }),
-          );
+          resolve(requests.map((r) => subscribeOutcomeOf(r.filter, codeOf.get(r.filter))));
         });
       }),
     unsubscribe: (filter) =>
