@@ -22,9 +22,8 @@ import { setFlagsFromString, writeHeapSnapshot } from 'node:v8';
 import mqtt from 'mqtt';
 import { deriveTestPrivateKey, publicKeyPemOf } from '@otafleet/bundle';
 import { startTestCore, silentLogger } from '@otafleet/iot-core/testing';
-import { createStreamPair } from '@otafleet/mqtt-client';
 import { jobsNotifyNextTopic, shadowTopic } from '@otafleet/protocol';
-import { startVirtualFleet, type VirtualDeviceSpec } from '../src/index.js';
+import { inMemoryAttachment, startVirtualFleet, type VirtualDeviceSpec } from '../src/index.js';
 
 type Side = 'bare' | 'virtual';
 interface SideResult {
@@ -91,11 +90,8 @@ async function runSide(side: Side): Promise<SideResult> {
   const core = await startTestCore({ logger: silentLogger });
   const broker = core.core.broker;
   if (broker === undefined) throw new Error('no embedded broker');
-  const connect = (thingName: string): ReturnType<typeof createStreamPair>[0] => {
-    const [client, server] = createStreamPair();
-    broker.connectStream(server, { principal: { kind: 'thing', thingName } });
-    return client;
-  };
+  const attachment = inMemoryAttachment(broker);
+  const connect = (thingName: string): ReturnType<typeof attachment.connect> => attachment.connect(thingName);
   const dir = await mkdtemp(join(tmpdir(), 'sim-idle-bench-'));
   let peak = 0;
   const peakTimer = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 500);

@@ -16,9 +16,8 @@ import {
   type JobExecution,
 } from '@aws-sdk/client-iot';
 import { buildBundle, deriveTestPrivateKey, publicKeyPemOf, type BundleSigner } from '@otafleet/bundle';
-import { createStreamPair } from '@otafleet/mqtt-client';
 import { startTestCore, silentLogger, type TestCore } from '@otafleet/iot-core/testing';
-import type { BrokerAttachment } from '../src/index.js';
+import { inMemoryAttachment, type BrokerAttachment } from '../src/index.js';
 
 export const HARDWARE = 'sim-board';
 
@@ -107,14 +106,7 @@ export async function startFleetStack(): Promise<FleetStack> {
         },
       ],
     }),
-    broker: {
-      kind: 'in-memory',
-      connect(thingName) {
-        const [client, server] = createStreamPair();
-        embedded.connectStream(server, { principal: { kind: 'thing', thingName } });
-        return client;
-      },
-    },
+    broker: inMemoryAttachment(embedded),
     bundle(version) {
       let b = built.get(version);
       if (b === undefined) {

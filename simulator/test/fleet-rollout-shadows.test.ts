@@ -13,13 +13,13 @@ import { ListJobExecutionsForThingCommand } from '@aws-sdk/client-iot';
 import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
 import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY } from '@otafleet/iot-core';
 import { rollbackJobId, waveJobId, type CreateRolloutBody } from '@otafleet/fleet-service';
-import { createStreamPair } from '@otafleet/mqtt-client';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
   FLEET_GROUP,
   buildReleases,
   fleetApi,
+  inMemoryAttachment,
   simTrustSet,
   startSimStack,
   startVirtualFleet,
@@ -65,19 +65,11 @@ beforeAll(async () => {
     spec: { thingName, hardwareType: HARDWARE, startVersion: '1.0.0', faults: { unhealthyVersions: ['1.1.0'] } },
   }));
   await enrolDevices(stack.core.registry, devices);
-  const broker = stack.broker;
   fleet = await startVirtualFleet({
     devices: devices.map((d) => d.spec),
     seed: 7,
     workers: 0,
-    broker: {
-      kind: 'in-memory',
-      connect(thingName) {
-        const [client, server] = createStreamPair();
-        broker.connectStream(server, { principal: { kind: 'thing', thingName } });
-        return client;
-      },
-    },
+    broker: inMemoryAttachment(stack.broker),
     trustSetJson: JSON.stringify(trust),
     dataDir: join(dir, 'fleet'),
     healthReportIntervalSeconds: 5,

@@ -70,6 +70,26 @@ describe('pnpm sim', () => {
     const verify = await sim('run', 'happy-path', '--verify', 'sometimes');
     expect(verify.code).toBe(2);
     expect(verify.stderr).toContain('--verify must be per-device or per-content-hash');
+    const running = ['--fleet-api', 'http://127.0.0.1:9', '--mqtt', 'mqtts://127.0.0.1:9'];
+    writeFileSync(join(dir, 'token'), 'ofs_x\n');
+    writeFileSync(join(dir, 'not-a-key.pem'), 'hello\n');
+    const noKey = await sim('run', 'happy-path', ...running, '--token-file', 'token', '--signing-key', 'none.pem');
+    expect(noKey.code).toBe(2);
+    expect(noKey.stderr).toContain('--signing-key none.pem: ENOENT');
+    const badKey = await sim(
+      'run',
+      'happy-path',
+      ...running,
+      '--token-file',
+      'token',
+      '--signing-key',
+      'not-a-key.pem',
+    );
+    expect(badKey.code).toBe(2);
+    expect(badKey.stderr).toContain('--signing-key not-a-key.pem: ');
+    const noToken = await sim('run', 'happy-path', ...running, '--signing-key', 'not-a-key.pem');
+    expect(noToken.code).toBe(2);
+    expect(noToken.stderr).toContain('--token-file .data/iot-core/fleet-service/operator-token: ENOENT');
     const missing = await sim('run', 'no-such-preset');
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('no scenario file no-such-preset and no preset of that name');

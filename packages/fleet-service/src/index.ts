@@ -121,6 +121,8 @@ export type {
   HistoryEntry,
 } from './devices/index.js';
 export type { DeviceApiDeps } from './api/devices-routes.js';
+export { MAX_BULK_DEVICES } from './api/device-schemas.js';
+export type { EnrolBody } from './api/device-schemas.js';
 export {
   ServiceConfigFileSchema,
   ServiceConfigError,
@@ -165,4 +167,4 @@ export type { BackupService, BackupScheduleConfig } from './backup/backup-schedu
 export { CreateRolloutBodySchema } from './api/index.js';
 export { startFleetService, bundleUrlKeyText } from './app/fleet-service.js';
 export type { FleetService, FleetServiceConfig, IotEndpoints } from './app/fleet-service.js';
-export { loadStackConfig, withFleetDataDir, StackConfigError } from './app/stack-config.js';
+export { loadStackConfig, withFleetDataDir, StackConfigError, LOCAL_STACK_TOKEN_FILE } from './app/stack-config.js';

@@ -82,8 +82,8 @@ export type BrokerAttachment =
       /** Realism mode: a real mutual-TLS socket per device (`mqtts://127.0.0.1:port`). */
       readonly kind: 'mqtt-url';
       readonly url: string;
-      /** PEM of the CA that signed the broker's certificate. */
-      readonly ca: string;
+      /** PEM of the CA that signed the broker's certificate; absent: Node's root CAs (AWS IoT Core's ATS endpoint). */
+      readonly ca?: string;
       credentialsOf(thingName: string): { readonly cert: string; readonly key: string };
     };
 

@@ -49,7 +49,9 @@ function mainThreadPlacement(o: VirtualFleetOptions, settings: HostSettings): Pl
 async function workerPlacement(o: VirtualFleetOptions, settings: HostSettings, index: number): Promise<Placement> {
   const b = o.broker;
   const broker: WorkerBroker =
-    b.kind === 'in-memory' ? { kind: 'in-memory' } : { kind: 'mqtt-url', url: b.url, ca: b.ca };
+    b.kind === 'in-memory'
+      ? { kind: 'in-memory' }
+      : { kind: 'mqtt-url', url: b.url, ...(b.ca === undefined ? {} : { ca: b.ca }) };
   const worker = new Worker(new URL('./worker-entry.mjs', import.meta.url), {
     workerData: { ...settings, broker, logLevel: o.logger.level },
     execArgv: ['--conditions=source'],

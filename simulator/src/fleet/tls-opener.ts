@@ -5,7 +5,8 @@ import type { StreamOpener } from './link.js';
 /** Realism mode: each connection attempt is a real mutual-TLS socket to the broker's URL (mqtts://host:port). */
 export function tlsOpener(
   url: string,
-  ca: string,
+  /** Absent: Node's root CAs. */
+  ca: string | undefined,
   credentialsOf: (thingName: string) => { readonly cert: string; readonly key: string },
 ): StreamOpener {
   const u = new URL(url);
@@ -17,7 +18,7 @@ export function tlsOpener(
     return connect({
       host: u.hostname,
       port,
-      ca,
+      ...(ca === undefined ? {} : { ca }),
       cert,
       key,
       ...(isIP(u.hostname) === 0 ? { servername: u.hostname } : {}),

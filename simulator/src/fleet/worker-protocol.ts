@@ -2,7 +2,7 @@ import type { DeviceObservation, VirtualDeviceSpec } from './contracts.js';
 
 /** How a worker reaches the broker: its streams are carried to the main thread, or it opens TLS sockets itself. */
 export type WorkerBroker =
-  { readonly kind: 'in-memory' } | { readonly kind: 'mqtt-url'; readonly url: string; readonly ca: string };
+  { readonly kind: 'in-memory' } | { readonly kind: 'mqtt-url'; readonly url: string; readonly ca?: string };
 
 export type ToWorker =
   | {

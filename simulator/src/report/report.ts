@@ -15,6 +15,8 @@ export interface SimReport {
   readonly scenario: string;
   readonly seed: number;
   readonly devices: number;
+  /** Where it ran: its own local stack, or a running one (the run's thing names and groups: `<namespace>-…`). */
+  readonly stack: RunFacts['stack'];
   readonly passed: boolean;
   readonly checks: readonly Check[];
   readonly rollout: {
@@ -94,6 +96,7 @@ export function buildReport(f: RunFacts): SimReport {
     scenario: f.plan.scenario.name,
     seed: f.plan.seed,
     devices: obs.length,
+    stack: f.stack,
     passed: checks.every((c) => c.passed),
     checks,
     rollout: {

@@ -7,6 +7,9 @@ import type { CoreExecution } from '../run/registry.js';
 /** Everything a run found out, before it is summed up. */
 export interface RunFacts {
   readonly plan: ScenarioPlan;
+  readonly stack:
+    | { readonly kind: 'local' }
+    | { readonly kind: 'running'; readonly fleetApi: string; readonly mqttUrl: string; readonly namespace: string };
   readonly rollout: RolloutView;
   readonly release: string;
   /** The rollout reached a status where nothing moves without an operator, before the deadline. */

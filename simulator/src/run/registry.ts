@@ -44,18 +44,23 @@ export const sdkEnroller = (iot: IoTClient): Enroller => ({
   addThingToThingGroup: (input) => iot.send(new AddThingToThingGroupCommand(input)),
 });
 
+/** The thing groups a device joins: the whole fleet's and its scenario group's, as the stack names them. */
+export const thingGroupsOf = (d: PlannedDevice, thingGroupOf: (group: string) => string = (g) => g): string[] => [
+  ...new Set([thingGroupOf(FLEET_GROUP), thingGroupOf(d.group)]),
+];
+
 /**
  * Enrols devices as AWS IoT does it: a thing each (with its hardware type as an attribute), a member of the fleet
  * group and of its scenario group; `concurrency` devices at a time.
  */
 export async function enrolDevices(to: Enroller, devices: readonly PlannedDevice[], concurrency = 32): Promise<void> {
-  await inParallel(devices, concurrency, async ({ spec, group }) => {
+  await inParallel(devices, concurrency, async (d) => {
     await to.createThing({
-      thingName: spec.thingName,
-      attributePayload: { attributes: { hardwareType: spec.hardwareType } },
+      thingName: d.spec.thingName,
+      attributePayload: { attributes: { hardwareType: d.spec.hardwareType } },
     });
-    for (const thingGroupName of [FLEET_GROUP, group]) {
-      await to.addThingToThingGroup({ thingGroupName, thingName: spec.thingName });
+    for (const thingGroupName of thingGroupsOf(d)) {
+      await to.addThingToThingGroup({ thingGroupName, thingName: d.spec.thingName });
     }
   });
 }

@@ -12,12 +12,13 @@ export const SIM_SIGNER: BundleSigner = {
   privateKey: deriveTestPrivateKey('ed25519', 'simulator-release'),
 };
 
-export const simTrustSet = (): BundleTrustSet => ({
+/** The trust set the devices (and the run's own fleet service) check the releases against: the signer's key. */
+export const simTrustSet = (signer: BundleSigner = SIM_SIGNER): BundleTrustSet => ({
   keys: [
     {
-      id: SIM_SIGNER.keyId,
-      algorithm: SIM_SIGNER.algorithm,
-      publicKey: publicKeyPemOf(SIM_SIGNER.privateKey),
+      id: signer.keyId,
+      algorithm: signer.algorithm,
+      publicKey: publicKeyPemOf(signer.privateKey),
       status: 'active',
     },
   ],
@@ -42,6 +43,7 @@ function payloadOf(release: Release, bytes: number): Buffer {
 export async function buildReleases(
   releases: readonly Release[],
   dir: string,
+  signer: BundleSigner = SIM_SIGNER,
   payloadBytes = 16 * 1024,
 ): Promise<BuiltRelease[]> {
   await mkdir(dir, { recursive: true });
@@ -60,11 +62,11 @@ export async function buildReleases(
         createdAt: '2026-01-01T00:00:00Z',
         expiresAt: '2099-01-01T00:00:00Z',
         minAgentVersion: '0.1.0',
-        keyId: SIM_SIGNER.keyId,
-        signatureAlgorithm: SIM_SIGNER.algorithm,
+        keyId: signer.keyId,
+        signatureAlgorithm: signer.algorithm,
         payloads: [{ name: 'rootfs.img', kind: 'image', path: payload }],
       },
-      SIM_SIGNER,
+      signer,
       file,
     );
     const bytes = await readFile(file);

@@ -3,24 +3,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
 import { rollbackJobId, waveGroupName, type CreateRolloutBody } from '@otafleet/fleet-service';
-import { createStreamPair } from '@otafleet/mqtt-client';
 import type { DeviceObservation, VirtualFleet } from '../fleet/contracts.js';
 import { startVirtualFleet } from '../fleet/fleet.js';
-import type { ScenarioPlan } from '../scenario/expand.js';
+import { inNamespace, namespaced, type ScenarioPlan } from '../scenario/expand.js';
 import { FLEET_GROUP } from '../scenario/rules.js';
 import { buildReport, type RunFacts, type SimReport } from '../report/report.js';
-import { fleetApi, type FleetApi, type RolloutView } from './fleet-api.js';
-import {
-  createGroups,
-  enrolDevices,
-  executionsOf,
-  sdkEnroller,
-  thingsInGroup,
-  type CoreExecution,
-  type Enroller,
-} from './registry.js';
-import { buildReleases, simTrustSet } from './releases.js';
-import { startSimStack, type SimStack } from './stack.js';
+import { FleetApiError, type RolloutView } from './fleet-api.js';
+import { executionsOf, thingsInGroup, type CoreExecution } from './registry.js';
+import { buildReleases, SIM_SIGNER, simTrustSet } from './releases.js';
+import { runningStackTarget, type RunningStack } from './running-stack.js';
+import { localTarget, type RunTarget } from './target.js';
 
 /** What a run reports while it goes: devices per phase, the rollout's and its waves' status. */
 export interface RunProgress {
@@ -51,10 +43,29 @@ export interface RunOptions {
   readonly bundleVerification?: 'per-device' | 'per-content-hash';
   /** How often the rollout is polled (ms); default 500. */
   readonly pollMs?: number;
+  /**
+   * A stack already running (`pnpm start`, or the fleet service against AWS IoT Core) instead of the run's own:
+   * devices enrolled through its fleet API and connected over mutual TLS; `enrolment` does not apply.
+   */
+  readonly running?: RunningStack & {
+    /** Prefixes the run's thing names, thing groups and rollout id there; [a-z0-9]{1,12}. */
+    readonly namespace: string;
+  };
 }
 
 export class RunSetupError extends Error {
   override readonly name = 'RunSetupError';
+}
+
+/** `work`, its failure a setup failure (exit 2): `explain` may say it better than the error does. */
+async function asSetup<T>(work: Promise<T>, explain?: (e: unknown) => string | undefined): Promise<T> {
+  try {
+    return await work;
+  } catch (e) {
+    if (e instanceof RunSetupError) throw e;
+    const text = explain?.(e) ?? (e instanceof Error ? e.message : String(e));
+    throw new RunSetupError(text, { cause: e });
+  }
 }
 
 /** Rollout statuses after which nothing moves without an operator. */
@@ -105,7 +116,21 @@ const lateJoinerIntervalFor = (plan: ScenarioPlan): number => (plan.lateJoiners.
 
 /** A rollout id the fleet service accepts (≤ 40 of [a-zA-Z0-9_-]), stable for a scenario and seed. */
 const rolloutIdOf = (plan: ScenarioPlan): string =>
-  plan.scenario.rollout.id ?? `${plan.scenario.name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 28)}-s${plan.seed}`;
+  namespaced(
+    plan,
+    plan.scenario.rollout.id ?? `${plan.scenario.name.replace(/[^a-zA-Z0-9_-]/g, '-').slice(0, 28)}-s${plan.seed}`,
+  ).slice(0, 40);
+
+/** The rollout's target as the stack names it; a query on a shared stack could select devices not the run's. */
+function targetOf(plan: ScenarioPlan): CreateRolloutBody['target'] {
+  const t = plan.scenario.rollout.target ?? { kind: 'group', groupName: FLEET_GROUP };
+  if (t.kind === 'group') return { kind: 'group', groupName: namespaced(plan, t.groupName) };
+  if (plan.namespace !== undefined)
+    throw new RunSetupError(
+      "a query target is refused on a running stack: it could select devices that are not the run's; target a group",
+    );
+  return t;
+}
 
 /**
  * Runs a scenario end to end: the local stack in process, the devices enrolled in the core's registry, signed
@@ -113,7 +138,8 @@ const rolloutIdOf = (plan: ScenarioPlan): string =>
  * followed through the fleet API to a resting status (or the deadline), then the report.
  */
 export async function runScenario(options: RunOptions): Promise<SimReport> {
-  const { plan, logger } = options;
+  const { logger } = options;
+  const plan = options.running === undefined ? options.plan : inNamespace(options.plan, options.running.namespace);
   const started = Date.now();
   const timings: Record<string, number> = {};
   const mark = (name: string, since: number): void => void (timings[name] = Date.now() - since);
@@ -132,50 +158,62 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
         : { rollout: { status: view.status, waves: view.waves.map((w) => ({ name: w.name, status: w.status })) } }),
     });
 
-  let stack: SimStack | undefined;
+  let stack: RunTarget | undefined;
   let fleet: VirtualFleet | undefined;
   const timers: NodeJS.Timeout[] = [];
   try {
     const t0 = Date.now();
-    const trustPath = join(dataDir, 'trust.json');
-    const trust = simTrustSet();
-    await writeFile(trustPath, JSON.stringify(trust));
-    const built = await buildReleases(plan.scenario.releases, join(dataDir, 'releases'));
+    const target = targetOf(plan);
+    const signer = options.running?.signer ?? SIM_SIGNER;
+    const trust = simTrustSet(signer);
+    const built = await buildReleases(plan.scenario.releases, join(dataDir, 'releases'), signer);
     try {
-      stack = await startSimStack({ dataDir, trustPath, logger, lateJoinerIntervalMs: lateJoinerIntervalFor(plan) });
+      if (options.running === undefined) {
+        const trustPath = join(dataDir, 'trust.json');
+        await writeFile(trustPath, JSON.stringify(trust));
+        stack = await localTarget({
+          dataDir,
+          trustPath,
+          logger,
+          lateJoinerIntervalMs: lateJoinerIntervalFor(plan),
+          signer,
+          groups: plan.groups,
+          enrolment: options.enrolment ?? 'registry',
+        });
+      } else {
+        stack = await runningStackTarget(options.running, plan);
+      }
     } catch (e) {
-      throw new RunSetupError(`the local stack did not start: ${e instanceof Error ? e.message : String(e)}`, {
-        cause: e,
-      });
+      const what = options.running === undefined ? 'the local stack did not start' : 'the running stack';
+      throw new RunSetupError(`${what}: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
     }
     mark('stackStartMs', t0);
     progress();
 
+    // Releases first: a fleet service that does not trust the key refuses them before any device is enrolled.
+    const api = stack.api;
+    const bundleIds = new Map<string, string>();
+    for (const b of built) {
+      const stored = await asSetup(api.uploadBundle(b.bytes), (e) =>
+        e instanceof FleetApiError && e.status === 422
+          ? `the fleet service refused release ${b.version}: ${e.message} (its trust set must hold the release key ` +
+            `${signer.keyId} as active)`
+          : undefined,
+      );
+      bundleIds.set(b.version, stored.sha256);
+    }
     stage = 'enrolling';
     const t1 = Date.now();
-    await createGroups(stack.iot, plan.groups);
-    const enroller: Enroller = options.enrolment === 'sdk' ? sdkEnroller(stack.iot) : stack.core.registry;
-    await enrolDevices(enroller, plan.devices);
+    await asSetup(stack.enrol(plan.devices));
     mark('enrolMs', t1);
-    const api: FleetApi = fleetApi(stack.fleetApi, stack.token);
-    const bundleIds = new Map<string, string>();
-    for (const b of built) bundleIds.set(b.version, (await api.uploadBundle(b.bytes)).sha256);
 
     const t2 = Date.now();
-    const broker = stack.broker;
     fleet = await startVirtualFleet({
       devices: plan.devices.map((d) => d.spec),
       seed: plan.seed,
       workers: options.workers ?? (plan.devices.length >= 500 ? 2 : 0),
       ...(options.bundleVerification === undefined ? {} : { bundleVerification: options.bundleVerification }),
-      broker: {
-        kind: 'in-memory',
-        connect(thingName) {
-          const [client, server] = createStreamPair();
-          broker.connectStream(server, { principal: { kind: 'thing', thingName } });
-          return client;
-        },
-      },
+      broker: stack.broker,
       trustSetJson: JSON.stringify(trust),
       dataDir: join(dataDir, 'fleet'),
       healthReportIntervalSeconds: healthReportIntervalFor(plan.devices.length),
@@ -210,7 +248,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       id: rolloutIdOf(plan),
       name: r.name ?? `${plan.scenario.name}: ${r.release}`,
       bundleId: bundleIds.get(r.release) ?? '',
-      target: r.target ?? { kind: 'group', groupName: FLEET_GROUP },
+      target,
       waves: r.waves,
       seed: r.seed ?? `${plan.scenario.name}-${plan.seed}`,
       ...(r.gate === undefined ? {} : { gate: r.gate }),
@@ -227,7 +265,7 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
       timers.push(
         setTimeout(() => {
           void (async () => {
-            await enrolDevices(enroller, batch.devices);
+            await activeStack.enrol(batch.devices);
             await activeFleet.addDevices(batch.devices.map((d) => d.spec));
           })().catch((e: unknown) => logger.error({ err: e, group: batch.group }, 'late joiners did not join'));
         }, batch.afterMs),
@@ -276,8 +314,13 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
     const audit = await api.audit(view.id);
     unsubscribe();
     for (const t of timers) clearTimeout(t);
+    const running = options.running;
     const facts: RunFacts = {
       plan,
+      stack:
+        running === undefined
+          ? { kind: 'local' }
+          : { kind: 'running', fleetApi: running.fleetApi, mqttUrl: running.mqttUrl, namespace: running.namespace },
       rollout: view,
       release: r.release,
       reachedRest,

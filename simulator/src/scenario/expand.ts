@@ -30,6 +30,33 @@ export interface ScenarioPlan {
   readonly lateJoiners: readonly LateJoinerBatch[];
   /** Thing-group names, sorted; FLEET_GROUP first. */
   readonly groups: readonly string[];
+  /**
+   * Set for a run on a stack that others use too (inNamespace): thing names (already in the specs), thing groups
+   * and the rollout id are `<namespace>-<name>` there, so the run touches nothing but its own devices.
+   */
+  readonly namespace?: string;
+}
+
+/** A scenario name (thing group, rollout id) as the stack knows it: prefixed with the plan's namespace, if any. */
+export const namespaced = (plan: Pick<ScenarioPlan, 'namespace'>, name: string): string =>
+  plan.namespace === undefined ? name : `${plan.namespace}-${name}`;
+
+/**
+ * The plan with every thing name prefixed `<namespace>-` and the namespace recorded for its groups and rollout.
+ * Scenario group names stay as they are in the devices' `group` (the expectations name those).
+ */
+export function inNamespace(plan: ScenarioPlan, namespace: string): ScenarioPlan {
+  const named = { namespace };
+  const rename = (d: PlannedDevice): PlannedDevice => ({
+    ...d,
+    spec: { ...d.spec, thingName: namespaced(named, d.spec.thingName) },
+  });
+  return {
+    ...plan,
+    namespace,
+    devices: plan.devices.map(rename),
+    lateJoiners: plan.lateJoiners.map((b) => ({ ...b, devices: b.devices.map(rename) })),
+  };
 }
 
 /** Scales counts to sum to `total` (largest remainder, ties by position), so `--devices N` keeps the proportions. */

@@ -1,5 +1,5 @@
 export { parseScenario, formatIssue, ScenarioError, type ScenarioIssue } from './parse.js';
-export { planScenario, scaleCounts, seededPick } from './expand.js';
+export { planScenario, scaleCounts, seededPick, inNamespace, namespaced } from './expand.js';
 export type { ScenarioOverrides, ScenarioPlan, PlannedDevice, LateJoinerBatch } from './expand.js';
 export { FLEET_GROUP, thingNameOf } from './rules.js';
 export { ScenarioSchema } from './schema.js';

@@ -120,6 +120,7 @@ async function main(): Promise<number> {
           : shown(stack.fleet.trustPath),
       http: core.httpEndpoint,
       mqttTls: `mqtts://${coreConfig.host}:${core.mqttTlsPort ?? 0}`,
+      ca: shown(core.pki.caPath),
       accessKeyId: coreConfig.accessKeyId,
       secretAccessKey: devPair ? DEV_SECRET_ACCESS_KEY : '(from OTA_CORE_SECRET_ACCESS_KEY)',
       // The device sends a CSR (its key never leaves it); or `--generate --out DIR` has a key pair made for it.

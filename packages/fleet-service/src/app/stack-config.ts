@@ -115,6 +115,12 @@ export function operationsFromEnv(env: NodeJS.ProcessEnv): Pick<FleetServiceConf
   return out;
 }
 
+/**
+ * Where `pnpm start` with its defaults keeps the operator token, relative to where it was started (the core's
+ * `.data/iot-core`, the fleet service's `fleet-service` under it): the CLIs' `--token-file` default.
+ */
+export const LOCAL_STACK_TOKEN_FILE = '.data/iot-core/fleet-service/operator-token';
+
 /** The fleet service's state lives under the stack's data directory unless it is given its own. */
 export function withFleetDataDir<T extends { readonly fleet: FleetServiceConfig }>(stack: T, coreDataDir: string): T {
   return stack.fleet.dataDir === ''

@@ -8,6 +8,7 @@ import { DataDirLockedError } from '@otafleet/runtime';
 import { BackupError, backupTarget, restoreBackup } from '../backup/fleet-backup.js';
 import { createProgressRenderer, WATCH_ENDS_ON, type RolloutProgress } from './watch.js';
 import { OPERATOR_ACTIONS } from '../rollout/states.js';
+import { LOCAL_STACK_TOKEN_FILE } from '../app/stack-config.js';
 import type { WaveSpec } from '../rollout/wave-plan.js';
 import { DEVICE_CLI_HELP, DEVICE_OPTIONS, EXIT_PARTIAL, runDeviceCommand } from './device-commands.js';
 
@@ -169,7 +170,7 @@ export async function runFleetCli(argv: readonly string[], io: CliIo): Promise<n
     return values.help === true ? EXIT.ok : EXIT.usage;
   }
   const api = (values.api ?? io.env['OTA_FLEET_API'] ?? 'http://127.0.0.1:8080').replace(/\/$/, '');
-  const tokenFile = values['token-file'] ?? '.data/iot-core/fleet-service/operator-token';
+  const tokenFile = values['token-file'] ?? LOCAL_STACK_TOKEN_FILE;
   const token = values.token ?? io.env['OTA_FLEET_TOKEN'] ?? (await io.readToken(tokenFile));
 
   const request = async (method: string, path: string, body?: unknown, raw?: { stream: Readable; size: number }) => {
