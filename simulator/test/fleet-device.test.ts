@@ -4,6 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
+import { GetThingShadowCommand, IoTDataPlaneClient } from '@aws-sdk/client-iot-data-plane';
+import { DEV_ACCESS_KEY_ID, DEV_SECRET_ACCESS_KEY } from '@otafleet/iot-core';
 import { silentLogger } from '@otafleet/iot-core/testing';
 import { startVirtualFleet, type VirtualFleet } from '../src/index.js';
 import {
@@ -76,5 +78,34 @@ describe('a virtual device (main thread)', () => {
     expect(b!.jobs).toContainEqual({ jobId: 'to-110', status: 'FAILED', reasonCode: 'HEALTH_CHECK_FAILED' });
     expect(g!.messagesOut).toBeGreaterThan(3);
     expect(g!.messagesIn).toBeGreaterThan(3);
+
+    // Each virtual reboot is a new boot to the agent (a new kernel boot id): the shadow counts them.
+    const data = new IoTDataPlaneClient({
+      endpoint: stack.testCore.core.httpEndpoint,
+      region: stack.testCore.config.region,
+      credentials: { accessKeyId: DEV_ACCESS_KEY_ID, secretAccessKey: DEV_SECRET_ACCESS_KEY },
+      maxAttempts: 3,
+    });
+    const reported = async (thingName: string): Promise<{ bootId: string; bootCount: number }> => {
+      const out = await data.send(new GetThingShadowCommand({ thingName }));
+      return (
+        JSON.parse(new TextDecoder().decode(out.payload)) as {
+          state: { reported: { bootId: string; bootCount: number } };
+        }
+      ).state.reported;
+    };
+    for (const o of [g!, b!]) {
+      expect(o.reboots).toBeGreaterThan(0);
+      const r = await eventually(
+        async () => {
+          const now = await reported(o.thingName);
+          return now.bootCount === 1 + o.reboots ? now : undefined;
+        },
+        `${o.thingName} reports boot ${1 + o.reboots}`,
+      );
+      expect(r.bootId).toMatch(/^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/);
+    }
+    expect((await reported('sim-good-1')).bootId).not.toBe((await reported('sim-bad-1')).bootId);
+    data.destroy();
   }, 60_000);
 });

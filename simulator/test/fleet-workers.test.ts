@@ -66,6 +66,18 @@ describe('a virtual fleet in worker threads', () => {
         return o.every((d) => d.phase === 'idle' && d.runningVersion === '1.1.0') ? o : undefined;
       }, 'all settled on 1.1.0');
       expect(obs.map((o) => o.thingName)).toEqual(things);
+      // The tally counts, across both workers, what the observations say (again until both read the same moment).
+      const tallied = await eventually(async () => {
+        const [t, o] = [await fleet.tally(), await fleet.observe()];
+        const want = {
+          devices: o.length,
+          online: o.filter((d) => d.online).length,
+          connectedOnce: o.filter((d) => d.online || d.messagesIn > 0).length,
+          ready: o.filter((d) => d.online && d.healthReports > 0).length,
+        };
+        return JSON.stringify(t) === JSON.stringify(want) ? t : undefined;
+      }, 'tally agrees with observations');
+      expect(tallied).toEqual({ devices: 20, online: 20, connectedOnce: 20, ready: 20 });
       obs.forEach((o, i) => {
         const f = faultsOf(i);
         // One reboot into the new slot, unless the power cut came at that very step (power-on boots the slot).

@@ -39,6 +39,7 @@ import {
   type BundleInstaller,
   type StepHook,
 } from './update/ports.js';
+import type { KernelBootIdSource } from './health-report/boot-identity.js';
 
 /** What the simulator (or a test) replaces; everything absent is built from the configuration. */
 export interface AgentDeps {
@@ -61,8 +62,8 @@ export interface AgentDeps {
   readonly agentVersion?: string;
   /** Counters since boot for the health report (default: crashes from the supervisor, the rest 0). */
   readonly counters?: HealthCounterSource;
-  /** Where the kernel's boot id is read (tests point it elsewhere). */
-  readonly kernelBootIdPath?: string;
+  /** The kernel's id of this boot (default: read from /proc; tests and the simulator's virtual devices give theirs). */
+  readonly kernelBootId?: KernelBootIdSource;
   /**
    * The agent's own slots, when the self-update launcher started this process (OTAAGENT_SLOTS_ROOT, OTAAGENT_SLOT):
    * jobs of component `agent` install there; `restartAgent` ends the process with exit 75 after a clean shutdown.
@@ -375,7 +376,7 @@ function deviceFacingFor(
     ...(counters === undefined ? {} : { counters }),
     clock: parts.clock,
     logger: deps.logger.child({ component: 'device' }),
-    ...(deps.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: deps.kernelBootIdPath }),
+    ...(deps.kernelBootId === undefined ? {} : { kernelBootId: deps.kernelBootId }),
     setLogLevel: (level) => (deps.logger.level = level),
     extraStatus: () => {
       const s = parts.agentSlots();

@@ -10,7 +10,7 @@ import type {
   DurablePublish,
   HealthCounterSource,
 } from './contracts.js';
-import { resolveBootIdentity, type BootIdentity } from './health-report/boot-identity.js';
+import { resolveBootIdentity, type BootIdentity, type KernelBootIdSource } from './health-report/boot-identity.js';
 import { HealthReporter } from './health-report/health-reporter.js';
 import type { AgentJournal } from './journal/types.js';
 import { startLocalEndpoint, type LocalEndpoint } from './local-api/local-endpoint.js';
@@ -36,7 +36,7 @@ export interface DeviceFacingOptions {
   readonly counters?: HealthCounterSource;
   readonly clock: Clock;
   readonly logger: Logger;
-  readonly kernelBootIdPath?: string;
+  readonly kernelBootId?: KernelBootIdSource;
   /** The remote configuration's log level, for the agent's root logger (a child's level is its own). */
   readonly setLogLevel?: (level: string) => void;
   /** More for the local endpoint's /status (the agent's own slots under the self-update launcher). */
@@ -91,7 +91,7 @@ export class DeviceFacing {
   async start(): Promise<void> {
     const { config, device, connection, journal, clock, logger, supervisor } = this.#o;
     const boot = await resolveBootIdentity(journal, {
-      ...(this.#o.kernelBootIdPath === undefined ? {} : { kernelBootIdPath: this.#o.kernelBootIdPath }),
+      ...(this.#o.kernelBootId === undefined ? {} : { kernelBootId: this.#o.kernelBootId }),
     });
     this.#boot = boot;
     logger.info({ ...boot }, 'boot identity');

@@ -13,6 +13,7 @@ import { parseHealthReport, type LastUpdate } from '@otafleet/protocol';
 import {
   HealthReporter,
   openSqliteJournal,
+  readKernelBootId,
   resolveBootIdentity,
   takeSequence,
   type AgentStatusSource,
@@ -41,11 +42,15 @@ describe('resolveBootIdentity', () => {
     const path = join(dir, 'boot_id');
     const journal = db.forThing('pi-1');
     await writeFile(path, `${KERNEL_A}\n`);
-    const first = await resolveBootIdentity(journal, { kernelBootIdPath: path });
+    // With the kernel's id the clock's boot time is not needed, so the uptime is never asked.
+    const noUptime = (): number => {
+      throw new Error('uptime asked');
+    };
+    const first = await resolveBootIdentity(journal, { kernelBootId: readKernelBootId(path), uptimeSeconds: noUptime });
     expect(first).toEqual({ bootId: KERNEL_A, bootCount: 1 });
-    expect(await resolveBootIdentity(journal, { kernelBootIdPath: path })).toEqual(first); // the agent restarted
+    expect(await resolveBootIdentity(journal, { kernelBootId: readKernelBootId(path) })).toEqual(first); // the agent restarted
     await writeFile(path, `${KERNEL_B}\n`);
-    expect(await resolveBootIdentity(journal, { kernelBootIdPath: path })).toEqual({
+    expect(await resolveBootIdentity(journal, { kernelBootId: readKernelBootId(path) })).toEqual({
       bootId: KERNEL_B,
       bootCount: 2,
       previousBootId: KERNEL_A,
@@ -57,7 +62,7 @@ describe('resolveBootIdentity', () => {
     const absent = join(dir, 'absent');
     await writeFile(join(dir, 'garbage'), 'not-a-uuid\n');
     const at = (now: number, uptimeSeconds: number) => ({
-      kernelBootIdPath: absent,
+      kernelBootId: readKernelBootId(absent),
       now: () => now,
       uptimeSeconds: () => uptimeSeconds,
     });
@@ -66,7 +71,10 @@ describe('resolveBootIdentity', () => {
     // The agent restarted 5 minutes later in the same boot; a garbage kernel file is no boot id either.
     expect(await resolveBootIdentity(journal, at(1_300_000, 400))).toEqual(first);
     expect(
-      await resolveBootIdentity(journal, { ...at(1_300_000, 400), kernelBootIdPath: join(dir, 'garbage') }),
+      await resolveBootIdentity(journal, {
+        ...at(1_300_000, 400),
+        kernelBootId: readKernelBootId(join(dir, 'garbage')),
+      }),
     ).toEqual(first);
     // A reboot: the uptime starts again.
     const second = await resolveBootIdentity(journal, at(2_000_000, 20));

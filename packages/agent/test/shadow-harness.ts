@@ -60,8 +60,14 @@ export async function closeConnections(): Promise<void> {
   await Promise.all(connections.splice(0).map((c) => c.close()));
 }
 
-/** The transport, calling `onInbound` with the topic of every PUBLISH the broker delivers. */
-const spied = (transport: MqttTransport, onInbound: (topic: string) => void): MqttTransport => ({
+/** What a spied connection sees of each PUBLISH the broker delivers. */
+export interface SeenInbound {
+  readonly topic: string;
+  readonly qos: number;
+}
+
+/** The transport, calling `onInbound` with every PUBLISH the broker delivers. */
+const spied = (transport: MqttTransport, onInbound: (p: SeenInbound) => void): MqttTransport => ({
   kind: transport.kind,
   endpoint: transport.endpoint,
   open: (request, events, signal) =>
@@ -69,7 +75,7 @@ const spied = (transport: MqttTransport, onInbound: (topic: string) => void): Mq
       request,
       {
         message: (p) => {
-          onInbound(p.topic);
+          onInbound({ topic: p.topic, qos: p.qos });
           return events.message(p);
         },
         lost: (reason) => events.lost(reason),
@@ -82,7 +88,7 @@ async function connectTls(
   port: number,
   clientId: string,
   paths: { readonly caPath: string; readonly certPath: string; readonly keyPath: string },
-  onInbound?: (topic: string) => void,
+  onInbound?: (p: SeenInbound) => void,
 ): Promise<MqttConnection> {
   const [ca, cert, key] = await Promise.all(
     [paths.caPath, paths.certPath, paths.keyPath].map((p) => readFile(p, 'utf8')),
@@ -101,12 +107,12 @@ async function connectTls(
 
 /**
  * A device's connection (idle: the caller starts it, so it can set things up while offline first); `onInbound`
- * sees the topic of every message the broker delivers to it.
+ * sees every message the broker delivers to it.
  */
 export async function deviceConnection(
   core: E2eCore,
   thing: string,
-  onInbound?: (topic: string) => void,
+  onInbound?: (p: SeenInbound) => void,
 ): Promise<MqttConnection> {
   return connectTls(core.mqttPort, thing, await core.addDevice(thing), onInbound);
 }

@@ -25,6 +25,7 @@ import {
   getShadow,
   serviceConnection,
   updateShadow,
+  type SeenInbound,
 } from './shadow-harness.js';
 
 let core: E2eCore;
@@ -72,8 +73,8 @@ async function startSync(
   connectNow = true,
   build = (b: () => ReturnType<typeof buildReportedState>) => b(),
 ) {
-  const inbound: string[] = [];
-  const connection = await deviceConnection(core, thing, (topic) => void inbound.push(topic));
+  const inbound: SeenInbound[] = [];
+  const connection = await deviceConnection(core, thing, (p) => void inbound.push(p));
   const shadow = new ShadowClient({ connection, thingName: thing, clock: systemAgentClock, logger: silent });
   void shadow.start(); // made while idle: active once connected
   const deltas: Record<string, unknown>[] = [];
@@ -125,8 +126,11 @@ describe('ReportedStateSync', () => {
       'synced, and a documents message out',
     );
     const accepted = shadowTopic({ thingName: 'shadow-docs', operation: 'update', responseType: 'accepted' });
-    expect(inbound).toContain(accepted);
-    expect(inbound).not.toContain(documentsTopic);
+    const topics = inbound.map((p) => p.topic);
+    expect(topics).toContain(accepted);
+    expect(topics).not.toContain(documentsTopic);
+    // Every answer came at QoS 0 (SERVICE_SUBSCRIPTION): on a clean session QoS 1 would only add PUBACKs.
+    expect(inbound.filter((p) => p.qos !== 0)).toEqual([]);
   });
 
   it('reports a change once, replacing the section exactly (a rolled-back update names its reason)', async () => {

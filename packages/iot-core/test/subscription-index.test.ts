@@ -123,6 +123,30 @@ describe('subscription index of the embedded broker', () => {
     expect(bus.hasSubscribers?.('$aws/things/t10/jobs/j1/update/accepted')).toBe(false);
   });
 
+  it('delivers an answer to its one connection at the lower of its QoS and the QoS that connection subscribed at', async () => {
+    await start();
+    const c = await connectClient(broker.port, 'answers');
+    clients.push(c);
+    await c.subscribeAsync('$aws/things/answers/jobs/+/get/+', { qos: 0 });
+    await c.subscribeAsync('$aws/things/answers/jobs/notify-next', { qos: 1 });
+    const got: { topic: string; qos: number }[] = [];
+    c.on('message', (topic, _payload, packet) => got.push({ topic, qos: packet.qos }));
+    const to = { onlyToClientId: 'answers' } as const;
+    await bus.publish('$aws/things/answers/jobs/$next/get/accepted', 'a', { ...to, qos: 1 });
+    await bus.publish('$aws/things/answers/jobs/notify-next', 'n', { ...to, qos: 1 });
+    await bus.publish('$aws/things/answers/jobs/notify-next', 'n0', { ...to, qos: 0 });
+    // A second, QoS 1 filter matching the same topic: the higher grant wins (MQTT's overlapping subscriptions).
+    await c.subscribeAsync('$aws/things/answers/jobs/$next/+/accepted', { qos: 1 });
+    await bus.publish('$aws/things/answers/jobs/$next/get/accepted', 'b', { ...to, qos: 1 });
+    await expect.poll(() => got.length).toBe(4);
+    expect(got).toEqual([
+      { topic: '$aws/things/answers/jobs/$next/get/accepted', qos: 0 },
+      { topic: '$aws/things/answers/jobs/notify-next', qos: 1 },
+      { topic: '$aws/things/answers/jobs/notify-next', qos: 0 },
+      { topic: '$aws/things/answers/jobs/$next/get/accepted', qos: 1 },
+    ]);
+  });
+
   it("knows a persistent session's restored filters after it reconnects", async () => {
     await start();
     const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };

@@ -145,9 +145,22 @@ export interface DeviceObservation {
   readonly powerCuts: number;
 }
 
+/** How many devices are how far, counted without observing each (no journal or slot reads, no objects per device). */
+export interface FleetTally {
+  readonly devices: number;
+  /** MQTT connected now. */
+  readonly online: number;
+  /** Connected now or once already (a device that received a message: a flapping link need not be up now). */
+  readonly connectedOnce: number;
+  /** Online and has published a health report: booted, subscribed, synced and reporting. */
+  readonly ready: number;
+}
+
 export interface VirtualFleet {
   /** A snapshot of every device (in spec order; late joiners at the end). */
   observe(): Promise<readonly DeviceObservation[]>;
+  /** The fleet's counts; cheap enough to poll while thousands of devices join (observe reads every journal). */
+  tally(): Promise<FleetTally>;
   /** Late joiners: started now (joinAfterMs counted from now). */
   addDevices(specs: readonly VirtualDeviceSpec[]): Promise<void>;
   /** Devices per phase (and 'offline'), about once a second while anything changes; returns the unsubscribe. */

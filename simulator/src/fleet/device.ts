@@ -58,6 +58,12 @@ const factoryDigest = (name: string, version: string): string =>
  * device's link, with its faults applied. It survives its agent: crashes and power cuts kill the agent's run
  * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
  */
+/** A UUID-shaped id for one virtual boot (what /proc/sys/kernel/random/boot_id holds on Linux). */
+function virtualBootId(boot: string): string {
+  const h = createHash('sha256').update(boot).digest('hex');
+  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+}
+
 export class VirtualDevice {
   readonly spec: VirtualDeviceSpec;
   readonly #t: DeviceThread;
@@ -178,6 +184,8 @@ export class VirtualDevice {
     const life = new AgentLife(spec.faults.clockSkewMs ?? 0);
     this.#life = life;
     this.#starts += 1;
+    // The device's kernel boot id: new at every power-on and reboot, kept when only the agent restarts.
+    const bootId = virtualBootId(`${t.fleetStartedAt}/${thing}/${1 + this.#reboots + this.#powerCuts}`);
     const clock = life.clock;
     const journal = life.journal(t.journalDb.forThing(thing));
     const onStep = (step: string): Promise<void> | undefined => {
@@ -233,7 +241,7 @@ export class VirtualDevice {
         installer: virtualInstaller({ thread: t.bundles, clock }),
         trust: t.bundles.trust,
         onStep,
-        kernelBootIdPath: join(this.#t.dataDir, 'no-kernel-boot-id'),
+        kernelBootId: () => Promise.resolve(bootId),
       });
       if (life.dead) return;
       this.#agent = agent;
@@ -289,14 +297,35 @@ export class VirtualDevice {
     return this.#lastPhase;
   }
 
-  observe(): DeviceObservation {
+  /** MQTT connected now: an agent runs, its link is up and its connection says so. */
+  #online(): boolean {
     const a = this.#agent;
+    return a !== undefined && this.#link.up && a.connection.state.kind === 'connected';
+  }
+
+  /** Counts this device's phase, and 'offline' when it is, into `counts`. */
+  countInto(counts: Record<string, number>): void {
+    const phase = this.#observePhase();
+    counts[phase] = (counts[phase] ?? 0) + 1;
+    if (!this.#online()) counts['offline'] = (counts['offline'] ?? 0) + 1;
+  }
+
+  /** Counts this device into a fleet tally (FleetTally's meanings), from fields in memory only. */
+  addTo(t: { devices: number; online: number; connectedOnce: number; ready: number }): void {
+    const online = this.#online();
+    t.devices++;
+    if (online) t.online++;
+    if (online || this.#traffic.messagesIn > 0) t.connectedOnce++;
+    if (online && this.#traffic.healthReports > 0) t.ready++;
+  }
+
+  observe(): DeviceObservation {
     return {
       thingName: this.spec.thingName,
       hardwareType: this.spec.hardwareType,
       runningVersion: this.#runningVersion() ?? this.spec.startVersion,
       phase: this.#observePhase(),
-      online: a !== undefined && this.#link.up && a.connection.state.kind === 'connected',
+      online: this.#online(),
       rollbacks: [...this.#traffic.rollbacks],
       jobs: [...this.#traffic.jobs].map(([jobId, j]) => ({ jobId, ...j })),
       messagesIn: this.#traffic.messagesIn,

@@ -1,7 +1,13 @@
 import { mkdir } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
-import type { DeviceObservation, VirtualDeviceSpec, VirtualFleet, VirtualFleetOptions } from './contracts.js';
-import { countPhases, DeviceHost, type HostSettings } from './host.js';
+import type {
+  DeviceObservation,
+  FleetTally,
+  VirtualDeviceSpec,
+  VirtualFleet,
+  VirtualFleetOptions,
+} from './contracts.js';
+import { DeviceHost, type HostSettings } from './host.js';
 import { isFrameBatch, MainStreams } from './mux.js';
 import { tlsOpener } from './tls-opener.js';
 import type { FromWorker, ToWorker, WorkerBroker } from './worker-protocol.js';
@@ -21,6 +27,7 @@ interface Placement {
   observe(): Promise<readonly DeviceObservation[]>;
   /** Devices per phase (and offline), counted where the devices live: no observations cross threads. */
   count(): Promise<Readonly<Record<string, number>>>;
+  tally(): Promise<FleetTally>;
   close(): Promise<void>;
 }
 
@@ -41,7 +48,8 @@ function mainThreadPlacement(o: VirtualFleetOptions, settings: HostSettings): Pl
   return {
     add: (specs) => Promise.resolve(host.add(specs)),
     observe: () => Promise.resolve(host.observe()),
-    count: () => Promise.resolve(countPhases(host.observe())),
+    count: () => Promise.resolve(host.countPhases()),
+    tally: () => Promise.resolve(host.tally()),
     close: () => host.close(),
   };
 }
@@ -108,6 +116,10 @@ async function workerPlacement(o: VirtualFleetOptions, settings: HostSettings, i
     async count() {
       const m = await ask({ kind: 'count' });
       return m.kind === 'counted' ? m.counts : {};
+    },
+    async tally() {
+      const m = await ask({ kind: 'tally' });
+      return m.kind === 'tallied' ? m.tally : { devices: 0, online: 0, connectedOnce: 0, ready: 0 };
     },
     async close() {
       if (failure === undefined) await ask({ kind: 'close' });
@@ -183,6 +195,16 @@ export async function startVirtualFleet(options: VirtualFleetOptions): Promise<V
   let closing: Promise<void> | undefined;
   return {
     observe,
+    async tally() {
+      const parts = await Promise.all(placements.map((p) => p.tally()));
+      const sum = (k: keyof FleetTally): number => parts.reduce((n, p) => n + p[k], 0);
+      return {
+        devices: sum('devices'),
+        online: sum('online'),
+        connectedOnce: sum('connectedOnce'),
+        ready: sum('ready'),
+      };
+    },
     async addDevices(specs) {
       checkSpecs(specs, known);
       await addAll(specs);

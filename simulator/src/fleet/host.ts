@@ -5,7 +5,7 @@ import { pino, type Logger } from 'pino';
 import { startCorruptingProxy, type CorruptingProxy } from '../faults/corrupting-proxy.js';
 import { BootPacer } from './boot-pacer.js';
 import type { ThreadBundles } from './bundles.js';
-import type { DeviceObservation, VirtualDeviceSpec } from './contracts.js';
+import type { DeviceObservation, FleetTally, VirtualDeviceSpec } from './contracts.js';
 import { VirtualDevice, type DeviceThread } from './device.js';
 import type { StreamOpener } from './link.js';
 import { openSqliteSlotStore } from './slot-store.js';
@@ -45,16 +45,6 @@ function agentLogger(fleetLogger: Logger): Logger {
   const l = pino({ level }, pino.destination(2));
   void fleetLogger;
   return l;
-}
-
-/** Phase counts of a set of observations, and how many are offline. */
-export function countPhases(observations: readonly DeviceObservation[]): Record<string, number> {
-  const counts: Record<string, number> = {};
-  for (const o of observations) {
-    counts[o.phase] = (counts[o.phase] ?? 0) + 1;
-    if (!o.online) counts['offline'] = (counts['offline'] ?? 0) + 1;
-  }
-  return counts;
 }
 
 /** The devices of one thread (the main thread, or one worker) and what they share. */
@@ -108,6 +98,19 @@ export class DeviceHost {
 
   observe(): DeviceObservation[] {
     return this.#devices.map((d) => d.observe());
+  }
+
+  /** Devices per phase, and how many are offline (the progress display's counts), without observing each. */
+  countPhases(): Record<string, number> {
+    const counts: Record<string, number> = {};
+    for (const d of this.#devices) d.countInto(counts);
+    return counts;
+  }
+
+  tally(): FleetTally {
+    const t = { devices: 0, online: 0, connectedOnce: 0, ready: 0 };
+    for (const d of this.#devices) d.addTo(t);
+    return t;
   }
 
   async close(): Promise<void> {

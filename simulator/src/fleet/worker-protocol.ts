@@ -1,4 +1,4 @@
-import type { DeviceObservation, VirtualDeviceSpec } from './contracts.js';
+import type { DeviceObservation, FleetTally, VirtualDeviceSpec } from './contracts.js';
 
 /** How a worker reaches the broker: its streams are carried to the main thread, or it opens TLS sockets itself. */
 export type WorkerBroker =
@@ -15,6 +15,7 @@ export type ToWorker =
     }
   | { readonly kind: 'observe'; readonly id: number }
   | { readonly kind: 'count'; readonly id: number }
+  | { readonly kind: 'tally'; readonly id: number }
   | { readonly kind: 'close'; readonly id: number };
 
 export type FromWorker =
@@ -22,5 +23,6 @@ export type FromWorker =
   | { readonly kind: 'added'; readonly id: number }
   | { readonly kind: 'observed'; readonly id: number; readonly observations: readonly DeviceObservation[] }
   | { readonly kind: 'counted'; readonly id: number; readonly counts: Readonly<Record<string, number>> }
+  | { readonly kind: 'tallied'; readonly id: number; readonly tally: FleetTally }
   | { readonly kind: 'closed'; readonly id: number }
   | { readonly kind: 'failed'; readonly id: number; readonly message: string };

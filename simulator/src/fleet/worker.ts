@@ -2,7 +2,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { pino } from 'pino';
 import type { VirtualDeviceSpec } from './contracts.js';
-import { countPhases, DeviceHost, type HostSettings } from './host.js';
+import { DeviceHost, type HostSettings } from './host.js';
 import { isFrameBatch, WorkerStreams } from './mux.js';
 import { tlsOpener } from './tls-opener.js';
 import type { StreamOpener } from './link.js';
@@ -50,8 +50,11 @@ port.on('message', (m: unknown) => {
     case 'observe':
       send({ kind: 'observed', id: msg.id, observations: host.observe() });
       return;
+    case 'tally':
+      send({ kind: 'tallied', id: msg.id, tally: host.tally() });
+      return;
     case 'count':
-      send({ kind: 'counted', id: msg.id, counts: countPhases(host.observe()) });
+      send({ kind: 'counted', id: msg.id, counts: host.countPhases() });
       return;
     case 'close':
       host.close().then(

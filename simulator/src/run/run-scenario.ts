@@ -229,14 +229,11 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
     progress();
     const deadline = started + deadlineMs;
     for (;;) {
-      const seen = await fleet.observe();
       // Online now, or once already (a device with a flapping link need not be up at this very moment).
-      const connected = (o: DeviceObservation): boolean => o.online || o.messagesIn > 0;
-      if (seen.every(connected)) break;
+      const { devices, connectedOnce } = await fleet.tally();
+      if (connectedOnce === devices) break;
       if (Date.now() >= deadline || options.signal?.aborted === true) {
-        throw new RunSetupError(
-          `${seen.filter((o) => !connected(o)).length} of ${seen.length} devices had not connected by the deadline`,
-        );
+        throw new RunSetupError(`${devices - connectedOnce} of ${devices} devices had not connected by the deadline`);
       }
       await sleep(1_000, options.signal);
     }

@@ -19,15 +19,19 @@ const META_BOOT = 'boot';
 const SAME_BOOT_TOLERANCE_MS = 60_000;
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
 
-/** The kernel's id of this boot, when it is readable and looks like one. */
-async function kernelBootId(path: string): Promise<string | undefined> {
-  try {
-    const text = (await readFile(path, 'utf8')).trim().toLowerCase();
-    return UUID.test(text) ? text : undefined;
-  } catch {
-    return undefined;
-  }
-}
+/** Where the kernel's id of this boot comes from: undefined when there is none. */
+export type KernelBootIdSource = () => Promise<string | undefined>;
+
+/** The kernel's id of this boot read from `path` (Linux: /proc/sys/kernel/random/boot_id); none when unreadable. */
+export const readKernelBootId =
+  (path: string = KERNEL_BOOT_ID_PATH): KernelBootIdSource =>
+  async () => {
+    try {
+      return (await readFile(path, 'utf8')).trim().toLowerCase();
+    } catch {
+      return undefined;
+    }
+  };
 
 /** What is journaled: the identity, and when the boot began by the clock (for the fallback's same-boot test). */
 interface StoredBoot extends BootIdentity {
@@ -61,7 +65,8 @@ const identityOf = (b: StoredBoot): BootIdentity => ({
 });
 
 export interface BootIdentityOptions {
-  readonly kernelBootIdPath?: string;
+  /** Default: read from KERNEL_BOOT_ID_PATH. Anything that is not a UUID counts as no kernel id. */
+  readonly kernelBootId?: KernelBootIdSource;
   /** Epoch ms now, and seconds since the system booted (defaults: Date.now, os.uptime). */
   readonly now?: () => number;
   readonly uptimeSeconds?: () => number;
@@ -78,20 +83,25 @@ export async function resolveBootIdentity(
   options: BootIdentityOptions = {},
 ): Promise<BootIdentity> {
   const stored = decode(await journal.getMeta(META_BOOT));
-  const bootStartedAt = (options.now ?? Date.now)() - (options.uptimeSeconds ?? uptime)() * 1000;
-  const kernel = await kernelBootId(options.kernelBootIdPath ?? KERNEL_BOOT_ID_PATH);
+  const text = await (options.kernelBootId ?? readKernelBootId())();
+  const kernel = text !== undefined && UUID.test(text) ? text : undefined;
+  // The boot time by the clock is only the fallback's test (and a syscall): not asked when the kernel has an id.
+  const bootStartedAt =
+    kernel === undefined ? (options.now ?? Date.now)() - (options.uptimeSeconds ?? uptime)() * 1000 : undefined;
   const sameBoot =
     stored !== undefined &&
     (kernel !== undefined
       ? stored.bootId === kernel
-      : stored.bootStartedAt !== undefined && Math.abs(stored.bootStartedAt - bootStartedAt) < SAME_BOOT_TOLERANCE_MS);
+      : stored.bootStartedAt !== undefined &&
+        bootStartedAt !== undefined &&
+        Math.abs(stored.bootStartedAt - bootStartedAt) < SAME_BOOT_TOLERANCE_MS);
   if (sameBoot) return identityOf(stored);
   const next: BootIdentity = {
     bootId: kernel ?? randomUUID(),
     bootCount: (stored?.bootCount ?? 0) + 1,
     ...(stored === undefined ? {} : { previousBootId: stored.bootId }),
   };
-  const record: StoredBoot = { ...next, bootStartedAt };
+  const record: StoredBoot = { ...next, ...(bootStartedAt === undefined ? {} : { bootStartedAt }) };
   await journal.setMeta(META_BOOT, JSON.stringify(record));
   return next;
 }

@@ -1,6 +1,8 @@
 export {
   resolveBootIdentity,
   KERNEL_BOOT_ID_PATH,
+  readKernelBootId,
+  type KernelBootIdSource,
   type BootIdentity,
   type BootIdentityOptions,
 } from './boot-identity.js';

@@ -43,11 +43,14 @@ export function createAedesBus(
 
   const publishToClient = (client: Client, topic: string, payload: Buffer | string, qos: 0 | 1): Promise<void> =>
     new Promise((resolve, reject) => {
-      if (!subscriptions.clientMatches(client, topic)) {
+      const granted = subscriptions.grantedQos(client, topic);
+      if (granted === undefined) {
         resolve();
         return;
       }
-      client.publish({ cmd: 'publish', topic, payload, qos, retain: false, dup: false }, (e?: Error) =>
+      // At the lower of the two, as MQTT delivers (a QoS 0 subscriber wants no PUBACK round).
+      const at = granted < qos ? granted : qos;
+      client.publish({ cmd: 'publish', topic, payload, qos: at, retain: false, dup: false }, (e?: Error) =>
         e ? reject(e) : resolve(),
       );
     });

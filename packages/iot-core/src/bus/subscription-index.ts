@@ -4,7 +4,13 @@ import { FilterSet } from './filter-set.js';
 import { isGranted } from './granted.js';
 
 // aedes keeps a session's subscriptions on the client at runtime but leaves them out of its type declarations.
-type ClientInternals = Client & { readonly subscriptions?: Record<string, unknown> };
+type ClientInternals = Client & { readonly subscriptions?: Record<string, { readonly qos?: number } | undefined> };
+
+/** One connection's routing filters: all of them, and those granted QoS 1 (a delivery is at the lower QoS). */
+interface Matcher {
+  readonly any: FilterSet;
+  readonly qos1: FilterSet;
+}
 type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 /**
@@ -15,9 +21,10 @@ type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefi
  *   very connection closes; filters of a persistent session (clean=false) are kept after it disconnects, because
  *   the broker queues QoS 1 messages for it, until it unsubscribes. Counts are per connection object, so a
  *   session taken over by a new connection with the same client id never loses the new connection's filters.
- * - `clientMatches(client, topic)`: does this one connection hold a filter matching it? (Jobs answers go to the
- *   requesting connection alone.) Each connection's filters are indexed too, so the answer costs the filters
- *   that could match, not all of the connection's filters.
+ * - `grantedQos(client, topic)`: the highest QoS this one connection holds a matching filter at, or undefined
+ *   when it holds none (Jobs answers go to the requesting connection alone, at the lower of their QoS and this,
+ *   as MQTT delivers). Each connection's filters are indexed too, so the answer costs the filters that could
+ *   match, not all of the connection's filters.
  * Shared subscriptions `$share/<group>/<filter>` count as `<filter>`. Create the index before the broker
  * accepts connections (the embedded broker does); one created later starts from the connected clients'
  * sessions, and knows nothing of persistent sessions that are offline then.
@@ -30,7 +37,7 @@ export class SubscriptionIndex {
    * Per connection: its routing filters, built from the session's own table on first use after a change (so
    * restored sessions are covered and nothing is counted twice).
    */
-  private readonly matchers = new WeakMap<Client, FilterSet>();
+  private readonly matchers = new WeakMap<Client, Matcher>();
 
   constructor(aedes: Aedes) {
     for (const client of Object.values((aedes as AedesInternals).clients))
@@ -58,16 +65,22 @@ export class SubscriptionIndex {
     return this.all.matches(topic);
   }
 
-  clientMatches(client: Client, topic: string): boolean {
-    return this.matcherOf(client).matches(topic);
+  grantedQos(client: Client, topic: string): 0 | 1 | undefined {
+    const m = this.matcherOf(client);
+    if (m.qos1.matches(topic)) return 1;
+    return m.any.matches(topic) ? 0 : undefined;
   }
 
-  private matcherOf(client: Client): FilterSet {
+  private matcherOf(client: Client): Matcher {
     let matcher = this.matchers.get(client);
     if (matcher !== undefined) return matcher;
     // A client is reachable by id only once registered, and aedes restores a session's filters before that.
-    matcher = new FilterSet();
-    for (const f of Object.keys((client as ClientInternals).subscriptions ?? {})) matcher.add(routingFilter(f));
+    matcher = { any: new FilterSet(), qos1: new FilterSet() };
+    for (const [f, s] of Object.entries((client as ClientInternals).subscriptions ?? {})) {
+      const routed = routingFilter(f);
+      matcher.any.add(routed);
+      if ((s?.qos ?? 0) >= 1) matcher.qos1.add(routed);
+    }
     this.matchers.set(client, matcher);
     return matcher;
   }

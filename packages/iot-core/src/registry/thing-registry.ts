@@ -109,10 +109,27 @@ export function createThingRegistry(db: Db, arn: ArnContext, options: ThingRegis
   const listing = createThingGroupListing(db, arn);
   const index = createFleetIndex(db);
   const dynamic = createDynamicThingGroups(db, arn, index, now);
-  const { write, read, close } = createRegistryCommit(db, options.durability, options.onWriteBatch);
+  const commit = createRegistryCommit(db, options.durability, options.onWriteBatch);
+  const { read, close } = commit;
   const hasDynamicGroups = db.prepare<[], { n: number }>(
     'SELECT count(*) AS n FROM registry_thing_groups WHERE query_string IS NOT NULL',
   );
+  /**
+   * How many dynamic groups there are, counted again after any registry write: asked on every shadow and
+   * connectivity change (thousands a second under the simulator), which a count query each time made a cost.
+   */
+  let dynamicGroups: number | undefined;
+  const dynamicGroupCount = (): number => (dynamicGroups ??= hasDynamicGroups.get()?.n ?? 0);
+  const write = async <T>(work: () => T): Promise<T> => {
+    try {
+      return await commit.write(() => {
+        dynamicGroups = undefined;
+        return work();
+      });
+    } finally {
+      dynamicGroups = undefined;
+    }
+  };
   /** A write whose membership changes, static and dynamic, go to the listeners once it is on disk. */
   const writeNotifying = async <T>(work: () => { value: T; changes: MembershipChange[] }): Promise<T> => {
     const { value, changes } = await write(work);
@@ -189,7 +206,7 @@ export function createThingRegistry(db: Db, arn: ArnContext, options: ThingRegis
       const failed = (e: unknown): void =>
         options.logger?.error({ err: e, changed }, 'dynamic thing groups: change not applied');
       try {
-        if (thingNames.length === 0 || (hasDynamicGroups.get()?.n ?? 0) === 0) return;
+        if (thingNames.length === 0 || dynamicGroupCount() === 0) return;
         writeNotifying(() => ({
           value: undefined,
           changes: [...new Set(thingNames)].flatMap((t) => dynamic.reevaluate(t, changed)),
