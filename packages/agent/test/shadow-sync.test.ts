@@ -129,8 +129,8 @@ describe('ReportedStateSync', () => {
     const topics = inbound.map((p) => p.topic);
     expect(topics).toContain(accepted);
     expect(topics).not.toContain(documentsTopic);
-    // Every answer came at QoS 0 (SERVICE_SUBSCRIPTION): on a clean session QoS 1 would only add PUBACKs.
-    expect(inbound.filter((p) => p.qos !== 0)).toEqual([]);
+    // Every answer came at the QoS the agent subscribed at (1): the core delivers at the granted QoS.
+    expect(inbound.filter((p) => p.qos !== 1)).toEqual([]);
   });
 
   it('reports a change once, replacing the section exactly (a rolled-back update names its reason)', async () => {

@@ -21,7 +21,6 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
-import { SERVICE_SUBSCRIPTION } from '../service-subscriptions.js';
 
 /** The Jobs service did not answer in time (a dropped connection loses the answer): ask again. */
 export class JobsRequestTimeout extends Error {
@@ -89,7 +88,7 @@ export class JobsClient {
       jobsResponseTopic(thingName, op, 'rejected'),
     ]);
     filters.push(jobsNotifyNextTopic(thingName));
-    await Promise.all(filters.map((f) => connection.subscribe(f, handler, SERVICE_SUBSCRIPTION)));
+    await Promise.all(filters.map((f) => connection.subscribe(f, handler)));
   }
 
   /** Called with the next pending execution whenever it changes (undefined: nothing pending). */

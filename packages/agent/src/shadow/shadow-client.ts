@@ -14,7 +14,6 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
-import { SERVICE_SUBSCRIPTION } from '../service-subscriptions.js';
 
 /** The Shadow service did not answer in time (a dropped connection loses the answer): ask again. */
 export class ShadowRequestTimeout extends Error {
@@ -83,7 +82,7 @@ export class ShadowClient {
     const answers = UPDATE_ANSWERS.map((responseType) => shadowTopic({ ...shadow, operation: 'update', responseType }));
     await Promise.all(
       [`${shadowTopicPrefix(thingName, shadowName)}/get/+`, ...answers].map((f) =>
-        this.#o.connection.subscribe(f, this.#handler, SERVICE_SUBSCRIPTION),
+        this.#o.connection.subscribe(f, this.#handler),
       ),
     );
   }
