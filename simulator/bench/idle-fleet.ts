@@ -10,6 +10,7 @@
  *   pnpm --filter @otafleet/simulator bench     (or: npx tsx --conditions=source simulator/bench/idle-fleet.ts)
  *   env: BENCH_DEVICES (2000) BENCH_WORKERS (0) BENCH_IDLE_MS (20000) BENCH_CONCURRENCY (500)
  *   BENCH_BOOT_CPU_PROFILE=PREFIX writes PREFIX.<side>.cpuprofile of the way to ready (main thread only: use workers 0)
+ *   BENCH_NODE_FLAGS replaces the children's GC flags (default --max-semi-space-size=32), both sides alike
  */
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
