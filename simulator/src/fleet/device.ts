@@ -15,6 +15,7 @@ import { randomFor } from '../faults/random.js';
 import type { BootPacer } from './boot-pacer.js';
 import { virtualFetcher, virtualInstaller, type ThreadBundles } from './bundles.js';
 import type { DeviceObservation, DevicePhase, VirtualDeviceSpec } from './contracts.js';
+import type { TallyCounts } from './tally.js';
 import { AgentLife } from './life.js';
 import { DeviceLink, type StreamOpener } from './link.js';
 import { emptyTrafficLog, observedTransport, type TrafficLog } from './observed-transport.js';
@@ -311,7 +312,7 @@ export class VirtualDevice {
   }
 
   /** Counts this device into a fleet tally (FleetTally's meanings), from fields in memory only. */
-  addTo(t: { devices: number; online: number; connectedOnce: number; ready: number }): void {
+  addTo(t: TallyCounts): void {
     const online = this.#online();
     t.devices++;
     if (online) t.online++;

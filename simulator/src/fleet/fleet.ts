@@ -8,6 +8,7 @@ import type {
   VirtualFleetOptions,
 } from './contracts.js';
 import { DeviceHost, type HostSettings } from './host.js';
+import { emptyTally, sumTallies } from './tally.js';
 import { isFrameBatch, MainStreams } from './mux.js';
 import { tlsOpener } from './tls-opener.js';
 import type { FromWorker, ToWorker, WorkerBroker } from './worker-protocol.js';
@@ -119,7 +120,7 @@ async function workerPlacement(o: VirtualFleetOptions, settings: HostSettings, i
     },
     async tally() {
       const m = await ask({ kind: 'tally' });
-      return m.kind === 'tallied' ? m.tally : { devices: 0, online: 0, connectedOnce: 0, ready: 0 };
+      return m.kind === 'tallied' ? m.tally : emptyTally();
     },
     async close() {
       if (failure === undefined) await ask({ kind: 'close' });
@@ -195,16 +196,7 @@ export async function startVirtualFleet(options: VirtualFleetOptions): Promise<V
   let closing: Promise<void> | undefined;
   return {
     observe,
-    async tally() {
-      const parts = await Promise.all(placements.map((p) => p.tally()));
-      const sum = (k: keyof FleetTally): number => parts.reduce((n, p) => n + p[k], 0);
-      return {
-        devices: sum('devices'),
-        online: sum('online'),
-        connectedOnce: sum('connectedOnce'),
-        ready: sum('ready'),
-      };
-    },
+    tally: async () => sumTallies(await Promise.all(placements.map((p) => p.tally()))),
     async addDevices(specs) {
       checkSpecs(specs, known);
       await addAll(specs);

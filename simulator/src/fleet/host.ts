@@ -7,6 +7,7 @@ import { BootPacer } from './boot-pacer.js';
 import type { ThreadBundles } from './bundles.js';
 import type { DeviceObservation, FleetTally, VirtualDeviceSpec } from './contracts.js';
 import { VirtualDevice, type DeviceThread } from './device.js';
+import { emptyTally } from './tally.js';
 import type { StreamOpener } from './link.js';
 import { openSqliteSlotStore } from './slot-store.js';
 
@@ -108,7 +109,7 @@ export class DeviceHost {
   }
 
   tally(): FleetTally {
-    const t = { devices: 0, online: 0, connectedOnce: 0, ready: 0 };
+    const t = emptyTally();
     for (const d of this.#devices) d.addTo(t);
     return t;
   }

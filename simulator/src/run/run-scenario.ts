@@ -176,7 +176,6 @@ export async function runScenario(options: RunOptions): Promise<SimReport> {
           trustPath,
           logger,
           lateJoinerIntervalMs: lateJoinerIntervalFor(plan),
-          signer,
           groups: plan.groups,
           enrolment: options.enrolment ?? 'registry',
         });

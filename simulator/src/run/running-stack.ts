@@ -134,7 +134,6 @@ export async function runningStackTarget(stack: RunningStack, plan: ScenarioPlan
   return {
     api,
     iot,
-    signer: stack.signer,
     broker: {
       kind: 'mqtt-url',
       url: stack.mqttUrl,

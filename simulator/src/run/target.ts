@@ -1,5 +1,4 @@
 import type { IoTClient } from '@aws-sdk/client-iot';
-import type { BundleSigner } from '@otafleet/bundle';
 import type { EmbeddedBroker } from '@otafleet/iot-core';
 import { createStreamPair } from '@otafleet/mqtt-client';
 import type { BrokerAttachment } from '../fleet/contracts.js';
@@ -17,15 +16,12 @@ export interface RunTarget {
   readonly api: FleetApi;
   readonly iot: IoTClient;
   readonly broker: BrokerAttachment;
-  /** The key the releases are signed with: one the target's fleet service trusts. */
-  readonly signer: BundleSigner;
   /** Makes devices known to the stack (things, thing groups, whatever they need to connect) before they start. */
   enrol(devices: readonly PlannedDevice[]): Promise<void>;
   close(): Promise<void>;
 }
 
 export interface LocalTargetOptions extends SimStackOptions {
-  readonly signer: BundleSigner;
   /** The scenario's thing groups, created before any device is enrolled. */
   readonly groups: readonly string[];
   /** RunOptions.enrolment. */
@@ -59,7 +55,6 @@ export async function localTarget(options: LocalTargetOptions): Promise<RunTarge
   return {
     api: fleetApi(stack.fleetApi, stack.token),
     iot: stack.iot,
-    signer: options.signer,
     broker: inMemoryAttachment(stack.broker),
     enrol: (devices) => enrolDevices(enroller, devices),
     close: () => stack.close(),
