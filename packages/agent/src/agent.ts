@@ -153,6 +153,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
     createMqttConnection({
       transport: deps.transport ?? (await transportFor(config)),
       clientId: config.thingName,
+      ...(config.broker.keepaliveSeconds === undefined ? {} : { keepaliveSeconds: config.broker.keepaliveSeconds }),
       clock,
       logger: logger.child({ component: 'mqtt' }),
     });

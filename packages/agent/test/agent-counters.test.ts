@@ -3,7 +3,7 @@
  * sample application from the active slot; a crash of that application (SIGKILL, a real signal) shows in the
  * counters the health report reads, and the supervisor brings it back.
  */
-import { rm } from 'node:fs/promises';
+import { readFile, rm, writeFile } from 'node:fs/promises';
 import pino from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { createAgent, type Agent } from '../src/agent.js';
@@ -25,14 +25,21 @@ afterAll(async () => {
   if (samples !== undefined) await rm(samples.dir, { recursive: true, force: true });
 });
 
-it('counts a crash of the supervised application and restarts it', async () => {
+it('counts a crash of the supervised application and restarts it; connects with the configured keepalive', async () => {
   const dev = await enrolledE2eDevice(core, samples, 'counters-pi');
+  const config = JSON.parse(await readFile(dev.configPath, 'utf8')) as { broker: Record<string, unknown> };
+  config.broker['keepaliveSeconds'] = 300;
+  await writeFile(dev.configPath, JSON.stringify(config));
   const loaded = await loadAgentConfig(dev.configPath);
   if (!loaded.ok) throw new Error(loaded.error.message);
   agent = await createAgent(loaded.value, { logger: pino({ level: 'silent' }) });
   await agent.start();
   expect(await eventually(() => dev.appServes(), 'the factory application')).toBe('http-service 1.0.0');
   expect(agent.counters.counters()).toEqual({ processRestarts: 0, crashes: 0, errors: 0, requests: 0 });
+  // The broker's view of the session: the CONNECT carried the configured keepalive (the default is 30), and aedes
+  // drops the client after 1.5 times it.
+  const aedes = core.core.broker?.aedes as unknown as { clients: Record<string, { _keepaliveInterval?: number }> };
+  expect(aedes.clients['counters-pi']?._keepaliveInterval).toBe(300 * 1500 + 1);
 
   const pid = await eventually(async () => {
     const res = await fetch(`http://127.0.0.1:${dev.appPort}/health`).catch(() => undefined);

@@ -74,6 +74,19 @@ describe('loadAgentConfig', () => {
     ]);
   });
 
+  it('takes an MQTT keepalive within AWS IoT Core’s 30 to 1200 seconds and names one outside it', async () => {
+    const ok = await loadAgentConfig(write({ ...good, broker: { ...good.broker, keepaliveSeconds: 300 } }));
+    expect(ok.ok && ok.value.broker.keepaliveSeconds).toBe(300);
+    for (const keepaliveSeconds of [29, 1201, 60.5, '60']) {
+      const r = await loadAgentConfig(
+        write({ ...good, broker: { kind: 'mqtt', url: 'mqtt://127.0.0.1:1883', keepaliveSeconds } }),
+      );
+      expect(r.ok).toBe(false);
+      if (r.ok) continue;
+      expect(r.error.issues.some((i) => i.path.startsWith('/broker'))).toBe(true);
+    }
+  });
+
   it('says which file is missing or not JSON', async () => {
     const missing = await loadAgentConfig(join(dir, 'nope.json'));
     expect(missing.ok === false && missing.error.code).toBe('CONFIG_UNREADABLE');

@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import {
+  jobsAnswersFilter,
   jobsNotifyNextTopic,
   jobsNotifyTopic,
   jobsRequestTopic,
   jobsResponseTopic,
   parseJobsTopic,
+  topicMatches,
   type JobsOperation,
 } from '@otafleet/protocol';
 
@@ -74,5 +76,18 @@ describe('jobs topics', () => {
     const thing = 'a'.repeat(128);
     const job = 'b'.repeat(64);
     expect(parseJobsTopic(`$aws/things/${thing}/jobs/${job}/update`).ok).toBe(true);
+  });
+
+  it.each(operations)('one answers filter for %j takes both outcomes of every job and no request topic', (op) => {
+    const anyJob = 'jobId' in op ? { ...op, jobId: '+' } : op;
+    const filter = jobsAnswersFilter('dev-1', anyJob);
+    for (const outcome of ['accepted', 'rejected'] as const)
+      expect(topicMatches(filter, jobsResponseTopic('dev-1', op, outcome))).toBe(true);
+    for (const [other] of operations) expect(topicMatches(filter, jobsRequestTopic('dev-1', other))).toBe(false);
+    expect(topicMatches(filter, jobsNotifyNextTopic('dev-1'))).toBe(false);
+    expect(topicMatches(filter, jobsResponseTopic('dev-2', op, 'accepted'))).toBe(false);
+    const others = operations.filter(([o]) => o.name !== op.name);
+    for (const [other] of others)
+      expect(topicMatches(filter, jobsResponseTopic('dev-1', other, 'accepted'))).toBe(false);
   });
 });

@@ -1,3 +1,4 @@
+import { flatString } from './flat-string.js';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -136,7 +137,7 @@ export function virtualFetcher(o: {
 }): BundleFetcher {
   const t = o.thread;
   const own = createHttpBundleFetcher({
-    dir: join(t.dir, 'devices', o.thingName),
+    dir: flatString(join(t.dir, 'devices', o.thingName)),
     journal: o.journal,
     trust: t.trust,
     clock: o.clock,

@@ -15,6 +15,7 @@ import { randomFor } from '../faults/random.js';
 import type { BootPacer } from './boot-pacer.js';
 import { virtualFetcher, virtualInstaller, type ThreadBundles } from './bundles.js';
 import type { DeviceObservation, DevicePhase, VirtualDeviceSpec } from './contracts.js';
+import { flatString } from './flat-string.js';
 import type { TallyCounts } from './tally.js';
 import { AgentLife } from './life.js';
 import { DeviceLink, type StreamOpener } from './link.js';
@@ -60,9 +61,17 @@ const factoryDigest = (name: string, version: string): string =>
  * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
  */
 /** A UUID-shaped id for one virtual boot (what /proc/sys/kernel/random/boot_id holds on Linux). */
+/**
+ * The agents' MQTT keepalive (the agent's own default is 30 s; `broker.keepaliveSeconds` sets it on a device). 60:
+ * mqtt.js's default, so the idle bench's bare clients ping as often. Tens of thousands of agents share one busy
+ * thread here; at 30 s a ping that waits 15 s behind other work times its client out, and the reconnects that
+ * follow delay the next pings: 50,000 idle agents fell into that loop.
+ */
+const VIRTUAL_KEEPALIVE_SECONDS = 60;
+
 function virtualBootId(boot: string): string {
   const h = createHash('sha256').update(boot).digest('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`;
+  return flatString(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`);
 }
 
 export class VirtualDevice {
@@ -145,15 +154,15 @@ export class VirtualDevice {
   }
 
   #config(): AgentConfig {
-    const dir = join(this.#t.dataDir, 'devices', this.spec.thingName);
+    const dir = flatString(join(this.#t.dataDir, 'devices', this.spec.thingName));
     return {
       thingName: this.spec.thingName,
       hardwareType: this.spec.hardwareType,
       dataDir: dir,
       // Unused: the simulator injects the connection, slots, trust and application.
       broker: { kind: 'mqtt', url: 'mqtt://virtual' },
-      slots: { kind: 'directory', root: join(dir, 'slots') },
-      trustStore: join(dir, 'trust.json'),
+      slots: { kind: 'directory', root: flatString(join(dir, 'slots')) },
+      trustStore: flatString(join(dir, 'trust.json')),
       application: { command: ['virtual-application'] },
       healthReportIntervalSeconds: this.#t.healthReportIntervalSeconds,
       logLevel: 'silent',
@@ -218,6 +227,7 @@ export class VirtualDevice {
       transport: observedTransport(mqttJsStreamTransport(this.#link.open, { endpoint: 'virtual' }), this.#traffic),
       clientId: thing,
       protocolVersion: t.protocolVersion,
+      keepaliveSeconds: VIRTUAL_KEEPALIVE_SECONDS,
       clock,
       random: randomFor(t.seed, 'mqtt', thing, String(this.#starts)),
       logger: t.agentLogger,

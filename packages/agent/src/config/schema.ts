@@ -8,6 +8,12 @@ import { HardwareTypeSchema, ThingNameSchema } from '@otafleet/protocol';
 const strict = { additionalProperties: false } as const;
 const Path = Type.String({ minLength: 1, maxLength: 4096 });
 const Port = Type.Integer({ minimum: 1, maximum: 65535 });
+/**
+ * MQTT keepalive: a PINGREQ after this long without sending, and the broker drops a client silent for 1.5 times
+ * it. AWS IoT Core takes 30 to 1200 (it treats less as 30). Longer saves a cellular device's data and tolerates a
+ * busy host; shorter notices a dead link sooner. Default 30.
+ */
+const KeepaliveSeconds = Type.Integer({ minimum: 30, maximum: 1200 });
 
 export const MqttBrokerConfigSchema = Type.Object(
   {
@@ -17,6 +23,7 @@ export const MqttBrokerConfigSchema = Type.Object(
     caFile: Type.Optional(Path),
     certFile: Type.Optional(Path),
     keyFile: Type.Optional(Path),
+    keepaliveSeconds: Type.Optional(KeepaliveSeconds),
   },
   strict,
 );
@@ -30,6 +37,7 @@ export const AwsIotBrokerConfigSchema = Type.Object(
     caFile: Path,
     certFile: Path,
     keyFile: Path,
+    keepaliveSeconds: Type.Optional(KeepaliveSeconds),
   },
   strict,
 );

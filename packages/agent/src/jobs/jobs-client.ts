@@ -5,7 +5,7 @@ import {
   JobsErrorResponseSchema,
   jobsNotifyNextTopic,
   jobsRequestTopic,
-  jobsResponseTopic,
+  jobsAnswersFilter,
   NEXT_JOB_ID,
   NextJobExecutionChangedEventSchema,
   parseJobsTopic,
@@ -73,20 +73,21 @@ export class JobsClient {
     this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
   }
 
-  /** Subscribes to the answers and to notify-next; resolves once the broker granted them. */
+  /**
+   * Subscribes to the answers and to notify-next; resolves once the broker granted them. Four filters, one per
+   * operation with both outcomes in it: each filter costs the broker a subscription entry for as long as the
+   * device is connected (seven with one per outcome).
+   */
   async start(): Promise<void> {
     const { connection, thingName } = this.#o;
     const handler = (m: InboundMessage): void => this.#onMessage(m);
-    const any = '+';
+    const anyJob = '+';
     const ops: JobsOperation[] = [
       { name: 'StartNextPendingJobExecution' },
-      { name: 'DescribeJobExecution', jobId: any },
-      { name: 'UpdateJobExecution', jobId: any },
+      { name: 'DescribeJobExecution', jobId: anyJob },
+      { name: 'UpdateJobExecution', jobId: anyJob },
     ];
-    const filters = ops.flatMap((op) => [
-      jobsResponseTopic(thingName, op, 'accepted'),
-      jobsResponseTopic(thingName, op, 'rejected'),
-    ]);
+    const filters = ops.map((op) => jobsAnswersFilter(thingName, op));
     filters.push(jobsNotifyNextTopic(thingName));
     await Promise.all(filters.map((f) => connection.subscribe(f, handler)));
   }

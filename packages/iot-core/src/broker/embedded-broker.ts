@@ -9,6 +9,7 @@ import { SubscriptionIndex } from '../bus/subscription-index.js';
 import { brokerAuthHooks, type IdentityRegistry } from './broker-auth.js';
 import { identityOfStream, type StreamIdentities, type StreamIdentity } from './connection-identity.js';
 import { PresenceTracker, type Connectivity } from './presence.js';
+import { skipRetainedLookupWhileNoneKept } from './retained-lookup.js';
 import { SharedSubscriptions } from './shared-subscriptions.js';
 
 export interface EmbeddedBrokerTlsOptions {
@@ -128,6 +129,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
   const gate = options.certificateGate;
   if (gate !== undefined) aedes.on('clientDisconnect', (client) => gate.forget(client));
   presence.attach(aedes);
+  skipRetainedLookupWhileNoneKept(aedes);
   // Before any connection, so they know every subscription.
   const subscriptions = new SubscriptionIndex(aedes);
   const sharedSubscriptions = new SharedSubscriptions(aedes, { logger });

@@ -55,6 +55,12 @@ export function jobsRequestTopic(thingName: string, operation: JobsOperation): s
 export const jobsResponseTopic = (thingName: string, operation: JobsOperation, outcome: JobsOutcome): string =>
   `${jobsRequestTopic(thingName, operation)}/${outcome}`;
 /**
+ * Both answers (accepted, rejected) to `operation` in one filter: `.../start-next/+`; with jobId `+`, every
+ * job's (`.../+/get/+`). It matches no request topic, so a subscriber never gets its own requests back.
+ */
+export const jobsAnswersFilter = (thingName: string, operation: JobsOperation): string =>
+  `${jobsRequestTopic(thingName, operation)}/+`;
+/**
  * The topic of an answer to a request received on `requestTopic`: AWS answers on the request topic plus
  * `/accepted` or `/rejected`, so a service that has the request topic need not rebuild it from its parts.
  */
