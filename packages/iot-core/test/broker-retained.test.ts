@@ -1,9 +1,8 @@
-import type { MqttClient } from 'mqtt';
 import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { endAll, sleep, subscribeCodes } from '../src/testing/tls-clients.js';
-import { connectClient } from '../src/testing/mqtt.js';
+import { sleep, subscribeCodes } from '../src/testing/tls-clients.js';
+import { tcpClientPool } from '../src/testing/mqtt.js';
 
 /**
  * Retained messages on the embedded broker, with real mqtt.js clients over real sockets. The broker skips the
@@ -14,12 +13,8 @@ const logger = pino({ level: 'silent' });
 
 describe('retained messages', () => {
   let broker: EmbeddedBroker;
-  const clients: MqttClient[] = [];
-  const connect = async (clientId: string): Promise<MqttClient> => {
-    const c = await connectClient(broker.port, clientId);
-    clients.push(c);
-    return c;
-  };
+  const pool = tcpClientPool(() => broker.port);
+  const connect = pool.connect;
   /** Subscribes a new client to `filter` and gives what it received within a short wait. */
   const retainedFor = async (clientId: string, filter: string): Promise<string[]> => {
     const c = await connect(clientId);
@@ -31,7 +26,7 @@ describe('retained messages', () => {
   };
 
   afterEach(async () => {
-    await endAll(clients.splice(0));
+    await pool.endAll();
     await broker.close();
   });
 

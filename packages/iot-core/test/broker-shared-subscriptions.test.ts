@@ -3,8 +3,8 @@ import pino from 'pino';
 import { afterEach, describe, expect, it } from 'vitest';
 import { createAedesBus } from '../src/bus/aedes-bus.js';
 import { startEmbeddedBroker, type EmbeddedBroker } from '../src/broker/embedded-broker.js';
-import { endAll, sleep, subscribeCodes } from '../src/testing/tls-clients.js';
-import { connectClient } from '../src/testing/mqtt.js';
+import { sleep, subscribeCodes } from '../src/testing/tls-clients.js';
+import { tcpClientPool } from '../src/testing/mqtt.js';
 
 /**
  * Shared subscriptions `$share/<group>/<filter>` on the embedded broker, with real mqtt.js clients (MQTT 3.1.1)
@@ -30,12 +30,8 @@ const seq = (n: number): string[] => Array.from({ length: n }, (_v, i) => String
 
 describe('shared subscriptions', () => {
   let broker: EmbeddedBroker;
-  const clients: MqttClient[] = [];
-  const connect = async (clientId: string): Promise<MqttClient> => {
-    const c = await connectClient(broker.port, clientId);
-    clients.push(c);
-    return c;
-  };
+  const pool = tcpClientPool(() => broker.port);
+  const connect = pool.connect;
   const received = (client: MqttClient): string[] => {
     const got: string[] = [];
     client.on('message', (_t, payload) => got.push(payload.toString()));
@@ -46,7 +42,7 @@ describe('shared subscriptions', () => {
   };
 
   afterEach(async () => {
-    await endAll(clients.splice(0));
+    await pool.endAll();
     await broker.close();
   });
 
@@ -140,7 +136,7 @@ describe('shared subscriptions', () => {
     await first.endAsync();
     expect(broker.sharedSubscriptions.memberCount(SHARED)).toBe(0);
     const again = await mqtt.connectAsync(opts);
-    clients.push(again);
+    pool.track(again);
     const got = received(again);
     await expect.poll(() => broker.sharedSubscriptions.memberCount(SHARED)).toBe(1);
     const publisher = await connect('publisher');
@@ -154,7 +150,7 @@ describe('shared subscriptions', () => {
     const steadyGot = received(steady);
     const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };
     const first = await mqtt.connectAsync(opts);
-    clients.push(first);
+    pool.track(first);
     const firstGot = received(first);
     withholdPubacks(first); // takes its share, acknowledges none of it
     for (const m of [steady, first]) expect(await subscribeCodes(m, SHARED)).toEqual([1]);
@@ -169,7 +165,7 @@ describe('shared subscriptions', () => {
     const unacked = new Set(firstGot);
 
     const again = await mqtt.connectAsync(opts);
-    clients.push(again);
+    pool.track(again);
     const againGot = received(again);
     // Its queue comes back to it (QoS 1 redelivery of the same session), and the group got all the others.
     await expect.poll(() => new Set([...steadyGot, ...againGot]).size, { timeout: 10_000 }).toBe(M);
@@ -182,7 +178,7 @@ describe('shared subscriptions', () => {
     broker = await startEmbeddedBroker({ logger });
     const opts = { host: '127.0.0.1', port: broker.port, clientId: 'durable', clean: false, reconnectPeriod: 0 };
     const first = await mqtt.connectAsync(opts);
-    clients.push(first);
+    pool.track(first);
     const firstGot = received(first);
     withholdPubacks(first);
     expect(await subscribeCodes(first, SHARED)).toEqual([1]);
@@ -194,7 +190,7 @@ describe('shared subscriptions', () => {
     for (let i = 3; i < 8; i++) await publisher.publishAsync(`dt/dev-${i}/health`, String(i), { qos: 1 });
 
     const again = await mqtt.connectAsync(opts);
-    clients.push(again);
+    pool.track(again);
     const againGot = received(again);
     await expect.poll(() => [...new Set(againGot)].sort(), { timeout: 10_000 }).toEqual(seq(8));
   });
@@ -209,7 +205,7 @@ describe('shared subscriptions', () => {
     const publisher = await connect('publisher');
     await publisher.publishAsync('dt/dev-0/health', 'while away', { qos: 1 });
     const fresh = await mqtt.connectAsync({ ...opts, clean: true }); // its session, and its membership, end
-    clients.push(fresh);
+    pool.track(fresh);
     await publisher.publishAsync('dt/dev-0/health', 'after', { qos: 1 });
     const next = await connect('next');
     const nextGot = received(next);

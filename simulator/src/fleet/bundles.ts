@@ -1,4 +1,3 @@
-import { flatString } from './flat-string.js';
 import { access, mkdir, rename, rm } from 'node:fs/promises';
 import { threadId } from 'node:worker_threads';
 import { join } from 'node:path';
@@ -23,6 +22,7 @@ import {
 import type { Logger } from 'pino';
 import type { CorruptingProxy } from '../faults/corrupting-proxy.js';
 import type { DeviceFaults } from './contracts.js';
+import { flatString } from './flat-string.js';
 
 /** What the devices of one thread share for bundles: the trust store, the download cache, the corrupting hop. */
 export interface ThreadBundles {

@@ -56,12 +56,6 @@ const factoryDigest = (name: string, version: string): string =>
   createHash('sha256').update(`factory:${name}@${version}`).digest('hex');
 
 /**
- * One virtual device: the agent's real code (createAgent) on virtual slots, a virtual application and the
- * device's link, with its faults applied. It survives its agent: crashes and power cuts kill the agent's run
- * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
- */
-/** A UUID-shaped id for one virtual boot (what /proc/sys/kernel/random/boot_id holds on Linux). */
-/**
  * The agents' MQTT keepalive (the agent's own default is 30 s; `broker.keepaliveSeconds` sets it on a device). 60:
  * mqtt.js's default, so the idle bench's bare clients ping as often. Tens of thousands of agents share one busy
  * thread here; at 30 s a ping that waits 15 s behind other work times its client out, and the reconnects that
@@ -69,11 +63,17 @@ const factoryDigest = (name: string, version: string): string =>
  */
 const VIRTUAL_KEEPALIVE_SECONDS = 60;
 
+/** A UUID-shaped id for one virtual boot (what /proc/sys/kernel/random/boot_id holds on Linux). */
 function virtualBootId(boot: string): string {
   const h = createHash('sha256').update(boot).digest('hex');
   return flatString(`${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20, 32)}`);
 }
 
+/**
+ * One virtual device: the agent's real code (createAgent) on virtual slots, a virtual application and the
+ * device's link, with its faults applied. It survives its agent: crashes and power cuts kill the agent's run
+ * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
+ */
 export class VirtualDevice {
   readonly spec: VirtualDeviceSpec;
   readonly #t: DeviceThread;

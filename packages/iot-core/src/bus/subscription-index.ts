@@ -5,7 +5,6 @@ import { isGranted } from './granted.js';
 
 // aedes keeps a session's subscriptions on the client at runtime but leaves them out of its type declarations.
 type ClientInternals = Client & { readonly subscriptions?: Record<string, { readonly qos?: number } | undefined> };
-
 type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
 
 /**

@@ -16,7 +16,7 @@ export {
   type MosquittoProcess,
   type TestMosquittoTls,
 } from './mosquitto.js';
-export { connectClient, nextMessage } from './mqtt.js';
+export { connectClient, nextMessage, tcpClientPool, type TcpClientPool } from './mqtt.js';
 export {
   closed,
   collect,

@@ -10,6 +10,30 @@ export async function connectClient(port: number, clientId: string, timeoutMs = 
   return client;
 }
 
+/** The clients a test connects to one broker over TCP, ended together (call `endAll` after each test). */
+export interface TcpClientPool {
+  readonly connect: (clientId: string) => Promise<MqttClient>;
+  /** A client connected some other way, ended with the rest. */
+  readonly track: (client: MqttClient) => void;
+  readonly endAll: () => Promise<void>;
+}
+
+/** A pool of `connectClient` clients; `port` is asked at each connect (the broker may start after the pool). */
+export function tcpClientPool(port: () => number): TcpClientPool {
+  const clients: MqttClient[] = [];
+  return {
+    connect: async (clientId) => {
+      const c = await connectClient(port(), clientId);
+      clients.push(c);
+      return c;
+    },
+    track: (client) => void clients.push(client),
+    endAll: async () => {
+      await Promise.all(clients.splice(0).map((c) => c.endAsync(true)));
+    },
+  };
+}
+
 /** Resolves with the next message on `topic` (exact), or rejects after `timeoutMs`. */
 export function nextMessage(client: MqttClient, topic: string, timeoutMs = 5000): Promise<Buffer> {
   return new Promise((resolve, reject) => {
