@@ -112,6 +112,26 @@ describe('per-thing namespaces', () => {
     expect(isValidTopicName(text)).toBe(topic);
     expect(isWellFormedFilter(text)).toBe(filter);
   });
+
+  it('a filter is well formed exactly when a split-per-level reference says so, for every string of a small alphabet', () => {
+    const reference = (filter: string): boolean => {
+      const levels = filter.split('/');
+      return (
+        filter.length > 0 &&
+        levels.every((l, i) => l === '+' || (l === '#' && i === levels.length - 1) || !/[+#]/.test(l))
+      );
+    };
+    let strings = [''];
+    let checked = 0;
+    for (let length = 0; length <= 5; length++) {
+      for (const s of strings) {
+        expect([s, isWellFormedFilter(s)]).toEqual([s, reference(s)]);
+        checked++;
+      }
+      strings = strings.flatMap((s) => ['a', '/', '+', '#'].map((c) => s + c));
+    }
+    expect(checked).toBe((4 ** 6 - 1) / 3); // 1 + 4 + ... + 4^5
+  });
 });
 
 describe('answer topics extend the request topic', () => {

@@ -53,13 +53,26 @@ const hasWildcard = (topic: string): boolean => topic.includes('+') || topic.inc
 /** A topic name (not a filter): non-empty, no wildcard characters. */
 export const isValidTopicName = (topic: string): boolean => topic.length > 0 && !hasWildcard(topic);
 
-/** MQTT 3.1.1 section 4.7.1: non-empty, `#` only as the whole last level, `+` only as a whole level. */
+const SLASH = 0x2f;
+const PLUS = 0x2b;
+const HASH = 0x23;
+
+/**
+ * MQTT 3.1.1 section 4.7.1: non-empty, `#` only as the whole last level, `+` only as a whole level. One pass over
+ * the characters, no split: every filter of every SUBSCRIBE is checked on both ends of the connection.
+ */
 export function isWellFormedFilter(filter: string): boolean {
-  if (filter.length === 0) return false;
-  const levels = filter.split('/');
-  return levels.every((level, i) => {
-    if (level === '#') return i === levels.length - 1;
-    if (level === '+') return true;
-    return !hasWildcard(level);
-  });
+  const n = filter.length;
+  if (n === 0) return false;
+  let levelStart = 0;
+  for (let i = 0; i < n; i++) {
+    const c = filter.charCodeAt(i);
+    if (c === SLASH) levelStart = i + 1;
+    else if (c === PLUS || c === HASH) {
+      const end = i + 1;
+      if (i !== levelStart || (end < n && filter.charCodeAt(end) !== SLASH)) return false; // not a whole level
+      if (c === HASH && end !== n) return false; // not the last level
+    }
+  }
+  return true;
 }
