@@ -4,10 +4,10 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 
-const shim = join(dirname(fileURLToPath(import.meta.url)), '..', 'index.cjs');
-const rootRequire = createRequire(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'mqtt-client', 'x.js'));
-/** Where mqtt-packet (as mqtt, which the MQTT client package uses, sees it) resolves `debug`. */
-const mqttMain = rootRequire.resolve('mqtt');
+const here = dirname(fileURLToPath(import.meta.url));
+const shim = join(here, '..', 'index.cjs');
+/** mqtt-packet as mqtt, the MQTT client package's dependency, loads it: where it resolves `debug`. */
+const mqttMain = createRequire(join(here, '..', '..', 'mqtt-client', 'package.json')).resolve('mqtt');
 const packetMain = createRequire(mqttMain).resolve('mqtt-packet');
 
 interface Logger {
