@@ -1,6 +1,8 @@
 /**
  * Fault injection on virtual devices running the real agent: corrupted and rate-capped downloads, network drops,
- * flapping, offline windows, late joiners, clock skew, crashing releases; and seeded fleet percentages.
+ * flapping, offline windows, late joiners, clock skew, crashing releases; and seeded fleet percentages. The fleet's
+ * tally is kept as devices change (no walk per poll): through such faults it equals, at every moment sampled, the
+ * tally walked from every device's observation at that same moment.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { join } from 'node:path';
@@ -9,13 +11,16 @@ import {
   applyFleetFaults,
   FleetFaultError,
   startVirtualFleet,
+  type BrokerAttachment,
   type DeviceFaults,
+  type DeviceObservation,
+  type FleetTally,
   type VirtualDeviceSpec,
   type VirtualFleet,
 } from '../src/index.js';
 import {
+  deviceSpec,
   eventually,
-  HARDWARE,
   installDocument,
   isTerminal,
   startFleetStack,
@@ -30,13 +35,7 @@ afterAll(async () => {
   await stack?.close();
 });
 
-const spec = (thingName: string, faults: DeviceFaults, extra: Partial<VirtualDeviceSpec> = {}): VirtualDeviceSpec => ({
-  thingName,
-  hardwareType: HARDWARE,
-  startVersion: '1.0.0',
-  faults,
-  ...extra,
-});
+const spec = deviceSpec;
 
 describe('faults on virtual devices', () => {
   it('each fault acts through the real agent and the job ends in its true final state', async () => {
@@ -219,4 +218,124 @@ describe('fleet fault percentages', () => {
     expect(() => applyFleetFaults(fleet, [{ percent: 120, faults: {} }], 1)).toThrow(FleetFaultError);
     expect(() => applyFleetFaults(fleet, [rules[0]!, { percent: -1, faults: {} }], 1)).toThrow(/fault rule 1/);
   });
+});
+
+/**
+ * The stack's in-memory streams, each closing 50 ms after destroy() as a socket does after its I/O: a link taken
+ * down counts as down at once, while the connection has yet to notice (in-memory ends close within a tick).
+ */
+function lateClosing(b: BrokerAttachment): BrokerAttachment {
+  if (b.kind !== 'in-memory') throw new Error('the fleet stack attaches in memory');
+  return {
+    kind: 'in-memory',
+    connect(thingName) {
+      const s = b.connect(thingName);
+      const destroy = s._destroy.bind(s);
+      s._destroy = (error, callback) => void setTimeout(() => destroy(error, callback), 50);
+      return s;
+    },
+  };
+}
+
+/** The tally as the host once computed it: a walk over every device (FleetTally's meanings). */
+function walkedTally(observations: readonly DeviceObservation[]): FleetTally {
+  return {
+    devices: observations.length,
+    online: observations.filter((o) => o.online).length,
+    connectedOnce: observations.filter((o) => o.online || o.messagesIn > 0).length,
+    ready: observations.filter((o) => o.online && o.healthReports > 0).length,
+  };
+}
+
+interface Sampler {
+  readonly samples: FleetTally[];
+  readonly mismatches: { readonly kept: FleetTally; readonly walked: FleetTally }[];
+  stop(): Promise<void>;
+}
+
+/**
+ * Compares the kept tally with the walked one every few ms. With workers: 0 both calls read the host in the same
+ * synchronous run (each fleet call reaches its host before its first await), so they see the same moment.
+ */
+function sample(fleet: VirtualFleet): Sampler {
+  const samples: FleetTally[] = [];
+  const mismatches: Sampler['mismatches'][number][] = [];
+  let stopped = false;
+  const loop = (async () => {
+    while (!stopped) {
+      const [kept, observed] = await Promise.all([fleet.tally(), fleet.observe()]);
+      const walked = walkedTally(observed);
+      samples.push(kept);
+      if (JSON.stringify(kept) !== JSON.stringify(walked)) mismatches.push({ kept, walked });
+      await new Promise((r) => setTimeout(r, 10));
+    }
+  })();
+  return {
+    samples,
+    mismatches,
+    async stop() {
+      stopped = true;
+      await loop;
+    },
+  };
+}
+
+describe("the fleet's kept tally", () => {
+  it('equals the walked tally at every sampled moment through faults, and counts a closed fleet offline', async () => {
+    const devices = [
+      spec('t-plain', {}),
+      spec('t-drop', { networkDrops: [{ atMs: 1_500, forMs: 800 }] }),
+      spec('t-flap', { flapping: { upMs: 600, downMs: 300 } }),
+      spec('t-offline', { offlineWindows: [{ fromMs: 1_200, toMs: 2_200 }] }),
+      spec('t-crash', { crashAtStep: 'state:Downloading' }),
+      spec('t-cut', { powerCutAtStep: { step: 'state:HealthChecking', offMs: 400 } }),
+      spec('t-cut-reboot', { powerCutAtStep: { step: 'activate:reboot', offMs: 400 } }),
+      spec('t-late', {}, { joinAfterMs: 800 }),
+    ];
+    const updated = ['t-plain', 't-crash', 't-cut', 't-cut-reboot'];
+    await stack.addThings([...devices.map((d) => d.thingName), 't-added']);
+    const fleet = await startVirtualFleet({
+      devices,
+      seed: 11,
+      workers: 0,
+      broker: lateClosing(stack.broker),
+      trustSetJson: stack.trustSetJson,
+      dataDir: join(stack.dir, 'fleet-tally'),
+      logger: silentLogger,
+    });
+    const sampler = sample(fleet);
+    const startedAt = Date.now();
+    try {
+      const steady = (o: readonly DeviceObservation[]): boolean => o.every((d) => d.thingName === 't-flap' || d.online);
+      await eventually(async () => (steady(await fleet.observe()) ? true : undefined), 'all but t-flap online');
+      // A job drives the crash and the power cuts (at a journal step, at the reboot) while the others stay put.
+      await stack.createJob('tally-110', updated, installDocument(await stack.bundle('1.1.0')));
+      for (const t of updated) {
+        const e = await stack.waitForExecution('tally-110', t, isTerminal, 60_000);
+        expect({ t, status: e.status }).toEqual({ t, status: 'SUCCEEDED' });
+      }
+      // Past the drop and the offline window, then a device added while the others run.
+      await new Promise((r) => setTimeout(r, Math.max(0, 2_600 - (Date.now() - startedAt))));
+      await fleet.addDevices([spec('t-added', {})]);
+      await eventually(async () => (steady(await fleet.observe()) ? true : undefined), 'all but t-flap online again');
+      await eventually(
+        async () => ((await fleet.observe()).some((d) => d.thingName === 't-flap' && !d.online) ? true : undefined),
+        't-flap down once more',
+      );
+    } finally {
+      await sampler.stop();
+      await fleet.close();
+    }
+    expect(sampler.mismatches).toEqual([]);
+    // The run went through what changes the counts: devices joined, went down after connecting, and reported.
+    const s = sampler.samples;
+    expect(s.length).toBeGreaterThan(50);
+    expect(s.some((t) => t.devices === 8) && s.some((t) => t.devices === 9)).toBe(true);
+    expect(s.some((t) => t.online === 0)).toBe(true);
+    expect(s.some((t) => t.connectedOnce > t.online)).toBe(true);
+    expect(s.some((t) => t.ready >= 7)).toBe(true);
+    expect(new Set(s.map((t) => JSON.stringify(t))).size).toBeGreaterThan(5);
+    // Closed devices are offline; what they did once stays counted.
+    expect(await fleet.tally()).toEqual({ devices: 9, online: 0, connectedOnce: 9, ready: 0 });
+  }, 120_000);
 });

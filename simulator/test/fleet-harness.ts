@@ -17,9 +17,16 @@ import {
 } from '@aws-sdk/client-iot';
 import { buildBundle, deriveTestPrivateKey, publicKeyPemOf, type BundleSigner } from '@otafleet/bundle';
 import { startTestCore, silentLogger, type TestCore } from '@otafleet/iot-core/testing';
-import { inMemoryAttachment, type BrokerAttachment } from '../src/index.js';
+import { inMemoryAttachment, type BrokerAttachment, type DeviceFaults, type VirtualDeviceSpec } from '../src/index.js';
 
 export const HARDWARE = 'sim-board';
+
+/** A device of the harness's hardware on 1.0.0 with these faults. */
+export const deviceSpec = (
+  thingName: string,
+  faults: DeviceFaults,
+  extra: Partial<VirtualDeviceSpec> = {},
+): VirtualDeviceSpec => ({ thingName, hardwareType: HARDWARE, startVersion: '1.0.0', faults, ...extra });
 
 export interface ServedBundle {
   readonly version: string;

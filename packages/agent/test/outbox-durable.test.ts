@@ -94,4 +94,54 @@ describe('DurableOutbox', () => {
     await outbox.close();
     db.close();
   });
+
+  it('reads the journal once per message sent alone, and loses none of a burst written while it sends', async () => {
+    const received: string[] = [];
+    const watcher = connect('watcher', broker.port);
+    await watcher.subscribe('dt/pi-2/health', (m) => void received.push(m.payload.toString()));
+    const db = openSqliteJournal(join(dir, 'journal.db'));
+    const journal = db.forThing('pi-2');
+    let reads = 0;
+    // The real journal, the delivery loop's reads (a batch of 4; drained() asks for 1) counted.
+    const counted = new Proxy(journal, {
+      get(target, key) {
+        if (key === 'pendingMessages')
+          return (limit: number) => {
+            if (limit === 4) reads++;
+            return target.pendingMessages(limit);
+          };
+        const value: unknown = Reflect.get(target, key, target);
+        return typeof value === 'function' ? (value as (...a: unknown[]) => unknown).bind(target) : value;
+      },
+    });
+    const conn = connect('pi-2', broker.port);
+    await conn.waitFor('connected');
+    const outbox = new DurableOutbox({
+      journal: counted,
+      connection: conn,
+      clock: systemClock,
+      logger: silent,
+      batch: 4,
+    });
+    outbox.start();
+    await outbox.drained();
+    const readsAtStart = reads;
+    for (const m of ['a1', 'a2', 'a3']) {
+      await outbox.publish('dt/pi-2/health', m);
+      await eventually(() => (received.includes(m) ? true : undefined), m);
+      await outbox.drained();
+    }
+    // One read found each message; none came back to find the journal empty after it.
+    expect(reads - readsAtStart).toBe(3);
+
+    // A burst larger than a batch, written while earlier ones are being sent.
+    const burst = Array.from({ length: 30 }, (_v, i) => `b${i}`);
+    await Promise.all(burst.map((m) => outbox.publish('dt/pi-2/health', m)));
+    await outbox.drained();
+    await eventually(() => (received.length >= 33 ? true : undefined), 'the burst');
+    expect(received).toEqual(['a1', 'a2', 'a3', ...burst]);
+    expect(await journal.pendingMessages(100)).toEqual([]);
+    await outbox.close();
+    db.close();
+  });
 });

@@ -19,7 +19,7 @@ import { flatString } from './flat-string.js';
 import type { TallyCounts } from './tally.js';
 import { AgentLife } from './life.js';
 import { DeviceLink, type StreamOpener } from './link.js';
-import { emptyTrafficLog, observedTransport, type TrafficLog } from './observed-transport.js';
+import { emptyTrafficLog, observedTransport, type TrafficLog, type TrafficWatcher } from './observed-transport.js';
 import { virtualHealthRunner, virtualSupervisor } from './virtual-app.js';
 
 /** What all devices of one thread share. */
@@ -40,6 +40,8 @@ export interface DeviceThread {
   readonly fleetStartedAt: number;
   /** Bounds the devices of this thread booting at once (start to connected and subscribed). */
   readonly bootPacer: BootPacer;
+  /** The thread's tally, kept current by its devices (each applies the change in its own share). */
+  readonly tally: TallyCounts;
 }
 
 /** systemd's RestartSec for an agent that crashed. */
@@ -63,6 +65,14 @@ const factoryDigest = (name: string, version: string): string =>
  */
 const VIRTUAL_KEEPALIVE_SECONDS = 60;
 
+/** A device's share of its thread's tally, as bits: online, connected once, ready (FleetTally's meanings). */
+const ONLINE = 1;
+const CONNECTED_ONCE = 2;
+const READY = 4;
+/** +1, -1 or 0: how `bit` changed from `was` to `now`. */
+const change = (was: number, now: number, bit: number): number =>
+  ((now & bit) === 0 ? 0 : 1) - ((was & bit) === 0 ? 0 : 1);
+
 /** A UUID-shaped id for one virtual boot (what /proc/sys/kernel/random/boot_id holds on Linux). */
 function virtualBootId(boot: string): string {
   const h = createHash('sha256').update(boot).digest('hex');
@@ -74,15 +84,19 @@ function virtualBootId(boot: string): string {
  * device's link, with its faults applied. It survives its agent: crashes and power cuts kill the agent's run
  * (AgentLife) and start a new one from the journal; a reboot (the slots' activate) stops it gracefully first.
  */
-export class VirtualDevice {
+export class VirtualDevice implements TrafficWatcher {
   readonly spec: VirtualDeviceSpec;
   readonly #t: DeviceThread;
   readonly #link: DeviceLink;
-  readonly #traffic: TrafficLog = emptyTrafficLog();
+  readonly #traffic: TrafficLog = emptyTrafficLog(this);
   readonly #corrupted = new Set<string>();
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
   #life: AgentLife | undefined;
   #agent: Agent | undefined;
+  /** Stops this life's connection from telling #recount of its state changes. */
+  #unwatch: (() => void) | undefined;
+  /** This device's share of the thread's tally as last counted (ONLINE | CONNECTED_ONCE | READY bits). */
+  #counted = 0;
   #lastPhase: DevicePhase = 'idle';
   #starts = 0;
   #reboots = 0;
@@ -103,16 +117,22 @@ export class VirtualDevice {
     this.#after(this.spec.joinAfterMs ?? 0, () => {
       this.#boot();
       for (const d of f.networkDrops ?? []) {
-        this.#after(d.atMs, () => this.#link.setDown(`drop@${d.atMs}`, true));
-        this.#after(d.atMs + d.forMs, () => this.#link.setDown(`drop@${d.atMs}`, false));
+        this.#after(d.atMs, () => this.#setLinkDown(`drop@${d.atMs}`, true));
+        this.#after(d.atMs + d.forMs, () => this.#setLinkDown(`drop@${d.atMs}`, false));
       }
       if (f.flapping !== undefined) this.#flap(f.flapping.upMs, f.flapping.downMs);
     });
     const sinceFleet = Date.now() - this.#t.fleetStartedAt;
     (f.offlineWindows ?? []).forEach((w, i) => {
-      this.#after(w.fromMs - sinceFleet, () => this.#link.setDown(`offline#${i}`, true));
-      this.#after(w.toMs - sinceFleet, () => this.#link.setDown(`offline#${i}`, false));
+      this.#after(w.fromMs - sinceFleet, () => this.#setLinkDown(`offline#${i}`, true));
+      this.#after(w.toMs - sinceFleet, () => this.#setLinkDown(`offline#${i}`, false));
     });
+  }
+
+  /** The link's up/down is an input of #online: recount on every change. */
+  #setLinkDown(reason: string, down: boolean): void {
+    this.#link.setDown(reason, down);
+    this.#recount();
   }
 
   #after(ms: number, fn: () => void): void {
@@ -131,11 +151,11 @@ export class VirtualDevice {
   #flap(upMs: number, downMs: number): void {
     const offset = Math.floor(randomFor(this.#t.seed, 'flap', this.spec.thingName)() * upMs);
     const down = (): void => {
-      this.#link.setDown('flapping', true);
+      this.#setLinkDown('flapping', true);
       this.#after(downMs, up);
     };
     const up = (): void => {
-      this.#link.setDown('flapping', false);
+      this.#setLinkDown('flapping', false);
       this.#after(upMs, down);
     };
     this.#after(upMs - offset, down);
@@ -209,7 +229,7 @@ export class VirtualDevice {
       if (f.powerCutAtStep?.step === step && !this.#cut) {
         this.#cut = true;
         this.#powerCuts += 1;
-        this.#link.setDown('power', true);
+        this.#setLinkDown('power', true);
         this.#die(life, 'power cut', f.powerCutAtStep.offMs);
         return life.hang;
       }
@@ -232,6 +252,8 @@ export class VirtualDevice {
       random: randomFor(t.seed, 'mqtt', thing, String(this.#starts)),
       logger: t.agentLogger,
     });
+    this.#unwatch?.();
+    this.#unwatch = connection.onStateChange(() => this.#recount());
     const run = async (): Promise<void> => {
       const agent = await createAgent(this.#config(), {
         logger: t.agentLogger,
@@ -256,6 +278,7 @@ export class VirtualDevice {
       });
       if (life.dead) return;
       this.#agent = agent;
+      this.#recount();
       await agent.start();
       let slotTimer: ReturnType<typeof setTimeout> | undefined;
       await Promise.race([
@@ -279,11 +302,14 @@ export class VirtualDevice {
     life.kill();
     this.#link.cut();
     if (this.#life === life) {
+      this.#unwatch?.();
+      this.#unwatch = undefined;
       this.#agent = undefined;
       this.#life = undefined;
+      this.#recount();
     }
     this.#after(restartMs, () => {
-      this.#link.setDown('power', false);
+      this.#setLinkDown('power', false);
       this.#boot();
     });
   }
@@ -308,10 +334,34 @@ export class VirtualDevice {
     return this.#lastPhase;
   }
 
-  /** MQTT connected now: an agent runs, its link is up and its connection says so. */
+  /**
+   * MQTT connected now: an agent runs, its link is up and its connection says so (a closed device is not, whatever
+   * its connection does while it closes). Each input's change calls #recount.
+   */
   #online(): boolean {
     const a = this.#agent;
-    return a !== undefined && this.#link.up && a.connection.state.kind === 'connected';
+    return !this.#closed && a !== undefined && this.#link.up && a.connection.state.kind === 'connected';
+  }
+
+  /** Recounts this device's share of the thread's tally and applies the change (called when an input may have). */
+  #recount(): void {
+    const online = this.#online();
+    const traffic = this.#traffic;
+    const now =
+      (online ? ONLINE | (traffic.healthReports > 0 ? READY : 0) : 0) |
+      (online || traffic.messagesIn > 0 ? CONNECTED_ONCE : 0);
+    const was = this.#counted;
+    if (now === was) return;
+    this.#counted = now;
+    const t = this.#t.tally;
+    t.online += change(was, now, ONLINE);
+    t.connectedOnce += change(was, now, CONNECTED_ONCE);
+    t.ready += change(was, now, READY);
+  }
+
+  /** Its TrafficLog's first inbound message or first health report (see TrafficWatcher). */
+  trafficStarted(): void {
+    this.#recount();
   }
 
   /** Counts this device's phase, and 'offline' when it is, into `counts`. */
@@ -319,15 +369,6 @@ export class VirtualDevice {
     const phase = this.#observePhase();
     counts[phase] = (counts[phase] ?? 0) + 1;
     if (!this.#online()) counts['offline'] = (counts['offline'] ?? 0) + 1;
-  }
-
-  /** Counts this device into a fleet tally (FleetTally's meanings), from fields in memory only. */
-  addTo(t: TallyCounts): void {
-    const online = this.#online();
-    t.devices++;
-    if (online) t.online++;
-    if (online || this.#traffic.messagesIn > 0) t.connectedOnce++;
-    if (online && this.#traffic.healthReports > 0) t.ready++;
   }
 
   observe(): DeviceObservation {
@@ -352,6 +393,7 @@ export class VirtualDevice {
   async close(): Promise<void> {
     if (this.#closed) return;
     this.#closed = true;
+    this.#recount();
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     const agent = this.#agent;
@@ -361,5 +403,7 @@ export class VirtualDevice {
     }
     life?.kill();
     this.#link.cut();
+    this.#unwatch?.();
+    this.#unwatch = undefined;
   }
 }

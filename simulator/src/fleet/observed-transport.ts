@@ -11,6 +11,11 @@ import { healthReportTopic, parseJobsTopic } from '@otafleet/protocol';
 /** What follows the thing name in protocol's health topic ('/health'). */
 const HEALTH_SUFFIX = healthReportTopic('x').slice(healthReportTopic('x').lastIndexOf('/x/') + 2);
 
+/** Told when messagesIn or healthReports leaves 0 (the fleet's tally reads both: pushed, not polled). */
+export interface TrafficWatcher {
+  trafficStarted(): void;
+}
+
 /** What a device's traffic says about it: PUBLISH counts and the job statuses it reported. */
 export interface TrafficLog {
   messagesIn: number;
@@ -20,14 +25,16 @@ export interface TrafficLog {
   /** Latest reported status per job (in publish order). */
   readonly jobs: Map<string, { status: string; reasonCode?: string }>;
   readonly rollbacks: { jobId: string; reasonCode: string }[];
+  readonly watcher: TrafficWatcher | undefined;
 }
 
-export const emptyTrafficLog = (): TrafficLog => ({
+export const emptyTrafficLog = (watcher?: TrafficWatcher): TrafficLog => ({
   messagesIn: 0,
   messagesOut: 0,
   healthReports: 0,
   jobs: new Map(),
   rollbacks: [],
+  watcher,
 });
 
 function noteJobUpdate(log: TrafficLog, topic: string, payload: Buffer | string): void {
@@ -78,7 +85,10 @@ class ObservedSession implements TransportSession {
     const log = this.#log;
     log.messagesOut += 1;
     if (topic.endsWith('/update')) noteJobUpdate(log, topic, payload);
-    else if (topic.endsWith(HEALTH_SUFFIX)) log.healthReports += 1;
+    else if (topic.endsWith(HEALTH_SUFFIX)) {
+      log.healthReports += 1;
+      if (log.healthReports === 1) log.watcher?.trafficStarted();
+    }
     return this.#inner.publish(topic, payload, qos);
   }
   end(): Promise<void> {
@@ -113,6 +123,7 @@ class ObservedTransport implements MqttTransport {
       {
         message: (p) => {
           log.messagesIn += 1;
+          if (log.messagesIn === 1) log.watcher?.trafficStarted();
           return events.message(p);
         },
         lost: (reason) => events.lost(reason),

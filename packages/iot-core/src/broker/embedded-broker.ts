@@ -6,6 +6,7 @@ import { pino, type Logger } from 'pino';
 import type { CertificateGate } from '../identity/certificate-gate.js';
 import type { Principal } from '../identity/principal.js';
 import { SubscriptionIndex } from '../bus/subscription-index.js';
+import { TopicEmitter } from '../bus/topic-emitter.js';
 import { brokerAuthHooks, type IdentityRegistry } from './broker-auth.js';
 import { identityOfStream, type StreamIdentities, type StreamIdentity } from './connection-identity.js';
 import { PresenceTracker, type Connectivity } from './presence.js';
@@ -118,6 +119,7 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     // completes synchronously starts the next from inside its own completion, so the stack grows with the queue:
     // thousands of in-memory devices overflowed it. Inbound flow is bounded per client (maxInflightInbound) anyway.
     concurrency: 0,
+    mq: new TopicEmitter(),
     ...brokerAuthHooks(identities, {
       requireClientIdIsThingName: options.requireClientIdIsThingName ?? true,
       logger,

@@ -2,52 +2,56 @@ import type { Aedes, Client, Subscription } from 'aedes';
 import { routingFilter, topicMatches } from '@otafleet/protocol';
 import { FilterSet } from './filter-set.js';
 import { isGranted } from './granted.js';
+import { TopicEmitter } from './topic-emitter.js';
 
 // aedes keeps a session's subscriptions on the client at runtime but leaves them out of its type declarations.
 type ClientInternals = Client & { readonly subscriptions?: Record<string, { readonly qos?: number } | undefined> };
-type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined> };
+type AedesInternals = Aedes & { readonly clients: Record<string, Client | undefined>; readonly mq: unknown };
 
 /**
  * Which topic filters the sessions of one embedded broker hold, for two questions on the services' hot path:
  * - `hasSubscribers(topic)`: may anyone receive it? A service skips building and publishing a message nobody
  *   would receive (a shadow's /update/documents that no one listens to costs a fifth of the shadow service's
- *   throughput). Errs only towards "someone may be listening": filters of a clean session are dropped when that
- *   very connection closes; filters of a persistent session (clean=false) are kept after it disconnects, because
- *   the broker queues QoS 1 messages for it, until it unsubscribes. Counts are per connection object, so a
- *   session taken over by a new connection with the same client id never loses the new connection's filters.
+ *   throughput). Errs only towards "someone may be listening". The broker's own router (TopicEmitter) answers for
+ *   every connected session; filters of a persistent session (clean=false) are also kept here after it
+ *   disconnects, because the broker queues QoS 1 messages for it, until it unsubscribes. Those are counted per
+ *   connection object, so a session taken over by a new connection with the same client id never loses the new
+ *   connection's filters. Clean sessions cost nothing here: the router already holds their filters.
  * - `grantedQos(client, topic)`: the highest QoS this one connection holds a matching filter at, or undefined
  *   when it holds none (Jobs answers go to the requesting connection alone, at the lower of their QoS and this,
  *   as MQTT delivers). A scan of the session's own filters, which allocates nothing: a connection holds few
  *   (AWS IoT allows 50 by default) and asks this once per Jobs answer, so an index per connection cost more to
  *   build than it saved, and about 3 kB of heap on each of 10,000 virtual devices.
- * Shared subscriptions `$share/<group>/<filter>` count as `<filter>`. Create the index before the broker
- * accepts connections (the embedded broker does); one created later starts from the connected clients'
- * sessions, and knows nothing of persistent sessions that are offline then.
+ * Shared subscriptions `$share/<group>/<filter>` count as `<filter>` (SharedSubscriptions routes `<filter>` for the
+ * group). The broker must route through a TopicEmitter (the embedded broker does). Create the index before the
+ * broker accepts connections; one created later knows nothing of persistent sessions that are offline then.
  */
 export class SubscriptionIndex {
-  private readonly all = new FilterSet();
-  /** Per connection: the filters as subscribed (possibly `$share/...`), for add/remove bookkeeping. */
+  private readonly routes: TopicEmitter;
+  /** The filters of persistent sessions, kept after they disconnect. */
+  private readonly persistent = new FilterSet();
+  /** Per persistent connection: its filters as subscribed (possibly `$share/...`), for add/remove bookkeeping. */
   private readonly byConnection = new Map<Client, Set<string>>();
 
   constructor(aedes: Aedes) {
+    const routes = (aedes as AedesInternals).mq;
+    if (!(routes instanceof TopicEmitter))
+      throw new TypeError("SubscriptionIndex reads the broker's router: create aedes with `mq: new TopicEmitter()`");
+    this.routes = routes;
     for (const client of Object.values((aedes as AedesInternals).clients))
-      if (client !== undefined)
+      if (client !== undefined && !client.clean)
         for (const f of Object.keys((client as ClientInternals).subscriptions ?? {})) this.add(client, f);
     aedes.on('subscribe', (subs: Subscription[], client: Client) => {
+      if (client.clean) return;
       for (const s of subs) if (isGranted(s)) this.add(client, s.topic);
     });
     aedes.on('unsubscribe', (filters: string[], client: Client) => {
       for (const f of filters) this.remove(client, f);
     });
-    aedes.on('clientDisconnect', (client: Client) => {
-      if (!client.clean) return; // the broker keeps (and queues for) a persistent session's subscriptions
-      for (const f of [...(this.byConnection.get(client) ?? [])]) this.remove(client, f);
-      this.byConnection.delete(client);
-    });
   }
 
   hasSubscribers(topic: string): boolean {
-    return this.all.matches(topic);
+    return this.routes.hasListeners(topic) || this.persistent.matches(topic);
   }
 
   grantedQos(client: Client, topic: string): 0 | 1 | undefined {
@@ -67,12 +71,13 @@ export class SubscriptionIndex {
     if (own === undefined) this.byConnection.set(client, (own = new Set()));
     if (own.has(filter)) return; // a repeated SUBSCRIBE replaces, it does not add
     own.add(filter);
-    this.all.add(routingFilter(filter));
+    this.persistent.add(routingFilter(filter));
   }
 
   private remove(client: Client, filter: string): void {
     const own = this.byConnection.get(client);
     if (own?.delete(filter) !== true) return;
-    this.all.delete(routingFilter(filter));
+    this.persistent.delete(routingFilter(filter));
+    if (own.size === 0) this.byConnection.delete(client);
   }
 }
