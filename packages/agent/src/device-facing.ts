@@ -69,7 +69,12 @@ export class DeviceFacing {
       logger: options.logger.child({ component: 'shadow' }),
     };
     this.#classic = new ShadowClient(common);
-    this.#configShadow = new ShadowClient({ ...common, shadowName: OTA_CONFIG_SHADOW_NAME });
+    // Updated only to answer a desired configuration: its update answers are subscribed to when one comes.
+    this.#configShadow = new ShadowClient({
+      ...common,
+      shadowName: OTA_CONFIG_SHADOW_NAME,
+      updateAnswers: 'at-first-update',
+    });
   }
 
   get shadowSynced(): boolean {

@@ -116,6 +116,7 @@ function startSync(d: Device, onChange: 'sighup' | 'restart' = 'sighup'): Config
     shadowName: OTA_CONFIG_SHADOW_NAME,
     clock: systemAgentClock,
     logger: silent,
+    updateAnswers: 'at-first-update', // as the agent makes it
   });
   void shadow.start();
   const sync = new ConfigShadowSync({
@@ -155,7 +156,32 @@ async function waitForAnswer(thing: string, version: number): Promise<Record<str
   }, `the answer to version ${version}`);
 }
 
+/** The configuration shadow's update filters the broker holds for `thing`'s session, sorted. */
+function configUpdateFilters(thing: string): string[] {
+  const aedes = core.core.broker?.aedes as
+    { clients: Record<string, { subscriptions?: Record<string, unknown> } | undefined> } | undefined;
+  const prefix = shadowTopic({ thingName: thing, shadowName: OTA_CONFIG_SHADOW_NAME, operation: 'update' });
+  return Object.keys(aedes?.clients[thing]?.subscriptions ?? {})
+    .filter((f) => f.startsWith(`${prefix}/`))
+    .sort();
+}
+
 describe('ConfigShadowSync', () => {
+  it('subscribes to its update answers only once it answers a configuration', async () => {
+    const d = await startDevice('config-lazy');
+    d.connection.start();
+    await d.connection.waitFor('connected');
+    const answerTopic = (responseType: 'accepted' | 'rejected' | 'delta'): string =>
+      shadowTopic({ thingName: 'config-lazy', shadowName: OTA_CONFIG_SHADOW_NAME, operation: 'update', responseType });
+    await eventually(() => (configUpdateFilters('config-lazy').length > 0 ? true : undefined), 'the delta filter');
+    expect(configUpdateFilters('config-lazy')).toEqual([answerTopic('delta')]);
+    await writeDesired('config-lazy', desired(1));
+    expect(await waitForAnswer('config-lazy', 1)).toEqual({ version: 1, status: 'applied', appliedVersion: 1 });
+    expect(configUpdateFilters('config-lazy')).toEqual(
+      [answerTopic('accepted'), answerTopic('delta'), answerTopic('rejected')].sort(),
+    );
+  });
+
   it('applies what was desired while offline on connect: file replaced, SIGHUP, answer reported', async () => {
     await writeDesired('config-1', desired(1));
     const d = await startDevice('config-1');

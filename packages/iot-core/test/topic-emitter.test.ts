@@ -63,7 +63,9 @@ describe('TopicEmitter', () => {
         await nextTurn();
       } else {
         const t = topic();
-        expect({ t, ours: await heard(ours, log, t) }).toEqual({ t, ours: await heard(theirs, log, t) });
+        const want = await heard(theirs, log, t);
+        expect({ t, ours: await heard(ours, log, t) }).toEqual({ t, ours: want });
+        expect({ t, any: ours.hasListeners(t) }).toEqual({ t, any: want.length > 0 });
         compared++;
       }
     }

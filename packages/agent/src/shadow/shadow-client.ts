@@ -24,7 +24,8 @@ export type ShadowAnswer<T> =
   | { readonly kind: 'accepted'; readonly response: T }
   | { readonly kind: 'rejected'; readonly error: ShadowErrorResponse };
 
-const UPDATE_ANSWERS: readonly ShadowResponseType[] = ['accepted', 'rejected', 'delta'];
+/** The answers to this device's own updates; update/delta comes from anyone's. */
+const OWN_UPDATE_ANSWERS: readonly ShadowResponseType[] = ['accepted', 'rejected'];
 
 /** A document holds 8 KB of state plus metadata; anything far past that is not the Shadow service's. */
 const MAX_ANSWER_BYTES = 64 * 1024;
@@ -45,6 +46,12 @@ export interface ShadowClientOptions {
   readonly logger: Logger;
   /** How long an answer may take before the request counts as lost (default 15 s). */
   readonly requestTimeoutMs?: number;
+  /**
+   * When to subscribe to update/accepted and update/rejected: at start (the default), or before the first update
+   * for a shadow the device seldom updates (the configuration shadow answers only when a desired configuration
+   * arrives): two filters fewer held per device until then, for one SUBACK round trip before that first update.
+   */
+  readonly updateAnswers?: 'at-start' | 'at-first-update';
 }
 
 /**
@@ -60,6 +67,8 @@ export class ShadowClient {
   readonly #deltaListeners = new Set<(delta: ShadowDelta) => void>();
   readonly #timeoutMs: number;
   readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
+  /** Granted update/accepted and update/rejected, once asked for (at-first-update). */
+  #updateAnswers: Promise<void> | undefined;
 
   constructor(options: ShadowClientOptions) {
     this.#o = options;
@@ -72,19 +81,39 @@ export class ShadowClient {
   }
 
   /**
-   * Subscribes to get/+ (accepted, rejected), update/accepted, update/rejected and update/delta; resolves once
-   * granted. Not update/documents: the service publishes one (the whole document twice) on every update, and
-   * nothing here reads it.
+   * Subscribes to get/+ (accepted, rejected), update/delta and, unless `updateAnswers` defers them, update/accepted
+   * and update/rejected; resolves once granted. Not update/documents: the service publishes one (the whole document
+   * twice) on every update, and nothing here reads it.
    */
   async start(): Promise<void> {
     const { thingName, shadowName } = this.#o;
-    const shadow = { thingName, ...(shadowName === undefined ? {} : { shadowName }) };
-    const answers = UPDATE_ANSWERS.map((responseType) => shadowTopic({ ...shadow, operation: 'update', responseType }));
-    await Promise.all(
-      [`${shadowTopicPrefix(thingName, shadowName)}/get/+`, ...answers].map((f) =>
-        this.#o.connection.subscribe(f, this.#handler),
-      ),
+    const filters = [`${shadowTopicPrefix(thingName, shadowName)}/get/+`, this.#updateTopic('delta')];
+    const answers = this.#o.updateAnswers === 'at-first-update' ? [] : [this.#subscribeUpdateAnswers()];
+    await Promise.all([...filters.map((f) => this.#o.connection.subscribe(f, this.#handler)), ...answers]);
+  }
+
+  #updateTopic(responseType: ShadowResponseType): string {
+    const { thingName, shadowName } = this.#o;
+    return shadowTopic({
+      thingName,
+      ...(shadowName === undefined ? {} : { shadowName }),
+      operation: 'update',
+      responseType,
+    });
+  }
+
+  /** update/accepted and update/rejected, subscribed once (again after a failed attempt). */
+  #subscribeUpdateAnswers(): Promise<void> {
+    this.#updateAnswers ??= Promise.all(
+      OWN_UPDATE_ANSWERS.map((r) => this.#o.connection.subscribe(this.#updateTopic(r), this.#handler)),
+    ).then(
+      () => undefined,
+      (e: unknown) => {
+        this.#updateAnswers = undefined;
+        throw e;
+      },
     );
+    return this.#updateAnswers;
   }
 
   onDelta(listener: (delta: ShadowDelta) => void): () => void {
@@ -101,7 +130,9 @@ export class ShadowClient {
     readonly state: { readonly reported?: ShadowSection | null; readonly desired?: ShadowSection | null };
     readonly version?: number;
   }): Promise<ShadowAnswer<ShadowUpdateAccepted>> {
-    return this.#request('update', request) as Promise<ShadowAnswer<ShadowUpdateAccepted>>;
+    const answered = (): Promise<ShadowAnswer<ShadowUpdateAccepted>> =>
+      this.#request('update', request) as Promise<ShadowAnswer<ShadowUpdateAccepted>>;
+    return this.#o.updateAnswers === 'at-first-update' ? this.#subscribeUpdateAnswers().then(answered) : answered();
   }
 
   /** Rejects every request still waiting (its subscriptions end with the connection). */

@@ -43,6 +43,8 @@ function literalPrefix(filter: string): string | undefined {
 export class TopicEmitter {
   readonly #exact = new Map<string, Listener[]>();
   readonly #byPrefix = new Map<string, WildcardRoute[]>();
+  /** How many prefixes of #byPrefix have each level count (`a/b/` has 2): a topic is cut only at those levels. */
+  readonly #prefixLevels = new Map<number, number>();
   closed = false;
 
   on(filter: string, listener: Listener, done?: () => void): this {
@@ -56,7 +58,11 @@ export class TopicEmitter {
       const route = routes?.find((r) => r.filter === filter);
       if (route !== undefined) route.listeners.push(listener);
       else if (routes !== undefined) routes.push({ filter, listeners: [listener] });
-      else this.#byPrefix.set(prefix, [{ filter, listeners: [listener] }]);
+      else {
+        this.#byPrefix.set(prefix, [{ filter, listeners: [listener] }]);
+        const levels = slashes(prefix);
+        this.#prefixLevels.set(levels, (this.#prefixLevels.get(levels) ?? 0) + 1);
+      }
     }
     if (done) setImmediate(done);
     return this;
@@ -84,7 +90,12 @@ export class TopicEmitter {
     if (routes === undefined || at === -1 || !dropLast(routes[at]!.listeners, listener)) return;
     if (routes[at]!.listeners.length > 0) return;
     routes.splice(at, 1);
-    if (routes.length === 0) this.#byPrefix.delete(prefix);
+    if (routes.length > 0) return;
+    this.#byPrefix.delete(prefix);
+    const levels = slashes(prefix);
+    const left = (this.#prefixLevels.get(levels) ?? 1) - 1;
+    if (left > 0) this.#prefixLevels.set(levels, left);
+    else this.#prefixLevels.delete(levels);
   }
 
   emit(packet: EmittedPacket, done: (err?: Error) => void = noop): this {
@@ -108,14 +119,9 @@ export class TopicEmitter {
     return this;
   }
 
-  /** Whether any filter matches `topic` (allocates nothing but the level prefixes it looks up). */
+  /** Whether any filter matches `topic`. */
   hasListeners(topic: string): boolean {
-    if (this.#exact.has(topic)) return true;
-    if (this.#byPrefix.size === 0) return false;
-    if (anyMatches(this.#byPrefix.get(''), topic)) return true;
-    for (let slash = topic.indexOf('/'); slash !== -1; slash = topic.indexOf('/', slash + 1))
-      if (anyMatches(this.#byPrefix.get(topic.slice(0, slash + 1)), topic)) return true;
-    return anyMatches(this.#byPrefix.get(`${topic}/`), topic);
+    return this.#exact.has(topic) || this.#wildcardRoutes(topic, true).length > 0;
   }
 
   /** Every listener whose filter matches `topic`, once per registration (a new array). */
@@ -123,18 +129,35 @@ export class TopicEmitter {
     const out: Listener[] = [];
     const exact = this.#exact.get(topic);
     if (exact !== undefined) for (const l of exact) out.push(l);
-    if (this.#byPrefix.size === 0) return out;
-    this.#collect(this.#byPrefix.get(''), topic, out);
-    for (let slash = topic.indexOf('/'); slash !== -1; slash = topic.indexOf('/', slash + 1))
-      this.#collect(this.#byPrefix.get(topic.slice(0, slash + 1)), topic, out);
-    // `a/#` also matches `a`: its prefix is the whole topic and a slash.
-    this.#collect(this.#byPrefix.get(`${topic}/`), topic, out);
+    for (const r of this.#wildcardRoutes(topic, false)) for (const l of r.listeners) out.push(l);
     return out;
   }
 
-  #collect(routes: readonly WildcardRoute[] | undefined, topic: string, out: Listener[]): void {
-    if (routes === undefined) return;
-    for (const r of routes) if (topicMatches(r.filter, topic)) for (const l of r.listeners) out.push(l);
+  /**
+   * The wildcard routes matching `topic` (the first one only, with `firstOnly`). Their prefixes end after a slash:
+   * the empty one, the topic's own up to each slash, and the whole topic with a slash added (`a/#` matches `a`);
+   * only those with as many slashes as some prefix held here are looked up.
+   */
+  #wildcardRoutes(topic: string, firstOnly: boolean): WildcardRoute[] {
+    const found: WildcardRoute[] = [];
+    if (this.#byPrefix.size === 0) return found;
+    let levels = 0;
+    for (let end = 0; end <= topic.length + 1; end++) {
+      if (end > topic.length) levels++;
+      else if (end > 0) {
+        if (topic.charCodeAt(end - 1) !== SLASH) continue;
+        levels++;
+      }
+      if (!this.#prefixLevels.has(levels)) continue;
+      const routes = this.#byPrefix.get(end > topic.length ? `${topic}/` : topic.slice(0, end));
+      if (routes === undefined) continue;
+      for (const r of routes) {
+        if (!topicMatches(r.filter, topic)) continue;
+        found.push(r);
+        if (firstOnly) return found;
+      }
+    }
+    return found;
   }
 
   close(done?: () => void): this {
@@ -144,8 +167,14 @@ export class TopicEmitter {
   }
 }
 
-const anyMatches = (routes: readonly WildcardRoute[] | undefined, topic: string): boolean =>
-  routes !== undefined && routes.some((r) => topicMatches(r.filter, topic));
+/** Slashes in `text`: the level count of a prefix such as `a/b/` (2). */
+function slashes(text: string): number {
+  let n = 0;
+  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === SLASH) n++;
+  return n;
+}
+
+const SLASH = 47;
 
 function dropLast(listeners: Listener[], listener: Listener): boolean {
   const at = listeners.lastIndexOf(listener);
