@@ -285,8 +285,10 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
           () => undefined,
         );
       });
-      connection.start();
+      // Subscribed before connecting: every filter goes out in the new session's first SUBSCRIBE.
       jobs.start().catch((e: unknown) => logger.error({ err: e }, 'subscribing to Jobs topics failed'));
+      deviceFacing.subscribe();
+      connection.start();
       reporter.start();
       outbox.start();
       runner = new JobsRunner({

@@ -58,6 +58,7 @@ export class DeviceFacing {
   #endpoint: LocalEndpoint | undefined;
   #boot: BootIdentity | undefined;
   #closed = false;
+  #subscribed = false;
 
   constructor(options: DeviceFacingOptions) {
     this.#o = options;
@@ -93,6 +94,21 @@ export class DeviceFacing {
     broker: () => ({ connected: this.#o.status.connected(), shadowSynced: this.shadowSynced }),
   };
 
+  /**
+   * Subscribes the shadows' topics (once; start() does it too). The agent calls it before it connects, so these
+   * filters and the Jobs ones go out together in the session's first SUBSCRIBE. Not awaited: made while offline
+   * they wait for the connection, and "connected" means they are active.
+   */
+  subscribe(): void {
+    if (this.#subscribed) return;
+    this.#subscribed = true;
+    for (const client of [this.#classic, this.#configShadow]) {
+      client
+        .start()
+        .catch((e: unknown) => this.#o.logger.error({ err: e, shadow: client.label }, 'shadow subscribe failed'));
+    }
+  }
+
   async start(): Promise<void> {
     const { config, device, connection, journal, clock, logger, supervisor } = this.#o;
     const boot = await resolveBootIdentity(journal, {
@@ -100,10 +116,7 @@ export class DeviceFacing {
     });
     this.#boot = boot;
     logger.info({ ...boot }, 'boot identity');
-    // Not awaited: made while offline they wait for the connection, and "connected" means they are active.
-    for (const client of [this.#classic, this.#configShadow]) {
-      client.start().catch((e: unknown) => logger.error({ err: e, shadow: client.label }, 'shadow subscribe failed'));
-    }
+    this.subscribe();
 
     this.#reported = new ReportedStateSync({
       shadow: this.#classic,

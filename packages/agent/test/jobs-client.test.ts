@@ -32,6 +32,20 @@ const connect = (clientId: string): MqttConnection => {
   return c;
 };
 
+/** A started Jobs client of `thing` whose requests time out after `timeoutMs` (nothing here answers them). */
+async function startedClient(thing: string, timeoutMs: number): Promise<JobsClient> {
+  const connection = connect(thing);
+  const client = new JobsClient({
+    connection,
+    thingName: thing,
+    clock: systemClock,
+    logger: silent,
+    requestTimeoutMs: timeoutMs,
+  });
+  await client.start();
+  return client;
+}
+
 describe('JobsClient', () => {
   it('ignores malformed notify-next payloads and passes valid ones on', async () => {
     const device = connect('pi-1');
@@ -51,15 +65,18 @@ describe('JobsClient', () => {
   });
 
   it('a request nobody answers ends with JobsRequestTimeout', async () => {
-    const device = connect('pi-2');
-    const client = new JobsClient({
-      connection: device,
-      thingName: 'pi-2',
-      clock: systemClock,
-      logger: silent,
-      requestTimeoutMs: 300,
-    });
-    await client.start();
+    const client = await startedClient('pi-2', 300);
     await expect(client.startNext()).rejects.toBeInstanceOf(JobsRequestTimeout);
+  });
+
+  it('holds notify-next and the describe answers from start, and the others from their first request', async () => {
+    const client = await startedClient('pi-3', 200);
+    const aedes = broker.aedes as unknown as { clients: Record<string, { subscriptions?: object } | undefined> };
+    const held = (): string[] => Object.keys(aedes.clients['pi-3']?.subscriptions ?? {}).sort();
+    const jobs = '$aws/things/pi-3/jobs';
+    expect(held()).toEqual([`${jobs}/+/get/+`, `${jobs}/notify-next`]);
+    await expect(client.startNext()).rejects.toBeInstanceOf(JobsRequestTimeout);
+    await expect(client.update('j1', { status: 'IN_PROGRESS' })).rejects.toBeInstanceOf(JobsRequestTimeout);
+    expect(held()).toEqual([`${jobs}/+/get/+`, `${jobs}/+/update/+`, `${jobs}/notify-next`, `${jobs}/start-next/+`]);
   });
 });

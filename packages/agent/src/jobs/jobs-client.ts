@@ -47,6 +47,13 @@ interface Pending {
   readonly kind: 'startNext' | 'describe' | 'update';
 }
 
+/** Each request kind's operation, with `+` for any job: its answers filter. */
+const ANSWERED_OPERATIONS: Readonly<Record<Pending['kind'], JobsOperation>> = {
+  startNext: { name: 'StartNextPendingJobExecution' },
+  describe: { name: 'DescribeJobExecution', jobId: '+' },
+  update: { name: 'UpdateJobExecution', jobId: '+' },
+};
+
 export interface JobsClientOptions {
   readonly connection: MqttConnection;
   readonly thingName: string;
@@ -67,6 +74,8 @@ export class JobsClient {
   readonly #pending = new Map<string, Pending>();
   readonly #nextListeners = new Set<(execution: MqttJobExecution | undefined) => void>();
   readonly #timeoutMs: number;
+  readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
+  readonly #answers = new Map<Pending['kind'], Promise<void>>();
 
   constructor(options: JobsClientOptions) {
     this.#o = options;
@@ -74,22 +83,32 @@ export class JobsClient {
   }
 
   /**
-   * Subscribes to the answers and to notify-next; resolves once the broker granted them. Four filters, one per
-   * operation with both outcomes in it: each filter costs the broker a subscription entry for as long as the
-   * device is connected (seven with one per outcome).
+   * Subscribes to notify-next and to DescribeJobExecution's answers (every boot asks for `$next`); resolves once the
+   * broker granted them. The answers of StartNextPendingJobExecution and UpdateJobExecution are subscribed to before
+   * the first such request: an idle device holds two filters, not four, for as long as it is connected. One filter
+   * per operation with both outcomes in it (seven with one per outcome).
    */
   async start(): Promise<void> {
     const { connection, thingName } = this.#o;
-    const handler = (m: InboundMessage): void => this.#onMessage(m);
-    const anyJob = '+';
-    const ops: JobsOperation[] = [
-      { name: 'StartNextPendingJobExecution' },
-      { name: 'DescribeJobExecution', jobId: anyJob },
-      { name: 'UpdateJobExecution', jobId: anyJob },
-    ];
-    const filters = ops.map((op) => jobsAnswersFilter(thingName, op));
-    filters.push(jobsNotifyNextTopic(thingName));
-    await Promise.all(filters.map((f) => connection.subscribe(f, handler)));
+    await Promise.all([
+      this.#answersOf('describe'),
+      connection.subscribe(jobsNotifyNextTopic(thingName), this.#handler),
+    ]);
+  }
+
+  /** The answers filter of one operation, subscribed once (again after a failed attempt). */
+  #answersOf(kind: Pending['kind']): Promise<void> {
+    let granted = this.#answers.get(kind);
+    if (granted === undefined) {
+      granted = this.#o.connection
+        .subscribe(jobsAnswersFilter(this.#o.thingName, ANSWERED_OPERATIONS[kind]), this.#handler)
+        .catch((e: unknown) => {
+          this.#answers.delete(kind);
+          throw e;
+        });
+      this.#answers.set(kind, granted);
+    }
+    return granted;
   }
 
   /** Called with the next pending execution whenever it changes (undefined: nothing pending). */
@@ -142,8 +161,9 @@ export class JobsClient {
     }
   }
 
-  #request(kind: Pending['kind'], op: JobsOperation, body: object): Promise<JobsAnswer<unknown>> {
+  async #request(kind: Pending['kind'], op: JobsOperation, body: object): Promise<JobsAnswer<unknown>> {
     const { connection, thingName, clock } = this.#o;
+    await this.#answersOf(kind);
     const clientToken = randomUUID();
     return new Promise<JobsAnswer<unknown>>((resolve, reject) => {
       const timer = clock.setTimeout(() => {
