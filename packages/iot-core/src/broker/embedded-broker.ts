@@ -115,9 +115,10 @@ export async function startEmbeddedBroker(options: EmbeddedBrokerOptions = {}): 
     hasSubscribers: (topic) => subscriptions.hasSubscribers(topic),
   });
   const aedes = await Aedes.createBroker({
-    // 0: no cap on publishes in flight. With aedes' default (100) the rest wait in mqemitter's queue, and each that
-    // completes synchronously starts the next from inside its own completion, so the stack grows with the queue:
-    // thousands of in-memory devices overflowed it. Inbound flow is bounded per client (maxInflightInbound) anyway.
+    // The router (bus/topic-emitter.ts) delivers at once, with no queue. concurrency 0 says the same to aedes: with
+    // its default (100) mqemitter queued the rest, and each that completed synchronously started the next from
+    // inside its own completion, so the stack grew with the queue until thousands of in-memory devices overflowed
+    // it. Inbound flow is bounded per client (maxInflightInbound) anyway.
     concurrency: 0,
     mq: new TopicEmitter(),
     ...brokerAuthHooks(identities, {
