@@ -21,6 +21,7 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
+import { OnceUntilRejected } from '../once-until-rejected.js';
 
 /** The Jobs service did not answer in time (a dropped connection loses the answer): ask again. */
 export class JobsRequestTimeout extends Error {
@@ -75,7 +76,12 @@ export class JobsClient {
   readonly #nextListeners = new Set<(execution: MqttJobExecution | undefined) => void>();
   readonly #timeoutMs: number;
   readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
-  readonly #answers = new Map<Pending['kind'], Promise<void>>();
+  /** Each operation's answers filter, subscribed before its first request (describe's at start). */
+  readonly #answers: Readonly<Record<Pending['kind'], OnceUntilRejected>> = {
+    startNext: new OnceUntilRejected(),
+    describe: new OnceUntilRejected(),
+    update: new OnceUntilRejected(),
+  };
 
   constructor(options: JobsClientOptions) {
     this.#o = options;
@@ -98,17 +104,10 @@ export class JobsClient {
 
   /** The answers filter of one operation, subscribed once (again after a failed attempt). */
   #answersOf(kind: Pending['kind']): Promise<void> {
-    let granted = this.#answers.get(kind);
-    if (granted === undefined) {
-      granted = this.#o.connection
-        .subscribe(jobsAnswersFilter(this.#o.thingName, ANSWERED_OPERATIONS[kind]), this.#handler)
-        .catch((e: unknown) => {
-          this.#answers.delete(kind);
-          throw e;
-        });
-      this.#answers.set(kind, granted);
-    }
-    return granted;
+    const { connection, thingName } = this.#o;
+    return this.#answers[kind].run(() =>
+      connection.subscribe(jobsAnswersFilter(thingName, ANSWERED_OPERATIONS[kind]), this.#handler),
+    );
   }
 
   /** Called with the next pending execution whenever it changes (undefined: nothing pending). */

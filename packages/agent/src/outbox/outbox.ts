@@ -77,8 +77,7 @@ export class DurableOutbox {
         continue;
       }
       if (rows.length === 0) {
-        for (const w of this.#idleWaiters.splice(0)) w();
-        await this.#wakeup.sleep();
+        await this.#idle();
         continue;
       }
       if (connection.state.kind !== 'connected') {
@@ -101,10 +100,13 @@ export class DurableOutbox {
       }
       // Fewer rows than asked for were all there was; sent and deleted, with nothing journaled since, the journal
       // holds none: sleep until the next publish instead of reading it again (one query less per message).
-      if (sentAll && rows.length < batch && this.#enqueued === enqueuedBefore && !this.#closed) {
-        for (const w of this.#idleWaiters.splice(0)) w();
-        await this.#wakeup.sleep();
-      }
+      if (sentAll && rows.length < batch && this.#enqueued === enqueuedBefore && !this.#closed) await this.#idle();
     }
+  }
+
+  /** Nothing queued: tells whoever waits for that, and sleeps until the next publish or connection. */
+  async #idle(): Promise<void> {
+    for (const w of this.#idleWaiters.splice(0)) w();
+    await this.#wakeup.sleep();
   }
 }

@@ -14,6 +14,7 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
+import { OnceUntilRejected } from '../once-until-rejected.js';
 
 /** The Shadow service did not answer in time (a dropped connection loses the answer): ask again. */
 export class ShadowRequestTimeout extends Error {
@@ -67,8 +68,8 @@ export class ShadowClient {
   readonly #deltaListeners = new Set<(delta: ShadowDelta) => void>();
   readonly #timeoutMs: number;
   readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
-  /** Granted update/accepted and update/rejected, once asked for (at-first-update). */
-  #updateAnswers: Promise<void> | undefined;
+  /** update/accepted and update/rejected, subscribed at start or before the first update (updateAnswers). */
+  readonly #updateAnswers = new OnceUntilRejected();
 
   constructor(options: ShadowClientOptions) {
     this.#o = options;
@@ -104,16 +105,11 @@ export class ShadowClient {
 
   /** update/accepted and update/rejected, subscribed once (again after a failed attempt). */
   #subscribeUpdateAnswers(): Promise<void> {
-    this.#updateAnswers ??= Promise.all(
-      OWN_UPDATE_ANSWERS.map((r) => this.#o.connection.subscribe(this.#updateTopic(r), this.#handler)),
-    ).then(
-      () => undefined,
-      (e: unknown) => {
-        this.#updateAnswers = undefined;
-        throw e;
-      },
-    );
-    return this.#updateAnswers;
+    return this.#updateAnswers.run(async () => {
+      await Promise.all(
+        OWN_UPDATE_ANSWERS.map((r) => this.#o.connection.subscribe(this.#updateTopic(r), this.#handler)),
+      );
+    });
   }
 
   onDelta(listener: (delta: ShadowDelta) => void): () => void {
@@ -126,13 +122,12 @@ export class ShadowClient {
   }
 
   /** `version`, when given, must equal the stored one, else the answer is 409 Version conflict. */
-  update(request: {
+  async update(request: {
     readonly state: { readonly reported?: ShadowSection | null; readonly desired?: ShadowSection | null };
     readonly version?: number;
   }): Promise<ShadowAnswer<ShadowUpdateAccepted>> {
-    const answered = (): Promise<ShadowAnswer<ShadowUpdateAccepted>> =>
-      this.#request('update', request) as Promise<ShadowAnswer<ShadowUpdateAccepted>>;
-    return this.#o.updateAnswers === 'at-first-update' ? this.#subscribeUpdateAnswers().then(answered) : answered();
+    if (this.#o.updateAnswers === 'at-first-update') await this.#subscribeUpdateAnswers();
+    return (await this.#request('update', request)) as ShadowAnswer<ShadowUpdateAccepted>;
   }
 
   /** Rejects every request still waiting (its subscriptions end with the connection). */

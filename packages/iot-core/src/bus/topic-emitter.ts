@@ -103,7 +103,7 @@ export class TopicEmitter {
       done(new Error('mqemitter is closed'));
       return this;
     }
-    const listeners = this.matching(packet.topic);
+    const listeners = this.#matching(packet.topic);
     let pending = listeners.length;
     if (pending === 0) {
       done();
@@ -125,7 +125,7 @@ export class TopicEmitter {
   }
 
   /** Every listener whose filter matches `topic`, once per registration (a new array). */
-  matching(topic: string): Listener[] {
+  #matching(topic: string): Listener[] {
     const out: Listener[] = [];
     const exact = this.#exact.get(topic);
     if (exact !== undefined) for (const l of exact) out.push(l);
@@ -141,23 +141,26 @@ export class TopicEmitter {
   #wildcardRoutes(topic: string, firstOnly: boolean): WildcardRoute[] {
     const found: WildcardRoute[] = [];
     if (this.#byPrefix.size === 0) return found;
-    let levels = 0;
-    for (let end = 0; end <= topic.length + 1; end++) {
-      if (end > topic.length) levels++;
-      else if (end > 0) {
-        if (topic.charCodeAt(end - 1) !== SLASH) continue;
-        levels++;
-      }
-      if (!this.#prefixLevels.has(levels)) continue;
-      const routes = this.#byPrefix.get(end > topic.length ? `${topic}/` : topic.slice(0, end));
-      if (routes === undefined) continue;
-      for (const r of routes) {
-        if (!topicMatches(r.filter, topic)) continue;
-        found.push(r);
-        if (firstOnly) return found;
-      }
+    // `end`: where the prefix under test ends (past the topic's end: the topic and a slash); `levels`: its slashes.
+    for (let end = 0, levels = 0; ; levels++) {
+      if (this.#prefixLevels.has(levels) && this.#collect(topic, end, firstOnly, found)) break;
+      if (end > topic.length) break;
+      const slash = topic.indexOf('/', end);
+      end = slash === -1 ? topic.length + 1 : slash + 1;
     }
     return found;
+  }
+
+  /** Adds the matching routes under the prefix that ends at `end` to `found`; true once `firstOnly` has one. */
+  #collect(topic: string, end: number, firstOnly: boolean, found: WildcardRoute[]): boolean {
+    const routes = this.#byPrefix.get(end > topic.length ? `${topic}/` : topic.slice(0, end));
+    if (routes === undefined) return false;
+    for (const r of routes) {
+      if (!topicMatches(r.filter, topic)) continue;
+      found.push(r);
+      if (firstOnly) return true;
+    }
+    return false;
   }
 
   close(done?: () => void): this {
@@ -170,11 +173,9 @@ export class TopicEmitter {
 /** Slashes in `text`: the level count of a prefix such as `a/b/` (2). */
 function slashes(text: string): number {
   let n = 0;
-  for (let i = 0; i < text.length; i++) if (text.charCodeAt(i) === SLASH) n++;
+  for (let at = text.indexOf('/'); at !== -1; at = text.indexOf('/', at + 1)) n++;
   return n;
 }
-
-const SLASH = 47;
 
 function dropLast(listeners: Listener[], listener: Listener): boolean {
   const at = listeners.lastIndexOf(listener);
