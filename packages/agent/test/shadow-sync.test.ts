@@ -129,8 +129,9 @@ describe('ReportedStateSync', () => {
     const topics = inbound.map((p) => p.topic);
     expect(topics).toContain(accepted);
     expect(topics).not.toContain(documentsTopic);
-    // Every answer came at the QoS the agent subscribed at (1): the core delivers at the granted QoS.
-    expect(inbound.filter((p) => p.qos !== 1)).toEqual([]);
+    // Every answer came at the QoS the agent subscribed at (0, ANSWER_SUBSCRIPTION): the core delivers at the
+    // granted QoS, so an answer costs no PUBACK.
+    expect(inbound.filter((p) => p.qos !== 0)).toEqual([]);
   });
 
   it('reports a change once, replacing the section exactly (a rolled-back update names its reason)', async () => {
@@ -233,6 +234,8 @@ describe('ReportedStateSync', () => {
     await watcher.publish(delta, JSON.stringify({ state: { x: 1 }, metadata: {}, version: 1, timestamp: 1 }));
     await eventually(() => (s.deltas.length > 0 ? true : undefined), 'the valid delta');
     expect(s.deltas).toEqual([{ x: 1 }]);
+    // A delta answers no request: subscribed at QoS 1, so it comes at QoS 1 (acknowledged once handled).
+    expect(new Set(s.inbound.filter((p) => p.topic === delta).map((p) => p.qos))).toEqual(new Set([1]));
     s.state.set(
       {
         activeSlot: 'B',

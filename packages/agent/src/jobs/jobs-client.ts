@@ -21,6 +21,7 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
+import { ANSWER_SUBSCRIPTION } from '../answer-subscription.js';
 import { OnceUntilRejected } from '../once-until-rejected.js';
 
 /** The Jobs service did not answer in time (a dropped connection loses the answer): ask again. */
@@ -106,7 +107,7 @@ export class JobsClient {
   #answersOf(kind: Pending['kind']): Promise<void> {
     const { connection, thingName } = this.#o;
     return this.#answers[kind].run(() =>
-      connection.subscribe(jobsAnswersFilter(thingName, ANSWERED_OPERATIONS[kind]), this.#handler),
+      connection.subscribe(jobsAnswersFilter(thingName, ANSWERED_OPERATIONS[kind]), this.#handler, ANSWER_SUBSCRIPTION),
     );
   }
 

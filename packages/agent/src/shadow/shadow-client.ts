@@ -14,6 +14,7 @@ import {
 } from '@otafleet/protocol';
 import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
+import { ANSWER_SUBSCRIPTION } from '../answer-subscription.js';
 import { OnceUntilRejected } from '../once-until-rejected.js';
 
 /** The Shadow service did not answer in time (a dropped connection loses the answer): ask again. */
@@ -83,14 +84,17 @@ export class ShadowClient {
 
   /**
    * Subscribes to get/+ (accepted, rejected), update/delta and, unless `updateAnswers` defers them, update/accepted
-   * and update/rejected; resolves once granted. Not update/documents: the service publishes one (the whole document
+   * and update/rejected; resolves once granted. The answers at QoS 0 (ANSWER_SUBSCRIPTION), the delta at QoS 1. Not update/documents: the service publishes one (the whole document
    * twice) on every update, and nothing here reads it.
    */
   async start(): Promise<void> {
-    const { thingName, shadowName } = this.#o;
-    const filters = [`${shadowTopicPrefix(thingName, shadowName)}/get/+`, this.#updateTopic('delta')];
-    const answers = this.#o.updateAnswers === 'at-first-update' ? [] : [this.#subscribeUpdateAnswers()];
-    await Promise.all([...filters.map((f) => this.#o.connection.subscribe(f, this.#handler)), ...answers]);
+    const { thingName, shadowName, connection } = this.#o;
+    const updateAnswers = this.#o.updateAnswers === 'at-first-update' ? [] : [this.#subscribeUpdateAnswers()];
+    await Promise.all([
+      connection.subscribe(`${shadowTopicPrefix(thingName, shadowName)}/get/+`, this.#handler, ANSWER_SUBSCRIPTION),
+      connection.subscribe(this.#updateTopic('delta'), this.#handler),
+      ...updateAnswers,
+    ]);
   }
 
   #updateTopic(responseType: ShadowResponseType): string {
@@ -107,7 +111,9 @@ export class ShadowClient {
   #subscribeUpdateAnswers(): Promise<void> {
     return this.#updateAnswers.run(async () => {
       await Promise.all(
-        OWN_UPDATE_ANSWERS.map((r) => this.#o.connection.subscribe(this.#updateTopic(r), this.#handler)),
+        OWN_UPDATE_ANSWERS.map((r) =>
+          this.#o.connection.subscribe(this.#updateTopic(r), this.#handler, ANSWER_SUBSCRIPTION),
+        ),
       );
     });
   }
