@@ -122,6 +122,24 @@ describe('pnpm start, as a newcomer runs it', () => {
     expect(await isListening(portOf(r.api))).toBe(false);
   }, 90_000);
 
+  it('SIGTERM while the stack is still starting: it finishes the start, then stops cleanly, exit 0', async () => {
+    const s = pnpmStart(['--data-dir', tempDir(), ...freePorts]);
+    children.push(s.child);
+    // The stack's first log line comes from the core's start, long before "local stack ready".
+    for (let i = 0; i < 900 && !s.out.some((l) => l.startsWith('{')); i++) await new Promise((r) => setTimeout(r, 10));
+    expect(s.out.some((l) => l.includes('local stack ready'))).toBe(false);
+    s.child.kill('SIGTERM');
+    const exit = await s.exited;
+    expect(exit.code).toBe(0);
+    const msgs = s.out.filter((l) => l.startsWith('{')).map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toContain('shutting down');
+    expect(msgs.at(-1)).toBe('stopped');
+    const r = JSON.parse(s.out.find((l) => l.includes('local stack ready'))!) as ReadyLine;
+    expect(isAlive(r.pid)).toBe(false);
+    expect(await isListening(portOf(r.http))).toBe(false);
+    expect(await isListening(portOf(r.api))).toBe(false);
+  }, 90_000);
+
   it('Ctrl-C (SIGINT to the whole process group, so the core gets it twice) ends cleanly with exit 0', async () => {
     const s = pnpmStart(['--data-dir', tempDir(), ...freePorts], { detached: true });
     children.push(s.child);

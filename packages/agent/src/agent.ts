@@ -4,6 +4,7 @@ import { loadTrustStore, type TrustStore } from '@otafleet/bundle';
 import {
   awsIotSdkTransport,
   createMqttConnection,
+  isMqttClientError,
   mqttJsTransport,
   type MqttConnection,
   type MqttTransport,
@@ -286,7 +287,12 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         );
       });
       // Subscribed before connecting: every filter goes out in the new session's first SUBSCRIBE.
-      jobs.start().catch((e: unknown) => logger.error({ err: e }, 'subscribing to Jobs topics failed'));
+      // One the agent's close cut short (a stop before the first connection) is no failure: debug, not error.
+      jobs
+        .start()
+        .catch((e: unknown) =>
+          logger[isMqttClientError(e, 'Closed') ? 'debug' : 'error']({ err: e }, 'subscribing to Jobs topics failed'),
+        );
       deviceFacing.subscribe();
       connection.start();
       reporter.start();

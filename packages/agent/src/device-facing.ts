@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { OTA_CONFIG_SHADOW_NAME } from '@otafleet/protocol';
-import type { Clock, MqttConnection } from '@otafleet/mqtt-client';
+import { isMqttClientError, type Clock, type MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/schema.js';
 import type {
@@ -103,9 +103,13 @@ export class DeviceFacing {
     if (this.#subscribed) return;
     this.#subscribed = true;
     for (const client of [this.#classic, this.#configShadow]) {
-      client
-        .start()
-        .catch((e: unknown) => this.#o.logger.error({ err: e, shadow: client.label }, 'shadow subscribe failed'));
+      client.start().catch((e: unknown) =>
+        // cut short by the agent's close (a stop before the first connection): no failure
+        this.#o.logger[isMqttClientError(e, 'Closed') ? 'debug' : 'error'](
+          { err: e, shadow: client.label },
+          'shadow subscribe failed',
+        ),
+      );
     }
   }
 

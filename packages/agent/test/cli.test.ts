@@ -122,6 +122,29 @@ describe('otaagent config check and usage', () => {
 });
 
 describe('otaagent run, status, rollback', () => {
+  it('a SIGTERM while the agent is still starting: it finishes the start, shuts down cleanly, exit 0', async () => {
+    const dev = await device('cli-early');
+    const agent = runAgent(dev);
+    // The first log line comes while the agent opens its journal and slots, before it starts the application.
+    agent.child.stdout.once('data', () => agent.child.kill('SIGTERM'));
+    expect(await agent.exited).toBe(0);
+    const lines = agent
+      .log()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(lines).toContain('shutting down');
+    expect(lines.at(-1)).toBe('stopped');
+    // What the close cut short (subscriptions waiting for the first connection) is no error.
+    const levels = agent
+      .log()
+      .trim()
+      .split('\n')
+      .map((l) => (JSON.parse(l) as { level: number }).level);
+    expect(levels.filter((l) => l >= 50)).toEqual([]);
+    expect(await dev.appServes()).toBeUndefined(); // started with the agent, stopped with it
+  }, 60_000);
+
   it('runs under the notify protocol, reports status, exits 0 on SIGTERM; rollback goes back to 1.0.0, journaled', async () => {
     const dev = await device('cli-pi');
     const notify = await listenNotifySocket(join(dev.dataDir, '..', 'notify.sock'));

@@ -157,15 +157,11 @@ describe('download and status updates end to end', () => {
     const big = await buildCustomBundle(samples.dir, { version: '1.1.0', securityVersion: 2, padBytes: 1024 * 1024 });
     const b = await serve(server, 'expired.otab', { ...big, version: '1.1.0', securityVersion: 2 });
     server.dropOnceAfter('expired.otab', Math.floor(b.size / 2));
+    // The first response is cut halfway, and then the URL "expires": the request after it is refused 403.
+    server.expireOnce('expired.otab', 1);
     const agent = start();
     await agent.waitForLog((l) => l['msg'] === 'agent started');
     await core.createJob('dl-expired', dev.thing, installDocument(b, dev.appPort));
-    // Once the first response is under way, the URL "expires": the next request is refused 403.
-    await eventually(
-      () => (server.requests.some((r) => r.name === 'expired.otab') ? true : undefined),
-      'the first request',
-    );
-    server.expireOnce('expired.otab');
     const e = await core.waitForExecution('dl-expired', dev.thing, isTerminal, 120_000);
     expect(e.status).toBe('SUCCEEDED');
     await agent.waitForLog((l) => l['msg'] === 'download URL refused as expired: re-reading the job document');

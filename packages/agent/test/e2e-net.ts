@@ -67,8 +67,11 @@ export interface BundleServer {
   put(name: string, bytes: Buffer): void;
   /** The next response for `name` stops (socket destroyed) after `bytes` body bytes. */
   dropOnceAfter(name: string, bytes: number): void;
-  /** The next request for `name` is refused 403 as an expired presigned URL (AWS S3's wording). */
-  expireOnce(name: string): void;
+  /**
+   * One request for `name` is refused 403 as an expired presigned URL (AWS S3's wording): the one after the next
+   * `after` (default 0: the next one), so a test can name a later request without racing the client to it.
+   */
+  expireOnce(name: string, after?: number): void;
   /** Every response for `name` is throttled to about this many bytes per second (0: no limit). */
   throttle(name: string, bytesPerSecond: number): void;
   readonly requests: { name: string; range: string | undefined; status: number }[];
@@ -83,7 +86,8 @@ export interface BundleServer {
 export async function startBundleServer(): Promise<BundleServer> {
   const files = new Map<string, Buffer>();
   const drops = new Map<string, number>();
-  const expiries = new Set<string>();
+  /** Requests to let through before the one refused as expired, by name. */
+  const expiries = new Map<string, number>();
   const rates = new Map<string, number>();
   const sentByName = new Map<string, number>();
   const failures = new Map<string, number>();
@@ -105,7 +109,10 @@ export async function startBundleServer(): Promise<BundleServer> {
       res.writeHead(failure).end();
       return;
     }
-    if (expiries.delete(name)) {
+    const before = expiries.get(name);
+    if (before !== undefined && before > 0) expiries.set(name, before - 1);
+    else if (before !== undefined) {
+      expiries.delete(name);
       record.status = 403;
       res.writeHead(403, { 'content-type': 'application/xml' });
       res.end('<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>');
@@ -163,7 +170,7 @@ export async function startBundleServer(): Promise<BundleServer> {
     url: (name) => `${origin}/${encodeURIComponent(name)}`,
     put: (name, bytes) => void files.set(name, bytes),
     dropOnceAfter: (name, bytes) => void drops.set(name, bytes),
-    expireOnce: (name) => void expiries.add(name),
+    expireOnce: (name, after = 0) => void expiries.set(name, after),
     throttle: (name, bps) => void rates.set(name, bps),
     requests,
     sentBytes: (name) => sentByName.get(name) ?? 0,

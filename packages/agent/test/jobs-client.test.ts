@@ -69,6 +69,37 @@ describe('JobsClient', () => {
     await expect(client.startNext()).rejects.toBeInstanceOf(JobsRequestTimeout);
   });
 
+  it('asks a waiting request again, same clientToken, when a new session comes up', async () => {
+    const client = await startedClient('pi-4', 30_000);
+    const tester = connect('tester');
+    await tester.waitFor('connected');
+    const tokens: string[] = [];
+    const jobs = '$aws/things/pi-4/jobs';
+    await tester.subscribe(`${jobs}/$next/get`, (m) => {
+      tokens.push((JSON.parse(m.payload.toString()) as { clientToken: string }).clientToken);
+    });
+    // The QoS each request arrives at the broker with: 0, no PUBACK (the answer says the broker took it).
+    const requestQos: number[] = [];
+    const events = broker.aedes as unknown as {
+      on(e: 'publish', f: (p: { topic: string; qos: number }, c: { id: string } | null) => void): void;
+    };
+    events.on('publish', (p, c) => {
+      if (c?.id === 'pi-4' && p.topic === `${jobs}/$next/get`) requestQos.push(p.qos);
+    });
+    const answered = client.describeNext();
+    await eventually(() => (tokens.length === 1 ? true : undefined), 'the first ask');
+    // The broker drops the device's session: a QoS 0 request (or its answer) may be lost with it.
+    const aedes = broker.aedes as unknown as { clients: Record<string, { close(): void } | undefined> };
+    aedes.clients['pi-4']?.close();
+    await eventually(() => (tokens.length === 2 ? true : undefined), 'the ask on the new session', 20_000);
+    expect(tokens[1]).toBe(tokens[0]);
+    await tester.publish(`${jobs}/$next/get/accepted`, JSON.stringify({ timestamp: 1, clientToken: tokens[0] }));
+    // Settled by the answer to either ask, long before the 30 s timeout.
+    await expect(answered).resolves.toEqual({ kind: 'accepted', response: undefined });
+    expect(tokens).toHaveLength(2);
+    expect(requestQos).toEqual([0, 0]);
+  });
+
   it('holds notify-next and the describe answers from start, and the others from their first request', async () => {
     const client = await startedClient('pi-3', 200);
     type Held = Record<string, { readonly qos: number }>;

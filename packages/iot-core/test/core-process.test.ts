@@ -76,6 +76,20 @@ describe('iot-core process', () => {
     expect(r.lines.join('\n')).toContain('Usage: iot-core');
   });
 
+  it('a SIGTERM while it is still starting: it finishes the start, then stops cleanly, exit 0', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'core-proc-'));
+    dirs.push(dir);
+    const early = run(['--data-dir', dir, '--http-port', '0', '--mqtt-tls-port', '0', '--log-level', 'info']);
+    children.push(early.child);
+    // Its first log line comes from the start (the PKI, the registry), before "local IoT core ready".
+    for (let i = 0; i < 900 && early.lines.length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    early.child.kill('SIGTERM');
+    expect(await early.exited).toBe(0);
+    const msgs = early.lines.map((l) => (JSON.parse(l) as { msg: string }).msg);
+    expect(msgs).toContain('shutting down');
+    expect(msgs.at(-1)).toBe('stopped');
+  }, 60_000);
+
   it('shuts down on SIGTERM with exit 0, and what it acknowledged is there after a restart', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'core-proc-'));
     dirs.push(dir);

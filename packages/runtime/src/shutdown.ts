@@ -62,3 +62,40 @@ export function runUntilSignal(target: Stoppable, options: ShutdownOptions): Pro
     for (const s of signals) process.on(s, onSignal);
   });
 }
+
+export interface StartedUntilSignal<T> {
+  /** What start() made, or start's error. */
+  readonly started: Promise<T>;
+  /** The exit code once a stop signal closed it (runUntilSignal's). */
+  readonly stopped: Promise<number>;
+  /** True from the stop signal on: what would still tell the world "ready" should not. */
+  readonly stopping: () => boolean;
+}
+
+/**
+ * runUntilSignal with the signals caught before start() begins: a stop signal while the process is still starting
+ * (systemd stopping a unit that is coming up, Ctrl-C during a slow start) waits for the start, then closes what it
+ * made as it would later, instead of the signal's default action killing the process mid-step. A start that fails
+ * leaves nothing to close: its error is `started`'s, for the caller to explain.
+ */
+export function startUntilSignal<T extends Stoppable>(
+  start: () => Promise<T>,
+  options: ShutdownOptions,
+): StartedUntilSignal<T> {
+  let stopping = false;
+  // Set before any signal can be handled: a handler runs from the event loop, after this function returned.
+  const starting: { promise?: Promise<T> } = {};
+  const stopped = runUntilSignal(
+    {
+      close: async () => {
+        stopping = true;
+        const made = await starting.promise?.catch(() => undefined);
+        await made?.close();
+      },
+    },
+    options,
+  );
+  const started = start();
+  starting.promise = started;
+  return { started, stopped, stopping: () => stopping };
+}

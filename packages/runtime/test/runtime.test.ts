@@ -167,6 +167,54 @@ describe('graceful shutdown', () => {
     expect(c.lines.some((l) => l.includes('"msg":"stopped"'))).toBe(true);
   }, 20_000);
 
+  it('startUntilSignal: a signal during the start waits for it, then closes what it made: exit 0', async () => {
+    const script = `
+      import { createProcessLogger, startUntilSignal } from '@otafleet/runtime';
+      const logger = createProcessLogger({ name: 'c', level: 'info', format: 'json' });
+      const { started, stopped, stopping } = startUntilSignal(async () => {
+        logger.info('starting');
+        await new Promise((r) => process.stdin.once('data', r)); // the test says when the start is over
+        process.stdin.destroy();
+        const work = setInterval(() => {}, 1000);
+        logger.info('made');
+        return { close: async () => { clearInterval(work); logger.info('closed what start made'); } };
+      }, { logger });
+      await started;
+      logger.info({ stopping: stopping() }, 'start over');
+      process.exit(await stopped);
+    `;
+    const p = spawn(process.execPath, ['--conditions=source', '--import', 'tsx', '--input-type=module', '-e', script], {
+      cwd: join(import.meta.dirname, '..'),
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
+    const lines: string[] = [];
+    let signalled = false;
+    let ended = false;
+    p.stdout.on('data', (d: Buffer) => {
+      lines.push(...d.toString().split('\n').filter(Boolean));
+      if (!signalled && lines.some((l) => l.includes('"msg":"starting"'))) {
+        signalled = true;
+        p.kill('SIGTERM');
+      }
+      if (!ended && lines.some((l) => l.includes('"msg":"shutting down"'))) {
+        ended = true;
+        p.stdin.end('go\n'); // the signal was handled while starting: now let the start finish
+      }
+    });
+    p.stderr.on('data', (d: Buffer) => lines.push(d.toString()));
+    expect(await new Promise<number | null>((r) => p.once('exit', (code) => r(code)))).toBe(0);
+    const msgs = lines.map((l) => JSON.parse(l) as { msg: string; stopping?: boolean });
+    // 'start over' (the caller's line after `started`) may come before or after the close: both wait on it.
+    expect(msgs.map((m) => m.msg).filter((m) => m !== 'start over')).toEqual([
+      'starting',
+      'shutting down',
+      'made',
+      'closed what start made',
+      'stopped',
+    ]);
+    expect(msgs.find((m) => m.msg === 'start over')?.stopping).toBe(true);
+  }, 20_000);
+
   it('a close that overruns its deadline ends with exit 1 and says so', async () => {
     const c = child(60_000, 300);
     await started(c);

@@ -1,4 +1,4 @@
-import { createProcessLogger, lockDataDir, runUntilSignal } from '@otafleet/runtime';
+import { createProcessLogger, lockDataDir, startUntilSignal } from '@otafleet/runtime';
 import { createAgent } from '../agent.js';
 import { crashHookFromEnv } from '../crash-hook.js';
 import { markTrialConnectedOnce, runningAgentSlot } from '../self-update/agent-slots.js';
@@ -22,38 +22,43 @@ export async function runAgentProcess(configPath: string): Promise<ExitCode> {
   }
   const onStep = crashHookFromEnv(process.env, (step) => logger.warn({ step }, 'crash hook: SIGKILL'));
   const agentSlot = runningAgentSlot(process.env);
+  const notifier = systemdNotifier({ env: process.env, logger });
   // A switch of the agent's own slots: shut down as on SIGTERM (the update journaled), then exit 75 so the
-  // launcher starts the other agent. Asked for before the shutdown handler is installed (during start), it waits.
+  // launcher starts the other agent.
   let restartRequested = false;
-  let shutdownInstalled = false;
   const restartAgent = (): void => {
     restartRequested = true;
-    if (shutdownInstalled) process.kill(process.pid, 'SIGTERM');
+    process.kill(process.pid, 'SIGTERM');
   };
-  const agent = await createAgent(config, {
-    logger,
-    ...(onStep === undefined ? {} : { onStep }),
-    ...(agentSlot === undefined ? {} : { agentSlots: { ...agentSlot, restartAgent } }),
-  });
-  const notifier = systemdNotifier({ env: process.env, logger });
-  await agent.start();
-  logger.info({ thingName: config.thingName, agentVersion: agent.device.agentVersion }, 'agent started');
-  const stopped = runUntilSignal(
-    {
-      close: async () => {
-        await notifier?.stopping();
-        notifier?.close();
-        await agent.close();
-      },
+  // The signals are caught before the agent starts (startUntilSignal): systemd stopping a unit still coming up
+  // gets the same clean shutdown as later.
+  const { started, stopped, stopping } = startUntilSignal(
+    async () => {
+      const agent = await createAgent(config, {
+        logger,
+        ...(onStep === undefined ? {} : { onStep }),
+        ...(agentSlot === undefined ? {} : { agentSlots: { ...agentSlot, restartAgent } }),
+      });
+      await agent.start();
+      return {
+        agent,
+        close: async () => {
+          await notifier?.stopping();
+          notifier?.close();
+          await agent.close();
+        },
+      };
     },
     { logger },
   );
-  shutdownInstalled = true;
-  if (restartRequested) process.kill(process.pid, 'SIGTERM');
-  if (agentSlot !== undefined) markTrialConnectedOnce(agent.connection, agentSlot, logger);
-  const watchdogMs = notifier?.startWatchdog();
-  await notifier?.ready(`running as ${config.thingName}`);
-  if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
+  const { agent } = await started;
+  logger.info({ thingName: config.thingName, agentVersion: agent.device.agentVersion }, 'agent started');
+  if (!stopping()) {
+    if (agentSlot !== undefined) markTrialConnectedOnce(agent.connection, agentSlot, logger);
+    const watchdogMs = notifier?.startWatchdog();
+    await notifier?.ready(`running as ${config.thingName}`);
+    if (notifier !== undefined) logger.info({ watchdogMs }, 'told systemd the agent is ready');
+  }
   const code = await stopped;
   lock.release();
   if (code !== 0) return EXIT.failure;

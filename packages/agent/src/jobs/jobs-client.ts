@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   compileValidator,
   DescribeJobExecutionResponseSchema,
@@ -19,10 +18,10 @@ import {
   type UpdateJobExecutionRequest,
   type UpdateJobExecutionResponse,
 } from '@otafleet/protocol';
-import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
+import type { Clock, InboundMessage, MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
-import { ANSWER_SUBSCRIPTION } from '../answer-subscription.js';
 import { OnceUntilRejected } from '../once-until-rejected.js';
+import { ANSWER_SUBSCRIPTION, PendingRequests } from '../pending-requests.js';
 
 /** The Jobs service did not answer in time (a dropped connection loses the answer): ask again. */
 export class JobsRequestTimeout extends Error {
@@ -42,15 +41,10 @@ const validators = {
   next: compileValidator(NextJobExecutionChangedEventSchema),
 };
 
-interface Pending {
-  readonly resolve: (answer: JobsAnswer<unknown>) => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: TimerHandle;
-  readonly kind: 'startNext' | 'describe' | 'update';
-}
+type RequestKind = 'startNext' | 'describe' | 'update';
 
 /** Each request kind's operation, with `+` for any job: its answers filter. */
-const ANSWERED_OPERATIONS: Readonly<Record<Pending['kind'], JobsOperation>> = {
+const ANSWERED_OPERATIONS: Readonly<Record<RequestKind, JobsOperation>> = {
   startNext: { name: 'StartNextPendingJobExecution' },
   describe: { name: 'DescribeJobExecution', jobId: '+' },
   update: { name: 'UpdateJobExecution', jobId: '+' },
@@ -73,12 +67,11 @@ export interface JobsClientOptions {
  */
 export class JobsClient {
   readonly #o: JobsClientOptions;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending: PendingRequests<RequestKind, JobsAnswer<unknown>>;
   readonly #nextListeners = new Set<(execution: MqttJobExecution | undefined) => void>();
-  readonly #timeoutMs: number;
   readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
   /** Each operation's answers filter, subscribed before its first request (describe's at start). */
-  readonly #answers: Readonly<Record<Pending['kind'], OnceUntilRejected>> = {
+  readonly #answers: Readonly<Record<RequestKind, OnceUntilRejected>> = {
     startNext: new OnceUntilRejected(),
     describe: new OnceUntilRejected(),
     update: new OnceUntilRejected(),
@@ -86,7 +79,12 @@ export class JobsClient {
 
   constructor(options: JobsClientOptions) {
     this.#o = options;
-    this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.#pending = new PendingRequests({
+      connection: options.connection,
+      clock: options.clock,
+      timeoutMs: options.requestTimeoutMs ?? 15_000,
+      lost: (message) => new JobsRequestTimeout(message),
+    });
   }
 
   /**
@@ -104,7 +102,7 @@ export class JobsClient {
   }
 
   /** The answers filter of one operation, subscribed once (again after a failed attempt). */
-  #answersOf(kind: Pending['kind']): Promise<void> {
+  #answersOf(kind: RequestKind): Promise<void> {
     const { connection, thingName } = this.#o;
     return this.#answers[kind].run(() =>
       connection.subscribe(jobsAnswersFilter(thingName, ANSWERED_OPERATIONS[kind]), this.#handler, ANSWER_SUBSCRIPTION),
@@ -154,33 +152,13 @@ export class JobsClient {
 
   /** Rejects every request still waiting (the connection is closing). */
   close(): void {
-    for (const [token, p] of this.#pending) {
-      this.#o.clock.clearTimeout(p.timer);
-      p.reject(new JobsRequestTimeout('the Jobs client closed'));
-      this.#pending.delete(token);
-    }
+    this.#pending.close('the Jobs client closed');
   }
 
-  async #request(kind: Pending['kind'], op: JobsOperation, body: object): Promise<JobsAnswer<unknown>> {
-    const { connection, thingName, clock } = this.#o;
+  async #request(kind: RequestKind, op: JobsOperation, body: object): Promise<JobsAnswer<unknown>> {
+    const { thingName } = this.#o;
     await this.#answersOf(kind);
-    const clientToken = randomUUID();
-    return new Promise<JobsAnswer<unknown>>((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
-        this.#pending.delete(clientToken);
-        reject(new JobsRequestTimeout(`no answer to ${op.name} within ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
-      this.#pending.set(clientToken, { resolve, reject, timer, kind });
-      connection
-        .publish(jobsRequestTopic(thingName, op), JSON.stringify({ ...body, clientToken }))
-        .catch((e: unknown) => {
-          const p = this.#pending.get(clientToken);
-          if (p === undefined) return;
-          this.#pending.delete(clientToken);
-          clock.clearTimeout(p.timer);
-          reject(e instanceof Error ? e : new Error(String(e)));
-        });
-    });
+    return this.#pending.ask(jobsRequestTopic(thingName, op), body, kind, op.name);
   }
 
   #onMessage(m: InboundMessage): void {
@@ -203,18 +181,16 @@ export class JobsClient {
     }
     if (t.kind !== 'response') return;
     const token = (json.value as { clientToken?: unknown }).clientToken;
-    if (typeof token !== 'string') return;
-    const pending = this.#pending.get(token);
-    if (pending === undefined) return; // another run's answer, or one that came after its timeout
-    const validator = t.outcome === 'rejected' ? validators.rejected : validators[pending.kind];
+    const kind = this.#pending.metaOf(token);
+    if (kind === undefined) return; // another run's answer, or one that came after its timeout
+    const validator = t.outcome === 'rejected' ? validators.rejected : validators[kind];
     const checked = validator.validate(json.value);
     if (!checked.ok) {
       this.#o.logger.warn({ topic: m.topic, issues: checked.error }, 'invalid Jobs answer; ignored');
       return;
     }
-    this.#pending.delete(token);
-    this.#o.clock.clearTimeout(pending.timer);
-    pending.resolve(
+    this.#pending.settle(
+      token as string,
       t.outcome === 'rejected'
         ? { kind: 'rejected', error: checked.value as JobsErrorResponse }
         : { kind: 'accepted', response: checked.value },

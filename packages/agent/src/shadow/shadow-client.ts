@@ -1,4 +1,3 @@
-import { randomUUID } from 'node:crypto';
 import {
   parseJsonPayload,
   parseShadowTopic,
@@ -12,10 +11,10 @@ import {
   type ShadowSection,
   type ShadowUpdateAccepted,
 } from '@otafleet/protocol';
-import type { Clock, InboundMessage, MqttConnection, TimerHandle } from '@otafleet/mqtt-client';
+import type { Clock, InboundMessage, MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
-import { ANSWER_SUBSCRIPTION } from '../answer-subscription.js';
 import { OnceUntilRejected } from '../once-until-rejected.js';
+import { ANSWER_SUBSCRIPTION, PendingRequests } from '../pending-requests.js';
 
 /** The Shadow service did not answer in time (a dropped connection loses the answer): ask again. */
 export class ShadowRequestTimeout extends Error {
@@ -32,12 +31,7 @@ const OWN_UPDATE_ANSWERS: readonly ShadowResponseType[] = ['accepted', 'rejected
 /** A document holds 8 KB of state plus metadata; anything far past that is not the Shadow service's. */
 const MAX_ANSWER_BYTES = 64 * 1024;
 
-interface Pending {
-  readonly operation: 'get' | 'update';
-  readonly resolve: (answer: ShadowAnswer<unknown>) => void;
-  readonly reject: (e: Error) => void;
-  readonly timer: TimerHandle;
-}
+type RequestOperation = 'get' | 'update';
 
 export interface ShadowClientOptions {
   readonly connection: MqttConnection;
@@ -65,16 +59,20 @@ export interface ShadowClientOptions {
  */
 export class ShadowClient {
   readonly #o: ShadowClientOptions;
-  readonly #pending = new Map<string, Pending>();
+  readonly #pending: PendingRequests<RequestOperation, ShadowAnswer<unknown>>;
   readonly #deltaListeners = new Set<(delta: ShadowDelta) => void>();
-  readonly #timeoutMs: number;
   readonly #handler = (m: InboundMessage): void => this.#onMessage(m);
   /** update/accepted and update/rejected, subscribed at start or before the first update (updateAnswers). */
   readonly #updateAnswers = new OnceUntilRejected();
 
   constructor(options: ShadowClientOptions) {
     this.#o = options;
-    this.#timeoutMs = options.requestTimeoutMs ?? 15_000;
+    this.#pending = new PendingRequests({
+      connection: options.connection,
+      clock: options.clock,
+      timeoutMs: options.requestTimeoutMs ?? 15_000,
+      lost: (message) => new ShadowRequestTimeout(message),
+    });
   }
 
   /** `classic` or the shadow's name, for logs. */
@@ -138,31 +136,13 @@ export class ShadowClient {
 
   /** Rejects every request still waiting (its subscriptions end with the connection). */
   close(): void {
-    for (const [token, p] of this.#pending) {
-      this.#o.clock.clearTimeout(p.timer);
-      p.reject(new ShadowRequestTimeout('the shadow client closed'));
-      this.#pending.delete(token);
-    }
+    this.#pending.close('the shadow client closed');
   }
 
-  #request(operation: Pending['operation'], body: object): Promise<ShadowAnswer<unknown>> {
-    const { connection, thingName, shadowName, clock } = this.#o;
-    const clientToken = randomUUID();
+  #request(operation: RequestOperation, body: object): Promise<ShadowAnswer<unknown>> {
+    const { thingName, shadowName } = this.#o;
     const topic = shadowTopic({ thingName, operation, ...(shadowName === undefined ? {} : { shadowName }) });
-    return new Promise<ShadowAnswer<unknown>>((resolve, reject) => {
-      const timer = clock.setTimeout(() => {
-        this.#pending.delete(clientToken);
-        reject(new ShadowRequestTimeout(`no answer to shadow ${operation} (${this.label}) in ${this.#timeoutMs} ms`));
-      }, this.#timeoutMs);
-      this.#pending.set(clientToken, { operation, resolve, reject, timer });
-      connection.publish(topic, JSON.stringify({ ...body, clientToken })).catch((e: unknown) => {
-        const p = this.#pending.get(clientToken);
-        if (p === undefined) return;
-        this.#pending.delete(clientToken);
-        clock.clearTimeout(p.timer);
-        reject(e instanceof Error ? e : new Error(String(e)));
-      });
-    });
+    return this.#pending.ask(topic, body, operation, `shadow ${operation} (${this.label})`);
   }
 
   #onMessage(m: InboundMessage): void {
@@ -186,8 +166,7 @@ export class ShadowClient {
       return;
     }
     const token = (json.value as { clientToken?: unknown }).clientToken;
-    const pending = typeof token === 'string' ? this.#pending.get(token) : undefined;
-    if (pending === undefined || pending.operation !== operation) return; // another client's, or too late
+    if (this.#pending.metaOf(token) !== operation) return; // another client's, or too late
     const validator =
       responseType === 'rejected'
         ? shadowValidators.errorResponse
@@ -199,9 +178,8 @@ export class ShadowClient {
       logger.warn({ topic: m.topic, issues: checked.error }, 'invalid shadow answer; ignored');
       return;
     }
-    this.#pending.delete(token as string);
-    this.#o.clock.clearTimeout(pending.timer);
-    pending.resolve(
+    this.#pending.settle(
+      token as string,
       responseType === 'rejected'
         ? { kind: 'rejected', error: checked.value as ShadowErrorResponse }
         : { kind: 'accepted', response: checked.value },

@@ -4,7 +4,7 @@ import {
   explainListenError,
   lockDataDir,
   PortInUseError,
-  runUntilSignal,
+  startUntilSignal,
   DataDirLockedError,
   type DataDirLock,
   runMain,
@@ -57,32 +57,59 @@ async function main(): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
+  // The signals are caught before anything starts: a stop while the stack is still starting closes it once started.
   // The core takes (and releases) the lock of its own data directory; the fleet service's is taken once the core
   // holds its own, so a second stack on the same directories is refused by the core's lock first.
-  let core: LocalCore | undefined;
-  let fleetLock: DataDirLock | undefined;
+  const { started, stopped } = startUntilSignal(
+    async () => {
+      let core: LocalCore | undefined;
+      let fleetLock: DataDirLock | undefined;
+      try {
+        core = await startLocalCore(coreConfig, logger.child({ part: 'iot-core' }));
+        fleetLock = lockDataDir(stack.fleet.dataDir, 'fleet-service', 'start this one with another --fleet-data-dir');
+        if (fleetLock.tookOver !== undefined) {
+          logger.warn(
+            { previous: fleetLock.tookOver },
+            'took over the lock of a process that is gone (it did not shut down)',
+          );
+        }
+        const service = await issueServiceToDirectory(core.pki.dir, 'fleet-service');
+        // The same configuration an AWS deployment gives the service, filled with the local core's endpoints.
+        const resolved = await serviceConfigFrom(
+          localStackServiceConfig(stack.fleet, core, coreConfig, service),
+          process.cwd(),
+          stack.fleet,
+          { accessKeyId: coreConfig.accessKeyId, secretAccessKey: coreConfig.secretAccessKey },
+        );
+        const fleet = await startFleetService(
+          resolved.fleet,
+          resolved.endpoints,
+          logger.child({ part: 'fleet-service' }),
+        );
+        const lock = fleetLock;
+        const coreStarted = core;
+        return {
+          core: coreStarted,
+          fleet,
+          close: async () => {
+            await fleet.close();
+            await coreStarted.close();
+            lock.release();
+          },
+        };
+      } catch (e) {
+        await core?.close();
+        fleetLock?.release();
+        throw e;
+      }
+    },
+    { logger },
+  );
+  let core: LocalCore;
   let fleet: FleetService;
   try {
-    core = await startLocalCore(coreConfig, logger.child({ part: 'iot-core' }));
-    fleetLock = lockDataDir(stack.fleet.dataDir, 'fleet-service', 'start this one with another --fleet-data-dir');
-    if (fleetLock.tookOver !== undefined) {
-      logger.warn(
-        { previous: fleetLock.tookOver },
-        'took over the lock of a process that is gone (it did not shut down)',
-      );
-    }
-    const service = await issueServiceToDirectory(core.pki.dir, 'fleet-service');
-    // The same configuration an AWS deployment gives the service, filled with the local core's endpoints.
-    const resolved = await serviceConfigFrom(
-      localStackServiceConfig(stack.fleet, core, coreConfig, service),
-      process.cwd(),
-      stack.fleet,
-      { accessKeyId: coreConfig.accessKeyId, secretAccessKey: coreConfig.secretAccessKey },
-    );
-    fleet = await startFleetService(resolved.fleet, resolved.endpoints, logger.child({ part: 'fleet-service' }));
+    ({ core, fleet } = await started);
   } catch (e) {
-    await core?.close();
-    fleetLock?.release();
     if (e instanceof DataDirLockedError) {
       logger.fatal({ code: e.code }, e.message);
       return 1;
@@ -128,17 +155,7 @@ async function main(): Promise<number> {
     },
     'local stack ready',
   );
-  const started = { core, fleet, fleetLock };
-  return runUntilSignal(
-    {
-      close: async () => {
-        await started.fleet.close();
-        await started.core.close();
-        started.fleetLock.release();
-      },
-    },
-    { logger },
-  );
+  return stopped;
 }
 
 runMain(main, 'the local stack');

@@ -3,7 +3,7 @@ import {
   explainListenError,
   lockDataDir,
   PortInUseError,
-  runUntilSignal,
+  startUntilSignal,
   DataDirLockedError,
   runMain,
 } from '@otafleet/runtime';
@@ -37,9 +37,23 @@ async function main(): Promise<number> {
     }
     throw e;
   }
+  // The signals are caught before the service starts: a stop while it is still starting closes it once started.
+  const { started, stopped } = startUntilSignal(
+    async () => {
+      const service = await startFleetService(config, endpoints, logger);
+      return {
+        service,
+        close: async () => {
+          await service.close();
+          lock.release();
+        },
+      };
+    },
+    { logger },
+  );
   let service;
   try {
-    service = await startFleetService(config, endpoints, logger);
+    ({ service } = await started);
   } catch (e) {
     lock.release();
     const explained = explainListenError(
@@ -64,16 +78,7 @@ async function main(): Promise<number> {
     },
     'fleet service ready',
   );
-  const running = { service, lock };
-  return runUntilSignal(
-    {
-      close: async () => {
-        await running.service.close();
-        running.lock.release();
-      },
-    },
-    { logger },
-  );
+  return stopped;
 }
 
 runMain(main, 'the fleet service');

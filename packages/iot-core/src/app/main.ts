@@ -3,7 +3,7 @@ import {
   DataDirLockedError,
   explainListenError,
   PortInUseError,
-  runUntilSignal,
+  startUntilSignal,
   type PortSetting,
   runMain,
 } from '@otafleet/runtime';
@@ -67,9 +67,11 @@ async function main(): Promise<number> {
     process.stderr.write(`${e instanceof Error ? e.message : String(e)}\n`);
     return 2;
   }
+  // The signals are caught before the core starts: a stop while it is still starting closes it once started.
+  const { started, stopped } = startUntilSignal(() => startLocalCore(config, logger), { logger });
   let core: LocalCore;
   try {
-    core = await startLocalCore(config, logger);
+    core = await started;
   } catch (e) {
     if (e instanceof DataDirLockedError) {
       logger.fatal({ code: e.code, dataDir: config.dataDir }, e.message);
@@ -83,12 +85,7 @@ async function main(): Promise<number> {
     throw e;
   }
   logger.info(readyFacts(core, config), 'local IoT core ready');
-  return runUntilSignal(
-    {
-      close: () => core.close(),
-    },
-    { logger },
-  );
+  return stopped;
 }
 
 runMain(main, 'iot-core');
