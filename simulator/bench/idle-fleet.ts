@@ -12,6 +12,8 @@
  *   BENCH_ROUNDS (1): bare and virtual side that many times each, alternating which goes first; the figures are the
  *   round with the median CPU ratio, every round's CPU and heap ratios listed beside them
  *   BENCH_BOOT_CPU_PROFILE=PREFIX writes PREFIX.<side>.cpuprofile of the way to ready (main thread only: use workers 0)
+ *   BENCH_BOOT_ALLOCATION_PROFILE=PREFIX writes PREFIX.<side>.heapprofile: every allocation on the way to ready,
+ *   sampled, collected ones included (the same: main thread only)
  *   BENCH_NODE_FLAGS replaces the children's GC flags (default --max-semi-space-size=32), both sides alike
  */
 import { spawnSync } from 'node:child_process';
@@ -92,6 +94,27 @@ async function startCpuProfile(path: string | undefined): Promise<() => Promise<
   };
 }
 
+/**
+ * Samples every allocation on the way to ready, also what the GC has collected since (what the scavenges cost),
+ * into PATH as a .heapprofile (DevTools' Memory tab, "allocation sampling"), one sample per 16 kB on average.
+ */
+async function startAllocationProfile(path: string | undefined): Promise<() => Promise<void>> {
+  if (!path) return () => Promise.resolve();
+  const inspector = new Session();
+  inspector.connect();
+  await inspector.post('HeapProfiler.enable');
+  await inspector.post('HeapProfiler.startSampling', {
+    samplingInterval: 16_384,
+    includeObjectsCollectedByMajorGC: true,
+    includeObjectsCollectedByMinorGC: true,
+  });
+  return async () => {
+    const { profile } = await inspector.post('HeapProfiler.stopSampling');
+    await writeFile(path, JSON.stringify(profile));
+    inspector.disconnect();
+  };
+}
+
 async function runSide(side: Side): Promise<SideResult> {
   const core = await startTestCore({ logger: silentLogger });
   const broker = core.core.broker;
@@ -106,6 +129,10 @@ async function runSide(side: Side): Promise<SideResult> {
   process.stderr.write(`  ${side} before: ${JSON.stringify(process.memoryUsage())}\n`);
   const bootProfile = process.env['BENCH_BOOT_CPU_PROFILE'];
   const stopBootProfile = await startCpuProfile(bootProfile && `${bootProfile}.${side}.cpuprofile`);
+  const allocationProfile = process.env['BENCH_BOOT_ALLOCATION_PROFILE'];
+  const stopAllocationProfile = await startAllocationProfile(
+    allocationProfile && `${allocationProfile}.${side}.heapprofile`,
+  );
   const cpu0 = process.cpuUsage();
   const t0 = performance.now();
   let close: () => Promise<void>;
@@ -183,6 +210,7 @@ async function runSide(side: Side): Promise<SideResult> {
   const seconds = (performance.now() - t0) / 1000;
   const cpu = cpuSeconds(cpu0);
   await stopBootProfile();
+  await stopAllocationProfile();
   const rss1 = await settle();
   const heap1 = process.memoryUsage().heapUsed;
   process.stderr.write(`  ${side} after GC: ${JSON.stringify(process.memoryUsage())}\n`);
