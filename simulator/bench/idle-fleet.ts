@@ -80,40 +80,51 @@ const cpuSeconds = (since: NodeJS.CpuUsage): number => {
   return (c.user + c.system) / 1e6;
 };
 
-/** Samples this thread's CPU into `path` (a .cpuprofile) until the returned stop is called; no path, no profile. */
-async function startCpuProfile(path: string | undefined): Promise<() => Promise<void>> {
+/** Starts one of the inspector's profilers; the function it resolves to stops it and writes what it took to PATH. */
+async function startInspectorProfile(
+  path: string | undefined,
+  start: (inspector: Session) => Promise<unknown>,
+  stop: (inspector: Session) => Promise<{ readonly profile: unknown }>,
+): Promise<() => Promise<void>> {
   if (!path) return () => Promise.resolve();
   const inspector = new Session();
   inspector.connect();
-  await inspector.post('Profiler.enable');
-  await inspector.post('Profiler.start');
+  await start(inspector);
   return async () => {
-    const { profile } = await inspector.post('Profiler.stop');
+    const { profile } = await stop(inspector);
     await writeFile(path, JSON.stringify(profile));
     inspector.disconnect();
   };
 }
 
+/** Samples this thread's CPU into `path` (a .cpuprofile) until the returned stop is called; no path, no profile. */
+const startCpuProfile = (path: string | undefined): Promise<() => Promise<void>> =>
+  startInspectorProfile(
+    path,
+    async (i) => {
+      await i.post('Profiler.enable');
+      await i.post('Profiler.start');
+    },
+    (i) => i.post('Profiler.stop'),
+  );
+
 /**
  * Samples every allocation on the way to ready, also what the GC has collected since (what the scavenges cost),
  * into PATH as a .heapprofile (DevTools' Memory tab, "allocation sampling"), one sample per 16 kB on average.
  */
-async function startAllocationProfile(path: string | undefined): Promise<() => Promise<void>> {
-  if (!path) return () => Promise.resolve();
-  const inspector = new Session();
-  inspector.connect();
-  await inspector.post('HeapProfiler.enable');
-  await inspector.post('HeapProfiler.startSampling', {
-    samplingInterval: 16_384,
-    includeObjectsCollectedByMajorGC: true,
-    includeObjectsCollectedByMinorGC: true,
-  });
-  return async () => {
-    const { profile } = await inspector.post('HeapProfiler.stopSampling');
-    await writeFile(path, JSON.stringify(profile));
-    inspector.disconnect();
-  };
-}
+const startAllocationProfile = (path: string | undefined): Promise<() => Promise<void>> =>
+  startInspectorProfile(
+    path,
+    async (i) => {
+      await i.post('HeapProfiler.enable');
+      await i.post('HeapProfiler.startSampling', {
+        samplingInterval: 16_384,
+        includeObjectsCollectedByMajorGC: true,
+        includeObjectsCollectedByMinorGC: true,
+      });
+    },
+    (i) => i.post('HeapProfiler.stopSampling'),
+  );
 
 async function runSide(side: Side): Promise<SideResult> {
   const core = await startTestCore({ logger: silentLogger });

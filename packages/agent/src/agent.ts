@@ -4,7 +4,6 @@ import { loadTrustStore, type TrustStore } from '@otafleet/bundle';
 import {
   awsIotSdkTransport,
   createMqttConnection,
-  isMqttClientError,
   mqttJsTransport,
   type MqttConnection,
   type MqttTransport,
@@ -41,6 +40,7 @@ import {
   type StepHook,
 } from './update/ports.js';
 import type { KernelBootIdSource } from './health-report/boot-identity.js';
+import { logSubscribeFailure } from './subscribe-failure.js';
 
 /** What the simulator (or a test) replaces; everything absent is built from the configuration. */
 export interface AgentDeps {
@@ -287,12 +287,7 @@ export async function createAgent(config: AgentConfig, deps: AgentDeps): Promise
         );
       });
       // Subscribed before connecting: every filter goes out in the new session's first SUBSCRIBE.
-      // One the agent's close cut short (a stop before the first connection) is no failure: debug, not error.
-      jobs
-        .start()
-        .catch((e: unknown) =>
-          logger[isMqttClientError(e, 'Closed') ? 'debug' : 'error']({ err: e }, 'subscribing to Jobs topics failed'),
-        );
+      jobs.start().catch((e: unknown) => logSubscribeFailure(logger, e, {}, 'subscribing to Jobs topics failed'));
       deviceFacing.subscribe();
       connection.start();
       reporter.start();

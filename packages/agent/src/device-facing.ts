@@ -1,6 +1,6 @@
 import { join } from 'node:path';
 import { OTA_CONFIG_SHADOW_NAME } from '@otafleet/protocol';
-import { isMqttClientError, type Clock, type MqttConnection } from '@otafleet/mqtt-client';
+import type { Clock, MqttConnection } from '@otafleet/mqtt-client';
 import type { Logger } from 'pino';
 import type { AgentConfig } from './config/schema.js';
 import type {
@@ -18,6 +18,7 @@ import { ConfigShadowSync } from './shadow/config-sync.js';
 import { buildReportedState } from './shadow/reported-state.js';
 import { ReportedStateSync } from './shadow/reported-sync.js';
 import { ShadowClient } from './shadow/shadow-client.js';
+import { logSubscribeFailure } from './subscribe-failure.js';
 
 export const DEFAULT_HEALTH_REPORT_INTERVAL_SECONDS = 300;
 
@@ -103,13 +104,11 @@ export class DeviceFacing {
     if (this.#subscribed) return;
     this.#subscribed = true;
     for (const client of [this.#classic, this.#configShadow]) {
-      client.start().catch((e: unknown) =>
-        // cut short by the agent's close (a stop before the first connection): no failure
-        this.#o.logger[isMqttClientError(e, 'Closed') ? 'debug' : 'error'](
-          { err: e, shadow: client.label },
-          'shadow subscribe failed',
-        ),
-      );
+      client
+        .start()
+        .catch((e: unknown) =>
+          logSubscribeFailure(this.#o.logger, e, { shadow: client.label }, 'shadow subscribe failed'),
+        );
     }
   }
 

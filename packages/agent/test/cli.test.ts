@@ -128,19 +128,16 @@ describe('otaagent run, status, rollback', () => {
     // The first log line comes while the agent opens its journal and slots, before it starts the application.
     agent.child.stdout.once('data', () => agent.child.kill('SIGTERM'));
     expect(await agent.exited).toBe(0);
-    const lines = agent
+    const records = agent
       .log()
       .trim()
       .split('\n')
-      .map((l) => (JSON.parse(l) as { msg: string }).msg);
+      .map((l) => JSON.parse(l) as { msg: string; level: number });
+    const lines = records.map((r) => r.msg);
     expect(lines).toContain('shutting down');
     expect(lines.at(-1)).toBe('stopped');
     // What the close cut short (subscriptions waiting for the first connection) is no error.
-    const levels = agent
-      .log()
-      .trim()
-      .split('\n')
-      .map((l) => (JSON.parse(l) as { level: number }).level);
+    const levels = records.map((r) => r.level);
     expect(levels.filter((l) => l >= 50)).toEqual([]);
     expect(await dev.appServes()).toBeUndefined(); // started with the agent, stopped with it
   }, 60_000);
